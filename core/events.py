@@ -1,0 +1,221 @@
+"""The event types of a session (see DESIGN.md "The session is an event log").
+
+Every fact of a session is one of these, appended to ``events.jsonl``. Each model carries
+the required fields ``seq``, ``ts`` and ``type``; type-specific fields follow. Unknown types
+found in a log (written by a newer Troupe) load as :class:`GenericEvent` so nothing is lost.
+
+Build events with :meth:`EventLog.append` (``core/log.py``), which assigns ``seq`` and ``ts``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+
+class Event(BaseModel):
+    """Fields every event has."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    seq: int
+    """1, 2, 3… without gaps within one run."""
+    ts: str
+    """ISO 8601 UTC timestamp."""
+    type: str
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class SessionStarted(Event):
+    type: Literal["session_started"] = "session_started"
+    title: str
+    spec: str | None = None
+    """Path of the session guide file."""
+    personas: list[str]
+    backend: str
+    model: str | None = None
+    seed: int | None = None
+    guide: dict[str, Any] | None = None
+    """The full guide as parsed, so a run is self-contained."""
+    persona_cards: dict[str, dict[str, Any]] | None = None
+    """Persona name → card (descriptor, prompt, traits) as seated."""
+
+
+class SectionStarted(Event):
+    type: Literal["section_started"] = "section_started"
+    index: int
+    title: str
+
+
+class Stimulus(Event):
+    type: Literal["stimulus"] = "stimulus"
+    source: Literal["moderator", "guide"]
+    kind: Literal["text", "concept", "image"]
+    text: str
+    to: list[str] | None = None
+    title: str | None = None
+    path: str | None = None
+
+
+class Moderator(Event):
+    type: Literal["moderator"] = "moderator"
+    text: str
+    to: list[str] | None = None
+
+
+class Say(Event):
+    type: Literal["say"] = "say"
+    agent: str
+    text: str
+    turn: int
+    reply_to: int | None = None
+    to: str | None = None
+    feeling: str | None = None
+    muted: bool = False
+    """True when the agent was muted: logged, but nobody else heard it."""
+
+
+class Think(Event):
+    type: Literal["think"] = "think"
+    agent: str
+    text: str
+    turn: int
+    feeling: str | None = None
+
+
+class Pass(Event):
+    type: Literal["pass"] = "pass"
+    agent: str
+    turn: int
+
+
+class PollAsked(Event):
+    type: Literal["poll_asked"] = "poll_asked"
+    poll_id: str
+    question: str
+    kind: str
+    options: list[str] | None = None
+    private_first: bool = False
+
+
+class PollAnswer(Event):
+    type: Literal["poll_answer"] = "poll_answer"
+    poll_id: str
+    agent: str
+    value: Any
+    rationale: str
+    revealed: bool = False
+
+
+class PollRevealed(Event):
+    type: Literal["poll_revealed"] = "poll_revealed"
+    poll_id: str
+
+
+class AgentPaused(Event):
+    type: Literal["agent_paused"] = "agent_paused"
+    agent: str
+
+
+class AgentResumed(Event):
+    type: Literal["agent_resumed"] = "agent_resumed"
+    agent: str
+
+
+class AgentMuted(Event):
+    type: Literal["agent_muted"] = "agent_muted"
+    agent: str
+
+
+class AgentUnmuted(Event):
+    type: Literal["agent_unmuted"] = "agent_unmuted"
+    agent: str
+
+
+class SessionPaused(Event):
+    type: Literal["session_paused"] = "session_paused"
+
+
+class SessionResumed(Event):
+    type: Literal["session_resumed"] = "session_resumed"
+
+
+class LLMCall(Event):
+    type: Literal["llm_call"] = "llm_call"
+    agent: str | None
+    purpose: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    cached: bool = False
+    cost_usd: float = 0.0
+    model: str | None = None
+
+
+class Error(Event):
+    type: Literal["error"] = "error"
+    agent: str | None
+    kind: str
+    message: str
+    recovered: bool
+
+
+class MemoryConsolidated(Event):
+    """An agent's rolling memory summary was updated (lets resume rebuild memory exactly)."""
+
+    type: Literal["memory_consolidated"] = "memory_consolidated"
+    agent: str
+    summary: str
+    upto_seq: int
+
+
+class SessionEnded(Event):
+    type: Literal["session_ended"] = "session_ended"
+    reason: str
+
+
+class GenericEvent(Event):
+    """An event of a type this version does not know; kept verbatim."""
+
+
+KnownEvent = Annotated[
+    Union[
+        SessionStarted, SectionStarted, Stimulus, Moderator, Say, Think, Pass, PollAsked,
+        PollAnswer, PollRevealed, AgentPaused, AgentResumed, AgentMuted, AgentUnmuted,
+        SessionPaused, SessionResumed, LLMCall, Error, MemoryConsolidated, SessionEnded,
+    ],
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        SessionStarted, SectionStarted, Stimulus, Moderator, Say, Think, Pass, PollAsked,
+        PollAnswer, PollRevealed, AgentPaused, AgentResumed, AgentMuted, AgentUnmuted,
+        SessionPaused, SessionResumed, LLMCall, Error, MemoryConsolidated, SessionEnded,
+    )
+}
+
+_adapter: TypeAdapter[Any] = TypeAdapter(KnownEvent)
+
+
+def parse_event(data: dict[str, Any]) -> Event:
+    """Build the typed event for a decoded JSON object; unknown types become GenericEvent.
+
+    Raises ``pydantic.ValidationError`` when a known type lacks required fields.
+    """
+    if data.get("type") in EVENT_TYPES:
+        return _adapter.validate_python(data)
+    return GenericEvent.model_validate(data)
+
+
+__all__ = [
+    "Event", "GenericEvent", "EVENT_TYPES", "parse_event", "ValidationError",
+    "SessionStarted", "SectionStarted", "Stimulus", "Moderator", "Say", "Think", "Pass",
+    "PollAsked", "PollAnswer", "PollRevealed", "AgentPaused", "AgentResumed", "AgentMuted",
+    "AgentUnmuted", "SessionPaused", "SessionResumed", "LLMCall", "Error",
+    "MemoryConsolidated", "SessionEnded",
+]

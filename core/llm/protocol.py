@@ -1,0 +1,118 @@
+"""The one small interface every LLM backend implements.
+
+A backend takes a :class:`ChatRequest` and returns a :class:`ChatResponse`. When the request
+names an ``output_model`` (a pydantic model), the backend asks for structured output
+(``response_format`` json_schema, strict, or a grammar for local models), validates the reply,
+makes *one* repair call quoting the validation error if it does not validate, and otherwise
+raises :class:`~troupe.core.errors.InvalidOutputError`. ``response.parsed`` then holds the
+validated instance.
+
+Streaming: pass ``on_delta`` to :meth:`ChatBackend.complete`; it is called with each raw text
+delta as it arrives (for structured output that is raw JSON — see ``stream.py`` to pull the
+human text out of it). ``complete`` still returns the full response at the end.
+
+Every real call's accounting is in ``response.calls`` (one :class:`CallUsage` per HTTP/model
+call, so a repaired reply has two) — the session logs one ``llm_call`` event per entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+Role = Literal["system", "user", "assistant"]
+DeltaCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    messages: list[Message]
+    output_model: type[BaseModel] | None = None
+    """Ask for structured output validated by this model."""
+    model: str | None = None
+    """Overrides the backend's default model."""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    purpose: str = "turn"
+    """What the call is for: ``turn``, ``poll``, ``consolidate``, ``report``… (accounting)."""
+    agent: str | None = None
+    """The persona the call is made for, if any (accounting; scripted flavour)."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Hints for backends that do not go over the wire (e.g. the scripted backend reads
+    ``persona`` traits); never part of the cache key."""
+
+    def json_schema(self) -> dict[str, Any] | None:
+        return self.output_model.model_json_schema() if self.output_model else None
+
+    def cache_key(self, backend_model: str | None = None) -> str:
+        """Stable hash of everything that determines the reply."""
+        canonical = {
+            "messages": [[m.role, m.content] for m in self.messages],
+            "schema": self.json_schema(),
+            "model": self.model or backend_model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+        }
+        blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class CallUsage:
+    """Accounting for one real model call."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    cached: bool = False
+    cost_usd: float = 0.0
+    model: str | None = None
+
+
+@dataclass(slots=True)
+class ChatResponse:
+    text: str
+    """The raw text of the final reply (JSON text for structured output)."""
+    parsed: BaseModel | None = None
+    calls: list[CallUsage] = field(default_factory=list)
+    model: str | None = None
+    finish_reason: str | None = None
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(c.prompt_tokens for c in self.calls)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(c.completion_tokens for c in self.calls)
+
+
+@runtime_checkable
+class ChatBackend(Protocol):
+    """An LLM backend."""
+
+    name: str
+    """``openai``, ``local``, ``scripted``…"""
+    model: str | None
+    """The default model name (reported in ``session_started``)."""
+
+    async def complete(self, request: ChatRequest, *, on_delta: DeltaCallback | None = None) -> ChatResponse:
+        """Run one request (plus at most one repair call for structured output)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections / models. Safe to call twice."""
+        ...

@@ -1,0 +1,134 @@
+"""The append-only event log: ``RUN_DIR/events.jsonl``.
+
+Writing: :meth:`EventLog.append` assigns the next ``seq`` and ``ts``, writes one JSON line,
+flushes and fsyncs it, and only then tells subscribers. A crash can therefore lose at most
+the event being written, never one that anyone has seen.
+
+Reading: :func:`read_events` skips a torn last line (a crash mid-write) with a warning and
+raises :class:`RunStateError` for corruption anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .clock import Clock, SystemClock, iso
+from .errors import RunStateError
+from .events import Event, parse_event
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[Event], None]
+
+
+class EventLog:
+    """An open, append-only event log.
+
+    ``EventLog(path)`` opens (or creates) the file; existing events are loaded so that
+    ``seq`` continues without gaps (resume). A torn last line is truncated away before
+    appending so the file stays valid JSONL.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self.clock = clock or SystemClock()
+        self._fsync = fsync
+        self._lock = threading.Lock()
+        self._subscribers: list[Subscriber] = []
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.events: list[Event] = []
+        if self.path.exists():
+            self.events, valid_bytes = _load(self.path)
+            if valid_bytes < self.path.stat().st_size:
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(valid_bytes)
+        self._fh = open(self.path, "a", encoding="utf-8")
+
+    @property
+    def last_seq(self) -> int:
+        return self.events[-1].seq if self.events else 0
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(event)`` after every append; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def append(self, type: str, **fields: Any) -> Event:
+        """Append one event of ``type``; returns it once it is durably on disk."""
+        with self._lock:
+            data = {"seq": self.last_seq + 1, "ts": iso(self.clock.now()), "type": type, **fields}
+            event = parse_event(data)
+            line = json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            if self._fsync:
+                os.fsync(self._fh.fileno())
+            self.events.append(event)
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken subscriber must never break the session
+                log.exception("event subscriber failed")
+        return event
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _load(path: Path) -> tuple[list[Event], int]:
+    """Parse a log; return the events and the byte length of the valid prefix."""
+    data = path.read_bytes()
+    events: list[Event] = []
+    offset = 0
+    lines = data.split(b"\n")
+    for index, raw in enumerate(lines):
+        is_last = index == len(lines) - 1
+        end = offset + len(raw) + (0 if is_last else 1)
+        if not raw.strip():
+            offset = end
+            continue
+        try:
+            event = parse_event(json.loads(raw))
+        except (ValueError, ValidationError) as exc:
+            torn = is_last or all(not rest.strip() for rest in lines[index + 1 :])
+            if torn:
+                log.warning("%s: skipped a torn last line (%d bytes)", path, len(raw))
+                return events, offset
+            raise RunStateError(f"{path}: line {index + 1}: corrupt event ({exc.__class__.__name__})") from exc
+        if events and event.seq != events[-1].seq + 1:
+            raise RunStateError(f"{path}: line {index + 1}: seq {event.seq} follows {events[-1].seq}")
+        events.append(event)
+        offset = end
+    return events, offset
+
+
+def read_events(path: str | os.PathLike[str]) -> list[Event]:
+    """Load all events of a log (a torn last line is skipped with a warning)."""
+    p = Path(path)
+    if not p.exists():
+        raise RunStateError(f"{p}: no event log here")
+    return _load(p)[0]
+
+
+def write_events(path: str | os.PathLike[str], events: Iterable[Event]) -> None:
+    """Write events verbatim to a new log file (used by branch)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for event in events:
+            fh.write(json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":")) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())

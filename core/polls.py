@@ -1,0 +1,50 @@
+"""Poll specifications (the questions). Running and aggregating polls is in ``poll_run.py``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PollKind = Literal["likert5", "likert7", "single", "multi", "number", "text"]
+
+LIKERT_LABELS: dict[str, list[str]] = {
+    "likert5": ["Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"],
+    "likert7": [
+        "Strongly disagree", "Disagree", "Somewhat disagree", "Neutral",
+        "Somewhat agree", "Agree", "Strongly agree",
+    ],
+}
+
+
+class PollSpec(BaseModel):
+    """One poll question, as written in a guide or built by the moderator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, description="Unique within the session, e.g. 'intent'.")
+    question: str = Field(min_length=1)
+    kind: PollKind = "likert5"
+    options: list[str] | None = None
+    """Choices for single/multi; labels for Likert (defaults to the standard labels)."""
+    min: float | None = None
+    """Bounds for ``number`` polls."""
+    max: float | None = None
+    private_first: bool = True
+    """Collect every answer in isolation before anyone hears anyone."""
+    reveal: bool = True
+    """After a private-first poll, tell the room the answers (to discuss them)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> PollSpec:
+        if self.kind in ("single", "multi") and not self.options:
+            raise ValueError(f"a {self.kind} poll needs options")
+        if self.kind in LIKERT_LABELS:
+            n = len(LIKERT_LABELS[self.kind])
+            if self.options is None:
+                self.options = list(LIKERT_LABELS[self.kind])
+            elif len(self.options) != n:
+                raise ValueError(f"a {self.kind} poll needs exactly {n} labels, got {len(self.options)}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self

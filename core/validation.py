@@ -1,0 +1,72 @@
+"""Turn pydantic/TOML/JSON failures into one-line :class:`BadInputError` messages.
+
+``path: sections[2].polls[0].kind: Input should be 'likert5', …`` — the file, the field, the
+reason, and nothing else (no traceback, no input echo).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import BadInputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(root)"
+
+
+def bad_input_from_validation(exc: ValidationError, path: str | Path | None, *, prefix: tuple[Any, ...] = ()) -> BadInputError:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    more = len(exc.errors()) - 1
+    if more > 0:
+        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return BadInputError(msg, path=str(path) if path else None, field=field_path(prefix + tuple(err["loc"])))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise BadInputError("file not found", path=str(p)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInputError(f"invalid TOML: {exc}", path=str(p)) from None
+    except OSError as exc:
+        raise BadInputError(f"cannot read: {exc.strerror}", path=str(p)) from None
+
+
+def read_json(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        with open(p, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise BadInputError("file not found", path=str(p)) from None
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", path=str(p)) from None
+    except UnicodeDecodeError:
+        raise BadInputError("not UTF-8 text", path=str(p)) from None
+    except OSError as exc:
+        raise BadInputError(f"cannot read: {exc.strerror}", path=str(p)) from None

@@ -1,0 +1,80 @@
+"""The ``troupe`` command.
+
+Each group of subcommands lives in its own module under ``sessions/commands/`` and exposes
+``register(subparsers)``; handlers are ``fn(args) -> int``. This module only builds the parser
+and turns errors into exit codes: 0 success, 2 bad input (one line naming file and field),
+1 runtime failure (one readable line). No traceback for known errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from troupe.core.errors import TroupeError
+
+# Modules under troupe.sessions.commands, in help order. A module that is absent is skipped,
+# so the CLI works while a command group is being built.
+COMMAND_MODULES = ("ui", "run", "export", "personas", "doctor")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's usage errors are bad input too
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="troupe",
+        description="Moderated focus groups and brainstorming sessions with LLM personas.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    parser.add_argument("--config", metavar="PATH", help="config file (default: $TROUPE_CONFIG or ~/.config/troupe/config.toml)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"troupe.sessions.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"troupe.sessions.commands.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.config:
+        import os
+
+        os.environ["TROUPE_CONFIG"] = args.config
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        # `troupe` alone opens the TUI home when the UI command group is installed.
+        handler = getattr(args, "default_handler", None) or _home_or_help(parser)
+    try:
+        return int(handler(args) or 0)
+    except TroupeError as exc:
+        print(f"troupe: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("troupe: interrupted", file=sys.stderr)
+        return 130
+
+
+def _home_or_help(parser: argparse.ArgumentParser):
+    try:
+        from troupe.sessions.commands.ui import open_home
+    except ModuleNotFoundError:
+        return lambda args: (parser.print_help(), 0)[1]
+    return open_home
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
