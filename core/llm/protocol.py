@@ -76,6 +76,8 @@ class CallUsage:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens the provider served from its own prompt cache (billed lower)."""
     latency_ms: float = 0.0
     cached: bool = False
     cost_usd: float = 0.0
