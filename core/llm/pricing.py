@@ -63,7 +63,10 @@ def _normalise(name: str) -> str:
     return name
 
 
-def find_price(model: str | None, extra_prices: Mapping[str, ModelPrice | Mapping[str, float]] | None = None) -> ModelPrice | None:
+PriceTable = Mapping[str, "ModelPrice | Mapping[str, float]"]
+
+
+def find_price(model: str | None, extra_prices: PriceTable | None = None) -> ModelPrice | None:
     """The price entry for ``model`` (user table first, then built-in), or None if unknown."""
     if not model:
         return None
@@ -82,7 +85,7 @@ def cost_usd(
     prompt_tokens: int,
     completion_tokens: int,
     cached_tokens: int = 0,
-    extra_prices: Mapping[str, ModelPrice | Mapping[str, float]] | None = None,
+    extra_prices: PriceTable | None = None,
 ) -> float:
     """USD cost of one call; 0.0 for a model with no known price.
 

@@ -1,0 +1,369 @@
+"""A small fake OpenAI-compatible server for tests and benchmarks (stdlib asyncio only).
+
+It speaks just enough HTTP/1.1 (keep-alive, chunked SSE) for the ``openai`` client:
+
+* ``POST /v1/chat/completions`` — JSON reply, or an SSE stream (``"stream": true``) that ends
+  with a usage chunk when ``stream_options.include_usage`` is set;
+* ``GET /v1/models`` — one model, for ``troupe doctor``'s probe.
+
+Replies come from a queue of scripted behaviours (:func:`reply`, :func:`error`, :func:`hang`,
+:func:`malformed`, or a callable ``(body) -> behaviour``); when the queue is empty the server
+generates a reply — a valid instance of the request's ``json_schema`` (the scripted backend's
+generator) or a sentence — so a benchmark can run many personas against it.
+
+The server runs its own event loop in a daemon thread, so it serves async tests and plain
+scripts alike, and one thread handles hundreds of concurrent connections::
+
+    with FakeOpenAIServer(latency=0.3) as server:
+        settings = Settings(base_url=server.base_url, api_key="sk-test")
+        ...
+        assert server.requests[0].body["model"] == "gpt-4.1-mini"
+
+    server = start_fake_server(latency=0.3)   # for scripts: already started
+    print(server.base_url); ...; server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from troupe.core.llm.protocol import ChatRequest, Message
+from troupe.core.llm.scripted import _Writer
+from troupe.core.tokens import estimate_tokens
+
+
+# -- behaviours -------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """Answer 200 with this content (any text: valid JSON or not)."""
+
+    text: str
+    latency: float | None = None
+    """Overrides the server's latency for this reply."""
+    cached_tokens: int = 0
+    finish_reason: str = "stop"
+    cut_after: int | None = None
+    """When streaming: drop the connection after this many content chunks (a broken stream)."""
+
+
+@dataclass
+class ErrorReply:
+    """Answer with an HTTP error status and an OpenAI-style error body."""
+
+    status: int
+    message: str = "error"
+    code: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Hang:
+    """Accept the request and never answer (until ``seconds`` pass, then drop the connection)."""
+
+    seconds: float = 30.0
+
+
+Behaviour = Reply | ErrorReply | Hang | Callable[[dict[str, Any]], Any]
+
+
+def reply(value: str | dict[str, Any], **kw: Any) -> Reply:
+    return Reply(value if isinstance(value, str) else json.dumps(value), **kw)
+
+
+def malformed(text: str = '{"action": "say", "text": "unterminated') -> Reply:
+    """A 200 whose content is not valid JSON."""
+    return Reply(text)
+
+
+def error(status: int, message: str | None = None, *, retry_after: float | None = None,
+          retry_after_ms: float | None = None, code: str | None = None) -> ErrorReply:
+    headers: dict[str, str] = {}
+    if retry_after is not None:
+        headers["retry-after"] = f"{retry_after:g}"
+    if retry_after_ms is not None:
+        headers["retry-after-ms"] = f"{retry_after_ms:g}"
+    return ErrorReply(status, message or _REASONS.get(status, "error"), code, headers)
+
+
+def hang(seconds: float = 30.0) -> Hang:
+    return Hang(seconds)
+
+
+_REASONS = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+}
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+class FakeOpenAIServer:
+    """See the module docstring. ``base_url`` ends in ``/v1``."""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        stream_chunk: int = 8,
+        stream_delay: float = 0.0,
+        require_key: str | None = None,
+        model: str = "gpt-4.1-mini-2025-04-14",
+        seed: int = 0,
+        models_endpoint: bool = True,
+    ) -> None:
+        self.latency = latency
+        self.stream_chunk = max(1, stream_chunk)
+        self.stream_delay = stream_delay
+        self.require_key = require_key
+        self.model = model
+        self.seed = seed
+        self.models_endpoint = models_endpoint
+        """False: ``GET /v1/models`` answers 404, as some compatible servers do."""
+        self.requests: list[RecordedRequest] = []
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._queue: deque[Behaviour] = deque()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.port = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> FakeOpenAIServer:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                self._server = loop.run_until_complete(
+                    asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
+                )
+                self.port = self._server.sockets[0].getsockname()[1]
+            except BaseException as exc:  # pragma: no cover - surfaced to the caller
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-openai", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+
+        async def shutdown() -> None:
+            assert self._server is not None
+            self._server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            loop.stop()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop)
+        thread.join(10)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scripting --------------------------------------------------------------------------
+
+    def enqueue(self, *behaviours: Behaviour) -> None:
+        with self._lock:
+            self._queue.extend(behaviours)
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.split("?", 1)[0].endswith("/chat/completions")]
+
+    def _next(self, body: dict[str, Any]) -> Reply | ErrorReply | Hang:
+        with self._lock:
+            item = self._queue.popleft() if self._queue else None
+        if item is None:
+            return Reply(self._generate(body))
+        if callable(item):
+            item = item(body)
+        return item if isinstance(item, (Reply, ErrorReply, Hang)) else reply(item)
+
+    def _generate(self, body: dict[str, Any]) -> str:
+        messages = [Message(m.get("role", "user"), str(m.get("content") or "")) for m in body.get("messages", [])]
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        writer = _Writer(random.Random(f"{self.seed}|{digest}"), ChatRequest(messages=messages))
+        fmt = body.get("response_format") or {}
+        schema = (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
+        if schema:
+            return json.dumps(writer.instance(schema), ensure_ascii=False)
+        return writer.utterance()
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = (lines[0].split(" ", 2) + ["", ""])[:3]
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        k, v = line.split(":", 1)
+                        headers[k.strip().lower()] = v.strip()
+                raw = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = {}
+                with self._lock:
+                    self.requests.append(RecordedRequest(method, path, headers, body, time.time()))
+                keep = await self._respond(method, path.split("?", 1)[0], headers, body, writer)
+                if not keep or headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        except asyncio.CancelledError:  # stop(): end quietly (asyncio logs a cancelled handler)
+            return
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+
+    async def _respond(self, method: str, path: str, headers: dict[str, str], body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        if self.require_key is not None and headers.get("authorization") != f"Bearer {self.require_key}":
+            await self._send_error(writer, ErrorReply(401, "Incorrect API key provided.", "invalid_api_key"))
+            return True
+        if method == "GET" and path.endswith("/models") and self.models_endpoint:
+            await self._send_json(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "fake"}]})
+            return True
+        if method != "POST" or not path.endswith("/chat/completions"):
+            await self._send_error(writer, ErrorReply(404, f"no route {method} {path}"))
+            return True
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            behaviour = self._next(body)
+            if isinstance(behaviour, Hang):
+                await asyncio.sleep(behaviour.seconds)
+                return False
+            if isinstance(behaviour, ErrorReply):
+                if self.latency:
+                    await asyncio.sleep(self.latency)
+                await self._send_error(writer, behaviour)
+                return True
+            delay = self.latency if behaviour.latency is None else behaviour.latency
+            if delay:
+                await asyncio.sleep(delay)
+            if body.get("stream"):
+                await self._send_stream(writer, body, behaviour)
+            else:
+                await self._send_json(writer, 200, self._completion(body, behaviour))
+            return True
+        finally:
+            self._in_flight -= 1
+
+    def _usage(self, body: dict[str, Any], text: str, cached: int) -> dict[str, Any]:
+        prompt = sum(estimate_tokens(str(m.get("content") or "")) for m in body.get("messages", []))
+        completion = estimate_tokens(text)
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": min(cached, prompt)},
+        }
+
+    def _completion(self, body: dict[str, Any], r: Reply) -> dict[str, Any]:
+        return {
+            "id": f"chatcmpl-fake{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text}, "finish_reason": r.finish_reason}],
+            "usage": self._usage(body, r.text, r.cached_tokens),
+        }
+
+    async def _send_json(self, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}", "content-type: application/json", f"content-length: {len(data)}"]
+        head += [f"{k}: {v}" for k, v in (extra or {}).items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+        await writer.drain()
+
+    async def _send_error(self, writer: asyncio.StreamWriter, e: ErrorReply) -> None:
+        payload = {"error": {"message": e.message, "type": "fake_error", "param": None, "code": e.code}}
+        await self._send_json(writer, e.status, payload, e.headers)
+
+    async def _send_stream(self, writer: asyncio.StreamWriter, body: dict[str, Any], r: Reply) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        base = {"id": "chatcmpl-fakestream", "object": "chat.completion.chunk", "created": int(time.time()), "model": self.model}
+
+        async def event(payload: dict[str, Any] | str) -> None:
+            data = f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
+            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            await writer.drain()
+
+        await event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        for n, i in enumerate(range(0, len(r.text), self.stream_chunk)):
+            if r.cut_after is not None and n >= r.cut_after:
+                writer.transport.abort()
+                return
+            piece = r.text[i : i + self.stream_chunk]
+            await event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+            if self.stream_delay:
+                await asyncio.sleep(self.stream_delay)
+        await event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": r.finish_reason}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await event({**base, "choices": [], "usage": self._usage(body, r.text, r.cached_tokens)})
+        await event("[DONE]")
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+
+def start_fake_server(latency: float = 0.0, **kwargs: Any) -> FakeOpenAIServer:
+    """Start a server for a script; read ``.base_url``, call ``.stop()`` when done."""
+    return FakeOpenAIServer(latency=latency, **kwargs).start()
