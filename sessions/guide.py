@@ -4,24 +4,40 @@ A guide has a title, a kind, a language, the panel, defaults, and ordered sectio
 section has a moderator prompt, optional stimuli, a turn policy, a number of rounds, probes
 the moderator can fire and polls. See ``docs/guides.md`` for the format with a full example.
 
-Load with :func:`load_guide`; errors are :class:`BadInputError` naming file, section and key.
+Load with :func:`load_guide`. Every problem is a one-line :class:`BadInputError` that names the
+file, the section (index and title, so a moderator can find it in a long guide) and the key::
+
+    guide.toml: sections[2] "Concept reactions": polls[0].kind: Input should be 'likert5', …
 """
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from troupe.core.errors import BadInputError
 from troupe.core.polls import PollSpec
-from troupe.core.validation import bad_input_from_validation, read_toml
+from troupe.core.validation import field_path, read_toml
 
 Policy = Literal["parallel", "round_robin", "free", "directed"]
 SessionKind = Literal["focus_group", "brainstorm", "interview", "concept_test", "ab_test"]
 
 GUIDES_DIR = Path(__file__).parent / "guides"
+
+
+class GuideLocatedError(ValueError):
+    """A cross-field problem that knows where it lives (``loc``), so the message can name it.
+
+    Pydantic puts a validator's exception in ``ctx["error"]``; :func:`format_guide_error` reads
+    ``loc`` from there instead of reporting the problem at the guide's root.
+    """
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class _Strict(BaseModel):
@@ -35,7 +51,8 @@ class StimulusSpec(_Strict):
     title: str | None = None
     text: str = Field(min_length=1, description="The text, the concept card body, or the image description.")
     path: str | None = None
-    """Image file (relative to the guide) for ``image`` stimuli."""
+    """Image file (relative to the guide) for ``image`` stimuli. Models that cannot see images
+    get ``text`` (the description) instead, so write it as if describing the picture aloud."""
 
     @model_validator(mode="after")
     def _check(self) -> StimulusSpec:
@@ -52,6 +69,16 @@ class PanelSpec(_Strict):
     size: int | None = Field(default=None, ge=1, le=50)
     """Seat only the first ``size`` personas (after ``--personas`` overrides)."""
 
+    @model_validator(mode="after")
+    def _unique(self) -> PanelSpec:
+        seen: set[str] = set()
+        for i, name in enumerate(self.personas):
+            key = name.strip().lower()
+            if key in seen:
+                raise GuideLocatedError(("personas", i), f"{name!r} is seated twice")
+            seen.add(key)
+        return self
+
 
 class Defaults(_Strict):
     policy: Policy = "parallel"
@@ -65,6 +92,9 @@ class Defaults(_Strict):
 class Section(_Strict):
     title: str = Field(min_length=1)
     duration_min: float | None = Field(default=None, ge=0)
+    """Intended length in minutes (a pacing aid shown to the moderator; nothing enforces it)."""
+    goal: str | None = None
+    """What the section is for, in the moderator's words (shown in the TUI, not to the panel)."""
     prompt: str | None = None
     """What the moderator says to open the section (a ``moderator`` event)."""
     stimuli: list[StimulusSpec] = Field(default_factory=list)
@@ -72,10 +102,27 @@ class Section(_Strict):
     """``rotate``: shift the order by the run's seed, to balance order effects across runs."""
     policy: Policy | None = None
     rounds: int | None = Field(default=None, ge=0, le=1000)
+    """Discussion rounds after the prompt — or after *each* stimulus when there are stimuli."""
     probes: list[str] = Field(default_factory=list)
     polls: list[PollSpec] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=list)
     """Ground rules read to the panel, e.g. "No criticism of ideas in this phase"."""
+
+    def ordered_stimuli(self, seed: int = 0) -> list[StimulusSpec]:
+        """The stimuli in the order this run shows them.
+
+        ``rotate`` starts at position ``seed % n`` so that over n runs (seeds 0…n−1) every
+        stimulus is shown first once — the usual counterbalancing for order effects.
+        ``shuffle`` is a seeded permutation, reproducible for a given seed.
+        """
+        items = list(self.stimuli)
+        if len(items) < 2 or self.stimuli_order == "fixed":
+            return items
+        if self.stimuli_order == "rotate":
+            k = seed % len(items)
+            return items[k:] + items[:k]
+        random.Random(f"stimuli|{seed}|{self.title}").shuffle(items)
+        return items
 
 
 class Guide(_Strict):
@@ -92,12 +139,15 @@ class Guide(_Strict):
 
     @model_validator(mode="after")
     def _unique_polls(self) -> Guide:
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for i, section in enumerate(self.sections):
-            for poll in section.polls:
+            for j, poll in enumerate(section.polls):
                 if poll.id in seen:
-                    raise ValueError(f"sections[{i}]: poll id {poll.id!r} is used twice")
-                seen.add(poll.id)
+                    raise GuideLocatedError(
+                        ("sections", i, "polls", j, "id"),
+                        f"poll id {poll.id!r} is already used in sections[{seen[poll.id]}]",
+                    )
+                seen[poll.id] = i
         return self
 
     def policy_for(self, section: Section) -> Policy:
@@ -105,6 +155,18 @@ class Guide(_Strict):
 
     def rounds_for(self, section: Section) -> int:
         return self.defaults.rounds if section.rounds is None else section.rounds
+
+    def total_rounds(self) -> int:
+        """Discussion rounds the guide plans in all: a section's rounds follow each of its
+        stimuli (or its prompt when it has none); polls and prompts are not counted."""
+        return sum(self.rounds_for(s) * max(1, len(s.stimuli)) for s in self.sections)
+
+    def resolve_path(self, relative: str) -> Path:
+        """A path written in the guide (image, persona file), relative to the guide's folder."""
+        p = Path(relative).expanduser()
+        if p.is_absolute() or self.source is None:
+            return p
+        return self.source.parent / p
 
 
 def list_guides() -> list[Path]:
@@ -127,11 +189,74 @@ def resolve_guide_path(name_or_path: str | Path) -> Path:
 
 
 def load_guide(name_or_path: str | Path) -> Guide:
+    """Read, validate and return a guide; :class:`BadInputError` names file, section and key."""
     path = resolve_guide_path(name_or_path)
     data = read_toml(path)
+    guide = parse_guide(data, path)
+    _check_files(guide, path)
+    return guide
+
+
+def parse_guide(data: dict[str, Any], path: str | Path | None = None) -> Guide:
+    """Validate an already-decoded guide (TOML file, or ``session_started.guide`` of a run)."""
     try:
         guide = Guide.model_validate(data)
     except ValidationError as exc:
-        raise bad_input_from_validation(exc, path) from None
-    guide.source = path
+        raise format_guide_error(exc, path, data) from None
+    guide.source = Path(path) if path is not None else None
     return guide
+
+
+def format_guide_error(exc: ValidationError, path: str | Path | None, data: Any) -> BadInputError:
+    """One line: ``file: sections[i] "Title": key.path: reason`` for the first problem."""
+    errors = exc.errors(include_url=False, include_input=False)
+    err = errors[0]
+    loc = tuple(err["loc"])
+    msg = err["msg"]
+    located = (err.get("ctx") or {}).get("error")
+    if isinstance(located, GuideLocatedError):
+        loc = loc + located.loc
+        msg = str(located)
+    elif err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if len(errors) > 1:
+        more = len(errors) - 1
+        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return BadInputError(msg, path=str(path) if path else None, field=_where(loc, data))
+
+
+def _where(loc: tuple[Any, ...], data: Any) -> str:
+    """``sections[2] "Concept reactions": polls[0].kind`` — the section named by its title."""
+    if len(loc) >= 2 and loc[0] == "sections" and isinstance(loc[1], int):
+        index = loc[1]
+        head = f"sections[{index}]"
+        title = _section_title(data, index)
+        if title:
+            head += f' "{title}"'
+        rest = loc[2:]
+        return f"{head}: {field_path(rest)}" if rest else head
+    return field_path(loc)
+
+
+def _section_title(data: Any, index: int) -> str | None:
+    try:
+        title = data["sections"][index]["title"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return title.strip()[:60] if isinstance(title, str) and title.strip() else None
+
+
+def _check_files(guide: Guide, path: Path) -> None:
+    """Image stimuli must exist; caught at load time, not in the middle of a session."""
+    for i, section in enumerate(guide.sections):
+        for j, stimulus in enumerate(section.stimuli):
+            if stimulus.kind == "image" and stimulus.path and not guide.resolve_path(stimulus.path).is_file():
+                raise BadInputError(
+                    f"image file not found: {stimulus.path}",
+                    path=str(path),
+                    field=f'sections[{i}] "{section.title}": stimuli[{j}].path',
+                )

@@ -1,0 +1,241 @@
+"""HTML transcript: one self-contained, printable file.
+
+Self-contained: inline CSS, inline SVG charts, no scripts, no fonts, no images fetched from
+anywhere (image stimuli are described and named, not linked). A Content-Security-Policy
+``<meta>`` forbids scripts and remote loads outright, as a second line of defence.
+
+Escaped: every piece of text that came from a guide, a persona or a model goes through
+:func:`esc` — a stimulus containing ``<script>`` is shown as text, never run.
+
+The page building blocks (:data:`BASE_CSS`, :func:`page`, :func:`poll_chart_svg`,
+:func:`poll_html`) are shared with the findings report so both look alike.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from troupe.sessions.export.common import SIMULATED_NOTICE, provenance
+from troupe.sessions.pollstats import PollResult, format_sd
+from troupe.sessions.transcript import Entry, SectionBlock, Transcript, human_time
+
+PALETTE = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#637939",
+]
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+BASE_CSS = """
+:root { --ink:#1d2026; --muted:#5f6670; --rule:#d9dde3; --paper:#fff; --accent:#3b5bdb; --note:#fff8e1; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 56rem; padding: 2rem 1.25rem 4rem; color: var(--ink); background: var(--paper);
+       font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+h1 { font-size: 1.8rem; line-height: 1.2; margin: 0 0 .75rem; }
+h2 { font-size: 1.3rem; margin: 2.2rem 0 .8rem; padding-bottom: .3rem; border-bottom: 2px solid var(--rule); }
+h3 { font-size: 1.05rem; margin: 1.2rem 0 .5rem; }
+.notice { background: var(--note); border: 1px solid #f0c36d; border-radius: 6px; padding: .7rem .9rem; margin: 0 0 .5rem; }
+.provenance, .small { color: var(--muted); font-size: .9rem; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 1rem 0; font-size: .92rem; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; }
+nav.toc ol { columns: 2; padding-left: 1.2rem; }
+a { color: var(--accent); }
+.people { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .4rem .9rem; }
+.people li { display: flex; align-items: center; gap: .4rem; }
+.swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 50%; background: var(--c, #888); }
+.entry { position: relative; margin: .45rem 0; padding: .35rem .7rem .35rem .8rem; border-left: 4px solid var(--c, var(--rule)); }
+.entry .who { font-weight: 600; color: var(--c, var(--ink)); }
+.entry .to { color: var(--muted); font-weight: 400; }
+.entry .seq { position: absolute; right: 0; top: .35rem; font-size: .75rem; color: var(--muted); text-decoration: none; }
+.entry .text { white-space: pre-wrap; overflow-wrap: anywhere; padding-right: 2.5rem; }
+.entry.moderator { --c: #343a40; background: #f4f5f7; }
+.entry.muted { opacity: .75; border-left-style: dashed; }
+.tag { display: inline-block; font-size: .72rem; font-weight: 600; text-transform: uppercase; letter-spacing: .03em;
+       padding: 0 .35rem; border-radius: 3px; background: #eceff3; color: var(--muted); margin-left: .35rem; }
+.entry.think { font-style: italic; background: #fbfbfd; }
+.entry.pass, .entry.note { color: var(--muted); font-size: .9rem; border-left-color: transparent; }
+figure.stimulus { margin: .9rem 0; padding: .8rem 1rem; border: 1px solid var(--rule); border-radius: 8px; background: #fafbff; }
+figure.stimulus figcaption { font-weight: 600; margin-bottom: .35rem; }
+figure.stimulus .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.poll { margin: 1rem 0; padding: .8rem 1rem; border: 1px solid var(--rule); border-radius: 8px; }
+.poll svg { max-width: 100%; height: auto; display: block; margin: .4rem 0; }
+.poll svg text { font: 12px system-ui, sans-serif; fill: var(--ink); }
+table { border-collapse: collapse; width: 100%; font-size: .92rem; margin: .5rem 0; }
+th, td { text-align: left; vertical-align: top; padding: .3rem .5rem; border-bottom: 1px solid var(--rule); }
+th { color: var(--muted); font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+blockquote { margin: .4rem 0; padding: .2rem .8rem; border-left: 3px solid var(--c, var(--rule)); }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  nav.toc { display: none; }
+  a { color: inherit; text-decoration: none; }
+  h2 { break-after: avoid; }
+  .entry, figure.stimulus, .poll, blockquote, tr { break-inside: avoid; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+
+def esc(text: object) -> str:
+    """HTML-escape anything (quotes too, so it is safe inside attributes)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def speaker_colours(names: list[str]) -> dict[str, str]:
+    """A stable colour per participant, by seating order."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def page(title: str, lang: str, body: str, *, extra_css: str = "") -> str:
+    """A complete, self-contained HTML document."""
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{esc(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="generator" content="Troupe">\n'
+        f"<title>{esc(title)}</title>\n<style>{BASE_CSS}{extra_css}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def notice_html(provenance_line: str) -> str:
+    """The simulated-participants notice and the provenance line."""
+    return (
+        f'<p class="notice" role="note"><strong>Simulated participants.</strong> {esc(SIMULATED_NOTICE)}</p>\n'
+        f'<p class="provenance">{esc(provenance_line)}</p>\n'
+    )
+
+
+def poll_chart_svg(poll: PollResult, colour: str = "#3b5bdb") -> str:
+    """Horizontal bars, one per answer option, counts at the bar ends (inline SVG)."""
+    counts = poll.counts
+    if not counts or poll.kind == "text":
+        return ""
+    label_w, bar_w, row_h = 230, 300, 24
+    top = max(counts.values()) or 1
+    height = row_h * len(counts) + 6
+    rows = []
+    for i, (label, n) in enumerate(counts.items()):
+        y = 3 + i * row_h
+        width = round(bar_w * n / top)
+        short = label if len(label) <= 34 else label[:33] + "…"
+        faint = "" if n else ' fill-opacity="0.15"'
+        rows.append(
+            f'<g><title>{esc(label)}: {n}</title>'
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{esc(short)}</text>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{max(width, 1)}" height="{row_h - 8}" rx="3" fill="{colour}"'
+            f"{faint}/>"
+            f'<text x="{label_w + max(width, 1) + 6}" y="{y + 16}">{n}</text></g>'
+        )
+    aria = "; ".join(f"{label}: {n}" for label, n in counts.items())
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + bar_w + 40} {height}" '
+        f'width="{label_w + bar_w + 40}" height="{height}" role="img" aria-label="{esc(aria)}">'
+        + "".join(rows) + "</svg>"
+    )
+
+
+def poll_html(poll: PollResult, colours: dict[str, str], *, heading: str = "h3", answers: bool = True) -> str:
+    """A poll: question, chart, statistics, and (optionally) every answer with its reason."""
+    mode = "answered privately first" if poll.private_first else "answered in the open"
+    parts = [
+        f'<div class="poll" id="poll-{poll.seq}">',
+        f"<{heading}>Poll: {esc(poll.question)}</{heading}>",
+        f'<p class="small">{esc(poll.kind)} · {esc(mode)} · {esc(poll.summary())}</p>',
+        poll_chart_svg(poll),
+    ]
+    if poll.mean is not None:
+        parts.append(
+            f"<p><strong>Mean</strong> {poll.mean:.2f} · <strong>SD</strong> {format_sd(poll.stdev)} (sample) · "
+            f"<strong>n</strong> {poll.n}</p>"
+        )
+    if answers and poll.answers:
+        parts.append("<table><thead><tr><th>Participant</th><th>Answer</th><th>Reason</th></tr></thead><tbody>")
+        for a in poll.answers:
+            colour = colours.get(a.agent, "#888")
+            parts.append(
+                f'<tr><td><span class="swatch" style="--c:{colour}"></span> {esc(a.agent)}</td>'
+                f"<td>{esc(a.display())}</td><td>{esc(a.rationale)}</td></tr>"
+            )
+        parts.append("</tbody></table>")
+    elif not poll.answers:
+        parts.append('<p class="small">No answers were logged.</p>')
+    parts.append("</div>")
+    return "\n".join(p for p in parts if p)
+
+
+def render_html(t: Transcript, *, generated_at: datetime | None = None) -> str:
+    info = t.info
+    speakers = t.speakers()
+    colours = speaker_colours(speakers)
+    body = [f"<header>\n<h1>{esc(info.title)}</h1>", notice_html(provenance(info, generated_at))]
+    meta = [
+        ("Session kind", info.kind or "—"),
+        ("Guide", info.spec or "—"),
+        ("Backend / model", info.model_label),
+        ("Seed", "—" if info.seed is None else str(info.seed)),
+        ("Started", human_time(info.started_at)),
+        ("Ended", f"{human_time(info.ended_at)} ({info.end_reason})" if info.ended_at else "not ended"),
+        ("Model calls", f"{info.llm_calls} · {info.prompt_tokens:,} tokens in · {info.completion_tokens:,} out · ${info.cost_usd:.4f}"),
+        ("Private thoughts", "included" if t.include_thoughts else f"not included ({t.thought_count} omitted)"),
+    ]
+    body.append('<dl class="meta">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>\n</header>")
+    body.append('<section><h2>Participants</h2><ul class="people">')
+    for name in speakers:
+        descriptor = info.descriptor(name)
+        body.append(
+            f'<li><span class="swatch" style="--c:{colours[name]}"></span><strong>{esc(name)}</strong>'
+            + (f' <span class="small">{esc(descriptor)}</span>' if descriptor else "") + "</li>"
+        )
+    body.append("</ul></section>")
+    numbered = [s for s in t.sections if s.index >= 0]
+    if len(numbered) > 1:
+        body.append('<nav class="toc"><h2>Sections</h2><ol>')
+        body += [f'<li><a href="#section-{s.index + 1}">{esc(s.title)}</a></li>' for s in numbered]
+        body.append("</ol></nav>")
+    for section in t.sections:
+        body.append(_section(section, colours))
+    return page(info.title, info.language, "\n".join(body))
+
+
+def _section(section: SectionBlock, colours: dict[str, str]) -> str:
+    anchor = f"section-{section.index + 1}" if section.index >= 0 else "before"
+    title = f"{section.index + 1}. {section.title}" if section.index >= 0 else section.title
+    parts = [f'<section id="{anchor}">', f"<h2>{esc(title)}</h2>"]
+    parts += [_entry(e, colours) for e in section.entries]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _entry(e: Entry, colours: dict[str, str]) -> str:
+    seq = f'<a class="seq" href="#e{e.seq}">#{e.seq}</a>'
+    to = f' <span class="to">→ {esc(", ".join(e.to))}</span>' if e.to else ""
+    if e.kind == "stimulus":
+        label = {"concept": "Concept", "image": "Image", "text": "Stimulus"}.get(e.stimulus_kind or "text", "Stimulus")
+        caption = f"{label}: {e.title}" if e.title else label
+        shown_by = (e.speaker or "guide").lower()
+        image = f'<p class="small">Image file: {esc(e.path)}</p>' if e.path else ""
+        return (
+            f'<figure class="stimulus {esc(e.stimulus_kind)}" id="e{e.seq}"><figcaption>{esc(caption)} '
+            f'<span class="tag">shown by the {esc(shown_by)}</span>{to}</figcaption>{image}'
+            f'<div class="text">{esc(e.text.strip())}</div></figure>'
+        )
+    if e.kind == "poll" and e.poll is not None:
+        return poll_html(e.poll, colours).replace(f'id="poll-{e.poll.seq}"', f'id="e{e.seq}"', 1)
+    if e.kind in ("pass", "note"):
+        text = f"{e.speaker} stays silent." if e.kind == "pass" else e.text
+        return f'<div class="entry {e.kind}" id="e{e.seq}"><div class="text">{esc(text)}</div>{seq}</div>'
+    colour = colours.get(e.speaker or "", "#888")
+    classes = ["entry", e.kind] + (["muted"] if e.muted else [])
+    tags = ""
+    if e.muted:
+        tags += '<span class="tag">muted — not heard by the room</span>'
+    if e.kind == "think":
+        tags += '<span class="tag">private thought</span>'
+    style = "" if e.kind == "moderator" else f' style="--c:{colour}"'
+    return (
+        f'<div class="{" ".join(classes)}" id="e{e.seq}"{style}><span class="who">{esc(e.speaker)}</span>{to}{tags}'
+        f'<div class="text">{esc(e.text.strip())}</div>{seq}</div>'
+    )
