@@ -1,0 +1,231 @@
+"""``troupe study`` and ``troupe validate``: the two research commands.
+
+::
+
+    troupe study SESSION --groups K [--panel-size N] [--personas P,…] [--backend B] [--model M]
+                 [--seed S] [--rounds N] [--out DIR] [--concurrency C]
+    troupe validate RUN_DIR --human FILE.csv --column COL [--poll POLL_ID] [--format md|json]
+
+``study`` runs K groups of one guide headless (:mod:`troupe.sessions.study`), writes
+``DIR/study.json`` and ``DIR/study.md`` and prints a table of the pooled polls; it exits 1 when
+any group failed (the others are still aggregated). ``validate`` compares one poll of a run or
+study with a column of real answers (:mod:`troupe.sessions.human_validation`). Options mirror
+``troupe run``'s names. Backends and the persona library are imported inside the handlers so
+that ``troupe --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from troupe.core.card import PersonaCard
+from troupe.core.errors import BadInputError
+from troupe.core.llm.protocol import ChatBackend
+
+from ..guide import Guide, load_guide
+from ..run import check_new_run_dir, default_run_dir, read_meta
+from ..study import GroupOutcome, GroupPlan, PooledPoll, StudyReport, aggregate, plan_groups, run_groups, write_study
+from .run import make_backend, seat_cards
+
+
+def register(subparsers: Any) -> None:
+    study = subparsers.add_parser(
+        "study", help="run K groups of a guide headless and pool their polls",
+        description=(
+            "Run a guide with K independent groups (different panels, rotated stimuli), then pool every "
+            "poll: counts, means, 95 % CIs and how much groups differ. Writes DIR/study.json and DIR/study.md."
+        ),
+    )
+    study.add_argument("session", metavar="SESSION", help="a guide file (.toml) or a shipped guide name")
+    study.add_argument("--groups", type=_positive, required=True, metavar="K", help="number of groups to run")
+    study.add_argument(
+        "--panel-size", type=_positive, metavar="N",
+        help="seat a different balanced sample of N personas in each group, from --personas or the whole library "
+             "(default: every group seats the guide's panel, or --personas)",
+    )
+    study.add_argument("--personas", metavar="P[,P…]", help="personas to seat or to sample from (library names or files)")
+    study.add_argument("--backend", choices=("openai", "local", "scripted"), help="LLM backend (default: openai when a key or base URL is set, else local)")
+    study.add_argument("--model", help="model name (default: $TROUPE_MODEL or the backend's default)")
+    study.add_argument("--seed", type=int, default=0, help="group i runs with seed S+i; panels are drawn with S (default 0)")
+    study.add_argument("--rounds", type=_non_negative, metavar="N", help="cap each discussion block at N rounds")
+    study.add_argument("--out", metavar="DIR", help="study folder (default: runs/<time>-<guide>-study)")
+    study.add_argument("--concurrency", type=_positive, default=2, metavar="C", help="groups running at once (default 2)")
+    study.set_defaults(handler=cmd_study)
+
+    validate = subparsers.add_parser(
+        "validate", help="compare a simulated poll with real human answers from a CSV",
+        description=(
+            "Compare one poll's simulated answers (a run, or every group of a study) with a column of real "
+            "answers: means, Welch's t, Mann-Whitney U, distributions, chi-square, and a plain verdict."
+        ),
+    )
+    validate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder or a study folder")
+    validate.add_argument("--human", required=True, metavar="FILE.csv", help="CSV file of real answers, with a header row")
+    validate.add_argument("--column", required=True, metavar="COL", help="the CSV column holding the answers")
+    validate.add_argument("--poll", metavar="POLL_ID", help="the poll to compare (required when the run has several)")
+    validate.add_argument("--format", "-f", choices=("md", "json"), default="md", help="output on stdout (default md)")
+    validate.set_defaults(handler=cmd_validate)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+# -- study ---------------------------------------------------------------------------------------
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    guide = load_guide(args.session)
+    pool = persona_pool(guide, args.personas, args.panel_size)
+    plans = plan_groups(pool, groups=args.groups, seed=args.seed, panel_size=args.panel_size)
+    study_dir = check_new_run_dir(args.out) if args.out else _default_study_dir(guide)
+    from troupe.core.config import load_settings
+
+    settings = load_settings()
+    backend = make_backend(args.backend, args.model, settings)
+    # As in `troupe run`: the config's max_concurrency applies only when set explicitly.
+    options = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    study_dir.mkdir(parents=True, exist_ok=True)
+    outcomes = asyncio.run(_run_with_progress(guide, plans, backend, study_dir, args.rounds, args.concurrency, options))
+    first_ok = next((o for o in outcomes if o.ok), None)
+    meta = read_meta(first_ok.run_dir) if first_ok else {}
+    report = StudyReport(
+        guide_title=guide.title, guide_source=str(guide.source) if guide.source else None,
+        backend=meta.get("backend") or getattr(backend, "name", None),
+        model=meta.get("model") or getattr(backend, "model", None),
+        seed=args.seed, rounds_cap=args.rounds, panel_size=args.panel_size,
+        outcomes=outcomes, polls=aggregate(outcomes),
+    )
+    json_path, md_path = write_study(report, study_dir)
+    print_study_table(report)
+    for failed in report.failed:
+        print(f"troupe: {failed.plan.name} failed: {failed.error}", file=sys.stderr)
+    if report.failed:
+        print(f"troupe: {len(report.failed)} of {len(outcomes)} groups failed; the others are aggregated. "
+              f"Continue a failed group with `troupe resume {report.failed[0].run_dir}`", file=sys.stderr)
+    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def persona_pool(guide: Guide, personas: str | None, panel_size: int | None) -> list[PersonaCard]:
+    """Who may sit in the study's groups: with ``--panel-size``, the personas to sample from
+    (``--personas`` or the whole library); without, the one panel every group seats (``--personas``
+    or the guide's panel, as ``troupe run`` seats it)."""
+    if panel_size is None:
+        return seat_cards(guide, personas)
+    from troupe.personas.card import render_card
+    from troupe.personas.library import list_library, resolve_persona
+
+    if personas:
+        names = [n.strip() for n in personas.split(",") if n.strip()]
+        if not names:
+            raise BadInputError("no persona names given", field="--personas")
+        return [render_card(resolve_persona(n)) for n in names]
+    return [render_card(p) for p in list_library()]
+
+
+def _default_study_dir(guide: Guide) -> Path:
+    run_dir = default_run_dir(guide)
+    return check_new_run_dir(run_dir.with_name(f"{run_dir.name}-study"))
+
+
+async def _run_with_progress(
+    guide: Guide, plans: list[GroupPlan], backend: ChatBackend, study_dir: Path, rounds: int | None, concurrency: int,
+    options: dict[str, Any],
+) -> list[GroupOutcome]:
+    """Run the groups with one progress bar on stderr (per-group bars would fight over the
+    terminal: rich allows one live display at a time)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=sys.stderr)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task(f"study · {len(plans)} groups", total=len(plans))
+
+            def done(outcome: GroupOutcome) -> None:
+                bar.advance(task)
+                status = "[green]done[/]" if outcome.ok else f"[red]failed[/]: {outcome.error}"
+                bar.console.print(f"{outcome.plan.name} ({', '.join(outcome.plan.personas)}): {status}", highlight=False)
+
+            return await run_groups(
+                guide, plans, backend, study_dir, rounds_cap=rounds, concurrency=concurrency, on_done=done, **options,
+            )
+    finally:
+        await backend.aclose()
+
+
+def print_study_table(report: StudyReport) -> None:
+    """The pooled polls as a rich table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    ok = len(report.outcomes) - len(report.failed)
+    table = Table(title=f"{report.guide_title} — {ok} of {len(report.outcomes)} groups (simulated participants)")
+    for name, justify in (("poll", "left"), ("kind", "left"), ("n", "right"), ("pooled", "left"),
+                          ("95% CI", "left"), ("per group", "left"), ("spread", "right")):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for poll in report.polls:
+        table.add_row(*_row(poll))
+    if not report.polls:
+        table.add_row("—", "", "0", "no poll answered in a finished group", "", "", "")
+    Console().print(table)
+
+
+def _row(poll: PooledPoll) -> list[str]:
+    p = poll.pooled
+    if poll.numeric:
+        ci = poll.ci95()
+        pooled = f"mean {_num(p.mean)} · sd {_num(p.stdev)}"
+        ci_text = f"{_num(ci[0])}–{_num(ci[1])}" if ci else "—"
+        per_group = " ".join(_num(m) for _, m in poll.group_means())
+        spread = f"sd {_num(poll.spread())}"
+    else:
+        leader = p.leader()
+        pooled = f"{leader} ({p.counts[leader]}/{p.n})" if leader else "—"
+        ci_text = "—"
+        # The pooled favourite's count in each group: does every group lean the same way?
+        per_group = " ".join(f"{r.counts.get(leader, 0)}/{r.n}" for _, r in poll.groups) if leader else "—"
+        spread = f"{poll.spread():.0%}" if poll.spread() is not None else "—"
+    return [p.poll_id, p.kind, str(p.n), pooled, ci_text, per_group, spread]
+
+
+def _num(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+# -- validate ------------------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ..human_validation import validate
+
+    result = validate(args.run_dir, args.human, args.column, args.poll)
+    if args.format == "json":
+        import json
+
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(result.render_markdown(), end="")
+    return 0
