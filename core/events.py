@@ -5,6 +5,9 @@ the required fields ``seq``, ``ts`` and ``type``; type-specific fields follow. U
 found in a log (written by a newer Troupe) load as :class:`GenericEvent` so nothing is lost.
 
 Build events with :meth:`EventLog.append` (``core/log.py``), which assigns ``seq`` and ``ts``.
+
+Guide-driven events may carry an extra ``beat`` field (e.g. ``"s2.round.0.1"``): the key of the
+step of the guide they complete. Resume finds its place in the guide from these keys.
 """
 
 from __future__ import annotations
@@ -48,6 +51,17 @@ class SectionStarted(Event):
     type: Literal["section_started"] = "section_started"
     index: int
     title: str
+    rules: list[str] = Field(default_factory=list)
+    """Ground rules read to the panel for this section (agents hear them)."""
+    policy: str | None = None
+
+
+class SectionEnded(Event):
+    """A section is over: finished, or skipped by the moderator (``skipped``)."""
+
+    type: Literal["section_ended"] = "section_ended"
+    index: int
+    skipped: bool = False
 
 
 class Stimulus(Event):
@@ -64,6 +78,8 @@ class Moderator(Event):
     type: Literal["moderator"] = "moderator"
     text: str
     to: list[str] | None = None
+    source: Literal["moderator", "guide"] = "moderator"
+    """``guide`` for a section's scripted prompt, ``moderator`` for live speech."""
 
 
 class Say(Event):
@@ -113,6 +129,42 @@ class PollAnswer(Event):
 class PollRevealed(Event):
     type: Literal["poll_revealed"] = "poll_revealed"
     poll_id: str
+    question: str | None = None
+    answers: dict[str, Any] | None = None
+    """Agent → value, as the room is told."""
+    counts: dict[str, int] | None = None
+
+
+class PollClosed(Event):
+    """Every answer is in; the aggregate as computed by ``core/poll_run.py``."""
+
+    type: Literal["poll_closed"] = "poll_closed"
+    poll_id: str
+    n: int
+    counts: dict[str, int] = Field(default_factory=dict)
+    mean: float | None = None
+    stdev: float | None = None
+    distribution: dict[str, float] = Field(default_factory=dict)
+
+
+class RoundStarted(Event):
+    """A round of turns begins (``section``/``block``/``round`` locate it in the guide;
+    ``adhoc`` rounds are moderator-driven extras). Resume redoes an unfinished round, skipping
+    the agents whose turns are already logged after this event."""
+
+    type: Literal["round_started"] = "round_started"
+    key: str
+    policy: str
+    section: int | None = None
+    block: int | None = None
+    round: int | None = None
+    adhoc: bool = False
+    to: list[str] | None = None
+
+
+class RoundEnded(Event):
+    type: Literal["round_ended"] = "round_ended"
+    key: str
 
 
 class AgentPaused(Event):
@@ -161,6 +213,8 @@ class Error(Event):
     kind: str
     message: str
     recovered: bool
+    purpose: str | None = None
+    """What failed: ``turn``, ``poll``, ``consolidate``… (a failed turn still counts as taken)."""
 
 
 class MemoryConsolidated(Event):
@@ -186,6 +240,7 @@ KnownEvent = Annotated[
         SessionStarted, SectionStarted, Stimulus, Moderator, Say, Think, Pass, PollAsked,
         PollAnswer, PollRevealed, AgentPaused, AgentResumed, AgentMuted, AgentUnmuted,
         SessionPaused, SessionResumed, LLMCall, Error, MemoryConsolidated, SessionEnded,
+        SectionEnded, PollClosed, RoundStarted, RoundEnded,
     ],
     Field(discriminator="type"),
 ]
@@ -196,6 +251,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SessionStarted, SectionStarted, Stimulus, Moderator, Say, Think, Pass, PollAsked,
         PollAnswer, PollRevealed, AgentPaused, AgentResumed, AgentMuted, AgentUnmuted,
         SessionPaused, SessionResumed, LLMCall, Error, MemoryConsolidated, SessionEnded,
+        SectionEnded, PollClosed, RoundStarted, RoundEnded,
     )
 }
 
@@ -217,5 +273,5 @@ __all__ = [
     "SessionStarted", "SectionStarted", "Stimulus", "Moderator", "Say", "Think", "Pass",
     "PollAsked", "PollAnswer", "PollRevealed", "AgentPaused", "AgentResumed", "AgentMuted",
     "AgentUnmuted", "SessionPaused", "SessionResumed", "LLMCall", "Error",
-    "MemoryConsolidated", "SessionEnded",
+    "MemoryConsolidated", "SessionEnded", "SectionEnded", "PollClosed", "RoundStarted", "RoundEnded",
 ]
