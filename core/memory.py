@@ -1,0 +1,387 @@
+"""An agent's memory: everything it perceived and did, a bounded window, a rolling summary.
+
+Three layers, each with one job:
+
+* **Episodic memory** (:attr:`AgentMemory.items`): every item the agent perceived or did, in
+  log order, each tagged with the ``seq`` of the event it came from. Nothing is forgotten; old
+  items simply stop being shown verbatim.
+* **The recent window**: the newest items, verbatim, under a token budget. It grows by
+  appending and, when it overflows, drops its oldest items *in one chunk* (down to
+  ``keep_ratio`` of the budget). Appending keeps consecutive prompts sharing a long common
+  prefix (provider prompt caches hit); chunked eviction breaks that prefix only now and then,
+  instead of on every turn as a sliding window would.
+* **The rolling summary**: items that left the window are folded into short first-person
+  notes by an LLM call (``purpose="consolidate"``) that runs off the critical path, at most
+  once every ``consolidate_every`` turns of the agent. The request is built here
+  (:meth:`AgentMemory.consolidation_request`); the room runs it in the background and logs
+  the result as a ``memory_consolidated`` event, which :meth:`AgentMemory.apply_summary`
+  applies — live and on replay alike. New notes reach the prompt (:attr:`AgentMemory.summary`)
+  at the window's next eviction: the prompt prefix breaks there anyway, so a new summary does
+  not cost a second break.
+
+Older items come back into the prompt through **retrieval**: a BM25 lexical index by default
+(:class:`LexicalRecall`, no model needed), or embeddings through the backend when configured
+(:class:`EmbeddingRecall`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .llm.protocol import ChatRequest, Message
+from .tokens import estimate_tokens, truncate_to_tokens
+
+
+@dataclass(slots=True)
+class MemoryItem:
+    """One remembered thing, already rendered as the line the prompt shows."""
+
+    seq: int
+    """The ``seq`` of the event it came from (items are in increasing ``seq`` order)."""
+    kind: str
+    """``heard``, ``said``, ``thought``, ``moderator``, ``stimulus``, ``section``, ``poll``…"""
+    text: str
+    tokens: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.tokens:
+            self.tokens = line_tokens(self.text)
+
+
+@lru_cache(maxsize=8192)
+def line_tokens(text: str) -> int:
+    """Tokens of one memory line (+1 for its line break). Cached: in a room of N agents the
+    same line ("Tom Becker: No.") is remembered N−1 times."""
+    return estimate_tokens(text) + 1
+
+
+# -- retrieval ---------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-zà-ÿ0-9][a-zà-ÿ0-9'-]+")
+_STOP = frozenset(
+    "the and for are but not you your with this that have has had was were what when where which who why "
+    "how our out its it's all any can could would should will just they them their there then than about "
+    "from into over some more most very also yes one two did does doing been being said say says think "
+    "moderator you're i'm don't it's that's".split()
+)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased content words with a light plural stem — the lexical index's vocabulary."""
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=8192)
+def _terms(text: str) -> tuple[str, ...]:
+    out = []
+    for word in _WORD.findall(text.lower()):
+        if len(word) < 3 or word in _STOP:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
+def _term_counts(text: str) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """(number of terms, (term, frequency) pairs) of a line — cached like :func:`line_tokens`."""
+    words = _terms(text)
+    return len(words), tuple(Counter(words).items())
+
+
+class Recall(Protocol):
+    """Finds older memories relevant to a query. Documents are item indices."""
+
+    def add(self, doc: int, text: str) -> None: ...
+
+    async def search(self, query: str, *, limit: int, below: int) -> list[int]:
+        """The best ``limit`` documents with index < ``below``, best first."""
+        ...
+
+
+class LexicalRecall:
+    """Okapi BM25 over an incremental inverted index; microseconds per search, no model."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._postings: dict[str, list[tuple[int, int]]] = {}
+        self._lengths: list[int] = []
+        self._total = 0
+
+    def add(self, doc: int, text: str) -> None:
+        length, counts = _term_counts(text)
+        while len(self._lengths) <= doc:
+            self._lengths.append(0)
+        self._lengths[doc] = length
+        self._total += length
+        postings = self._postings
+        for term, tf in counts:
+            posting = postings.get(term)
+            if posting is None:
+                postings[term] = [(doc, tf)]
+            else:
+                posting.append((doc, tf))
+
+    def scores(self, query: str, *, below: int) -> dict[int, float]:
+        n = len(self._lengths)
+        if not n or below <= 0:
+            return {}
+        avg = self._total / n or 1.0
+        out: dict[int, float] = {}
+        for term in set(_terms(query)):
+            posting = self._postings.get(term)
+            if not posting:
+                continue
+            idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+            for doc, tf in posting:
+                if doc >= below:
+                    break  # postings are in doc order
+                norm = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * self._lengths[doc] / avg))
+                out[doc] = out.get(doc, 0.0) + idf * norm
+        return out
+
+    async def search(self, query: str, *, limit: int, below: int) -> list[int]:
+        return self.search_now(query, limit=limit, below=below)
+
+    def search_now(self, query: str, *, limit: int, below: int) -> list[int]:
+        scored = self.scores(query, below=below)
+        return [doc for doc, _ in sorted(scored.items(), key=lambda kv: (-kv[1], -kv[0]))[:limit]]
+
+
+Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
+"""``embed(texts) -> vectors`` — e.g. a backend's embeddings endpoint."""
+
+
+class EmbeddingRecall:
+    """Cosine similarity over embeddings. New documents are embedded lazily, in one batch with
+    the query, so a search costs one embeddings call however many items arrived since."""
+
+    def __init__(self, embed: Embed) -> None:
+        self._embed = embed
+        self._vectors: dict[int, list[float]] = {}
+        self._pending: dict[int, str] = {}
+
+    def add(self, doc: int, text: str) -> None:
+        self._pending[doc] = text
+
+    async def search(self, query: str, *, limit: int, below: int) -> list[int]:
+        docs = list(self._pending)
+        vectors = await self._embed([self._pending[d] for d in docs] + [query])
+        for doc, vec in zip(docs, vectors):
+            self._vectors[doc] = _unit(vec)
+            self._pending.pop(doc, None)
+        q = _unit(vectors[-1])
+        scored = [
+            (sum(a * b for a, b in zip(q, vec)), doc) for doc, vec in self._vectors.items() if doc < below
+        ]
+        scored.sort(key=lambda sv: (-sv[0], -sv[1]))
+        return [doc for score, doc in scored[:limit] if score > 0]
+
+
+def _unit(vec: Sequence[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in vec)) or 1.0
+    return [x / norm for x in vec]
+
+
+# -- consolidation -----------------------------------------------------------------------------
+
+
+class MemoryNote(BaseModel):
+    """The structured output of a consolidation call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(description="The updated memory summary, first person, at most 120 words.")
+
+
+CONSOLIDATE_SYSTEM = (
+    "You keep the private memory notes of {name}, a participant in a moderated group discussion. "
+    "Write in the first person, as {name}. Keep what matters for the rest of the discussion: the "
+    "topics and products discussed, what {name} said and felt about them, who agreed or disagreed "
+    "with whom, poll answers, and open questions. Drop small talk. Never invent anything."
+)
+
+
+@dataclass(slots=True)
+class PendingConsolidation:
+    """A consolidation request in flight and the last ``seq`` it covers."""
+
+    request: ChatRequest
+    upto_seq: int
+
+
+# -- the memory itself -------------------------------------------------------------------------
+
+
+@dataclass
+class MemoryConfig:
+    window_tokens: int = 1100
+    """Budget of the verbatim recent window."""
+    keep_ratio: float = 0.25
+    """After an overflow the window is cut down to this share of its budget, in one go (rare,
+    large cuts keep consecutive prompts sharing their prefix most of the time)."""
+    summary_tokens: int = 300
+    consolidate_every: int = 5
+    """At most one consolidation per this many turns of the agent (≤ 0.2 calls per turn)."""
+    consolidate_input_tokens: int = 2000
+    """Cap on the items one consolidation call reads (newest kept; all stay retrievable)."""
+
+
+class AgentMemory:
+    """Episodic items, the bounded window, the summary and the retrieval index of one agent."""
+
+    def __init__(self, config: MemoryConfig | None = None, *, recall: Recall | None = None) -> None:
+        self.config = config or MemoryConfig()
+        self.items: list[MemoryItem] = []
+        self._seqs: list[int] = []
+        self.window_start = 0
+        """Index of the first item in the verbatim window."""
+        self._window_used = 0
+        self.summary = ""
+        """The summary the prompt shows (the latest :attr:`notes` as of the last eviction)."""
+        self.notes = ""
+        """The latest consolidated notes."""
+        self.notes_upto_seq = 0
+        self.summarised = 0
+        """Items ``[:summarised]`` are folded into :attr:`notes`."""
+        self.turns_since_consolidation = 0
+        self.recall: Recall = recall or LexicalRecall()
+
+    # -- growing -------------------------------------------------------------------------
+
+    def add(self, item: MemoryItem) -> None:
+        """Remember ``item``; evict the window's oldest chunk if the window overflows."""
+        index = len(self.items)
+        self.items.append(item)
+        self._seqs.append(item.seq)
+        self.recall.add(index, item.text)
+        self._window_used += item.tokens
+        if self._window_used > self.config.window_tokens:
+            self._evict()
+
+    def _evict(self) -> None:
+        target = self.config.window_tokens * self.config.keep_ratio
+        last = len(self.items) - 1
+        while self._window_used > target and self.window_start < last:
+            self._window_used -= self.items[self.window_start].tokens
+            self.window_start += 1
+        self.summary = self.notes
+
+    def note_turn(self) -> None:
+        """Count one own turn (drives the consolidation rate)."""
+        self.turns_since_consolidation += 1
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def window(self) -> list[MemoryItem]:
+        return self.items[self.window_start :]
+
+    @property
+    def window_tokens(self) -> int:
+        return self._window_used
+
+    @property
+    def pending(self) -> list[MemoryItem]:
+        """Items that left the window and are not yet in the summary."""
+        return self.items[self.summarised : self.window_start]
+
+    async def recall_for(
+        self, query: str, *, limit: int = 3, max_tokens: int = 200, exclude_seq: int | None = None
+    ) -> list[MemoryItem]:
+        """Older items (outside the window) most relevant to ``query``, oldest first.
+
+        ``exclude_seq`` leaves out the item the prompt shows anyway (the current question).
+        """
+        if self.window_start == 0 or not query or limit <= 0:
+            return []
+        docs = await self.recall.search(query, limit=limit + 1, below=self.window_start)
+        chosen: list[MemoryItem] = []
+        used = 0
+        for doc in docs:
+            item = self.items[doc]
+            if item.seq == exclude_seq or len(chosen) >= limit or used + item.tokens > max_tokens:
+                continue
+            chosen.append(item)
+            used += item.tokens
+        chosen.sort(key=lambda it: it.seq)
+        return chosen
+
+    # -- consolidation -------------------------------------------------------------------
+
+    def wants_consolidation(self) -> bool:
+        return self.turns_since_consolidation >= self.config.consolidate_every and bool(self.pending)
+
+    def consolidation_request(self, name: str, *, card: dict | None = None) -> PendingConsolidation | None:
+        """The LLM request that folds the pending items into the summary, or None."""
+        pending = self.pending
+        if not pending:
+            return None
+        budget = self.config.consolidate_input_tokens
+        lines: list[str] = []
+        used = 0
+        for item in reversed(pending):
+            if used + item.tokens > budget:
+                lines.append("(… earlier details omitted …)")
+                break
+            lines.append(item.text)
+            used += item.tokens
+        lines.reverse()
+        user = (
+            f"Your notes so far:\n{self.notes or '(none yet)'}\n\n"
+            "What happened since, oldest first:\n" + "\n".join(lines) + "\n\n"
+            f"Rewrite the notes to include what happened since. At most "
+            f"{max(40, self.config.summary_tokens * 2 // 3)} words."
+        )
+        request = ChatRequest(
+            messages=[Message("system", CONSOLIDATE_SYSTEM.format(name=name)), Message("user", user)],
+            output_model=MemoryNote,
+            purpose="consolidate",
+            agent=name,
+            metadata={"card": card or {}},
+        )
+        self.turns_since_consolidation = 0
+        return PendingConsolidation(request, pending[-1].seq)
+
+    def apply_summary(self, summary: str, upto_seq: int) -> None:
+        """Take consolidated notes covering every item with ``seq <= upto_seq``.
+
+        They become :attr:`summary` (what the prompt shows) at the window's next eviction — or
+        now, if the prompt shows no summary yet.
+        """
+        if upto_seq < self.notes_upto_seq:
+            return  # a stale result that finished after a newer one
+        self.notes = truncate_to_tokens(summary.strip(), self.config.summary_tokens)
+        self.notes_upto_seq = upto_seq
+        self.summarised = max(self.summarised, min(bisect.bisect_right(self._seqs, upto_seq), self.window_start))
+        self.turns_since_consolidation = 0
+        if not self.summary:
+            self.summary = self.notes
+
+    def stats(self) -> dict[str, int]:
+        """Sizes, for tests and benchmarks."""
+        return {
+            "items": len(self.items),
+            "window_items": len(self.items) - self.window_start,
+            "window_tokens": self._window_used,
+            "pending": self.window_start - self.summarised,
+            "summary_tokens": estimate_tokens(self.summary),
+            "notes_tokens": estimate_tokens(self.notes),
+        }
+
+
+__all__ = [
+    "AgentMemory", "MemoryConfig", "MemoryItem", "MemoryNote", "Recall", "LexicalRecall",
+    "EmbeddingRecall", "PendingConsolidation", "terms",
+]

@@ -1,0 +1,265 @@
+"""Running and aggregating polls.
+
+Each agent answers with one structured call whose output model is built for the poll
+(:func:`answer_model`): a ``Literal`` of the allowed labels for Likert and single choice, a
+list of them for multi, a bounded number, or free text — plus a one-sentence ``rationale``.
+
+``private_first`` polls collect every answer in isolation: answers are logged with
+``revealed=false`` and routed to nobody but their author, so no agent's prompt can contain
+another's answer. Then, if the poll says ``reveal``, a ``poll_revealed`` event tells the room the
+results and every agent perceives them. Open polls (``private_first=false``) go round the room
+one by one, each answer heard by the next.
+
+Aggregation (:func:`aggregate`): counts per option, the distribution, and for numeric kinds
+(Likert on its 1…n scale, ``number``) the mean, sample standard deviation, median and a 95 %
+t-interval for the mean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from .agent import Agent, AnswerOutcome, Situation
+from .polls import LIKERT_LABELS, PollSpec
+from .prompt import Prompt
+from .journal import Item
+from .room import Room, call_items
+
+RATIONALE = Field(description="One sentence: why you answer this way, in your own voice.")
+
+
+def answer_model(spec: PollSpec) -> type[BaseModel]:
+    """The pydantic model an agent's answer to ``spec`` must validate against."""
+    if spec.kind in LIKERT_LABELS or spec.kind == "single":
+        value_type: Any = Literal[tuple(spec.options or ())]  # type: ignore[misc]
+        value = (value_type, Field(description="Exactly one of the options, copied verbatim."))
+    elif spec.kind == "multi":
+        item: Any = Literal[tuple(spec.options or ())]  # type: ignore[misc]
+        value = (list[item], Field(min_length=1, description="One or more of the options, copied verbatim."))
+    elif spec.kind == "number":
+        bounds: dict[str, float] = {}
+        if spec.min is not None:
+            bounds["ge"] = spec.min
+        if spec.max is not None:
+            bounds["le"] = spec.max
+        value = (float, Field(description="A number" + _range_text(spec) + ".", **bounds))
+    else:
+        value = (str, Field(description="Your answer in a few words."))
+    safe = "".join(ch if ch.isalnum() else "_" for ch in spec.id)[:40]
+    return create_model(
+        f"PollAnswer_{safe}",
+        __config__=ConfigDict(extra="forbid"),
+        value=value,
+        rationale=(str, RATIONALE),
+    )
+
+
+def _range_text(spec: PollSpec) -> str:
+    if spec.min is not None and spec.max is not None:
+        return f" from {_num(spec.min)} to {_num(spec.max)}"
+    if spec.min is not None:
+        return f" of at least {_num(spec.min)}"
+    if spec.max is not None:
+        return f" of at most {_num(spec.max)}"
+    return ""
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def question_text(spec: PollSpec) -> str:
+    """The poll as the agent reads it in the "Now" part of its prompt."""
+    lines = [f"The moderator asks you to answer a poll on your own: {spec.question}"]
+    if spec.kind in ("single", "multi") or spec.kind in LIKERT_LABELS:
+        lines.append("Options: " + " | ".join(spec.options or []))
+        lines.append("Choose exactly one option." if spec.kind != "multi" else "Choose one or more options.")
+    elif spec.kind == "number":
+        lines.append("Answer with a number" + _range_text(spec) + ".")
+    return "\n".join(lines)
+
+
+POLL_TASK = (
+    "Answer honestly, as yourself, without asking anyone. Reply with one JSON object: value (your "
+    "answer; options copied exactly) and rationale (one sentence, in your own voice, on why)."
+)
+
+
+@dataclass
+class PollResult:
+    """A finished poll: every answer and the aggregate."""
+
+    spec: PollSpec
+    poll_id: str
+    answers: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    """Agent → (value, rationale)."""
+    counts: dict[str, int] = field(default_factory=dict)
+    distribution: dict[str, float] = field(default_factory=dict)
+    """Option → share of respondents (for multi: share choosing it; sums can exceed 1)."""
+    mean: float | None = None
+    stdev: float | None = None
+    median: float | None = None
+    ci95: tuple[float, float] | None = None
+    failed: list[str] = field(default_factory=list)
+    """Agents whose answer was invalid even after repair."""
+
+    @property
+    def n(self) -> int:
+        return len(self.answers)
+
+
+def score(spec: PollSpec, value: Any) -> float | None:
+    """The numeric reading of an answer: Likert position 1…n, or the number."""
+    if spec.kind in LIKERT_LABELS:
+        options = spec.options or LIKERT_LABELS[spec.kind]
+        return float(options.index(value) + 1) if value in options else None
+    if spec.kind == "number":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def aggregate(spec: PollSpec, answers: dict[str, tuple[Any, str]], *, poll_id: str | None = None) -> PollResult:
+    """Counts, distribution, mean, standard deviation, median and 95 % CI of the answers."""
+    result = PollResult(spec=spec, poll_id=poll_id or spec.id, answers=dict(answers))
+    n = len(answers)
+    values = [v for v, _ in answers.values()]
+    if spec.options and spec.kind != "number":
+        counts = {option: 0 for option in spec.options}
+        for value in values:
+            for choice in value if isinstance(value, list) else [value]:
+                if choice in counts:
+                    counts[choice] += 1
+        result.counts = counts
+        result.distribution = {k: (c / n if n else 0.0) for k, c in counts.items()}
+    elif spec.kind == "number":
+        counts = {}
+        for value in values:
+            counts[_num(float(value))] = counts.get(_num(float(value)), 0) + 1
+        result.counts = dict(sorted(counts.items(), key=lambda kv: float(kv[0])))
+        result.distribution = {k: c / n for k, c in result.counts.items()}
+    scores = [s for s in (score(spec, v) for v in values) if s is not None]
+    if scores:
+        result.mean = statistics.fmean(scores)
+        result.median = statistics.median(scores)
+        if len(scores) >= 2:
+            result.stdev = statistics.stdev(scores)
+            result.ci95 = _t_interval(result.mean, result.stdev, len(scores))
+    return result
+
+
+def _t_interval(mean: float, sd: float, n: int) -> tuple[float, float]:
+    from scipy import stats  # heavy; only needed once a numeric poll closes
+
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return (mean - half, mean + half)
+
+
+def _normalise(spec: PollSpec, value: Any) -> Any:
+    if spec.kind == "multi" and isinstance(value, list):
+        order = spec.options or []
+        return [o for o in order if o in set(value)]
+    if spec.kind == "number" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+async def run_poll(
+    room: Room,
+    spec: PollSpec,
+    *,
+    poll_id: str | None = None,
+    answered: dict[str, tuple[Any, str]] | None = None,
+    asked: bool = False,
+    revealed: bool = False,
+    done: set[str] | None = None,
+    **close_fields: Any,
+) -> PollResult:
+    """Ask, collect, (reveal), aggregate and log one poll.
+
+    ``asked``/``answered``/``revealed``/``done`` describe a poll already partly logged (a
+    resumed run): it is not asked again and finished answers are not requested again.
+    ``close_fields`` go on the ``poll_closed`` event (e.g. the guide ``beat``).
+    """
+    pid = poll_id or spec.id
+    answers: dict[str, tuple[Any, str]] = dict(answered or {})
+    skip = set(done or ()) | set(answers)
+    if not asked:
+        extra = {k: v for k, v in (("min", spec.min), ("max", spec.max)) if v is not None}
+        room.record(
+            "poll_asked", poll_id=pid, question=spec.question, kind=spec.kind, options=spec.options,
+            private_first=spec.private_first, **extra,
+        )
+    model = answer_model(spec)
+    situation = Situation(current=question_text(spec), current_seq=None)
+
+    async def prompt_for(agent: Agent) -> Prompt:
+        return await agent.prompt_for(situation, task=POLL_TASK)
+
+    async def one(agent: Agent) -> None:
+        outcome = await room.consult(agent, prompt_for, model, "poll")
+        if outcome is not None:
+            await room.commit(_answer_items(spec, pid, outcome, answers, public=not spec.private_first))
+
+    agents = [a for a in room.active() if a.name not in skip]
+    if spec.private_first:
+        results = await asyncio.gather(*(one(a) for a in agents), return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+                raise r
+    else:
+        for agent in agents:
+            if room.stopping:
+                break
+            await one(agent)
+    result = aggregate(spec, answers, poll_id=pid)
+    result.failed = [a.name for a in agents if a.name not in answers and a.name in _failed(room, pid)]
+    if room.stopping:
+        return result
+    if spec.private_first and spec.reveal and not revealed:
+        room.record(
+            "poll_revealed", poll_id=pid, question=spec.question,
+            answers={name: value for name, (value, _) in answers.items()}, counts=result.counts or None,
+        )
+    room.record(
+        "poll_closed", poll_id=pid, n=result.n, counts=result.counts, mean=result.mean, stdev=result.stdev,
+        distribution=result.distribution, **close_fields,
+    )
+    return result
+
+
+def _answer_items(
+    spec: PollSpec, pid: str, outcome: AnswerOutcome, answers: dict[str, tuple[Any, str]], *, public: bool
+) -> list[Item]:
+    """An answer's events: its ``llm_call`` events, then ``poll_answer`` (or the error)."""
+    items = call_items(outcome.agent, "poll", outcome.calls)
+    parsed = outcome.parsed
+    if outcome.error is not None or parsed is None:
+        items.append(("error", dict(
+            agent=outcome.agent, kind=getattr(outcome.error, "kind", "invalid_output"),
+            message=str(outcome.error or "no parsed output"), recovered=False, purpose="poll", poll_id=pid,
+        )))
+        return items
+    value = _normalise(spec, getattr(parsed, "value"))
+    rationale = str(getattr(parsed, "rationale", "")).strip()
+    answers[outcome.agent] = (value, rationale)
+    items.append(("poll_answer", dict(poll_id=pid, agent=outcome.agent, value=value, rationale=rationale, revealed=public)))
+    return items
+
+
+def _failed(room: Room, pid: str) -> set[str]:
+    return {
+        e.agent for e in reversed(room.log.events[-500:])
+        if e.type == "error" and getattr(e, "poll_id", None) == pid and e.agent
+    }
+
+
+__all__ = ["POLL_TASK", "PollResult", "aggregate", "answer_model", "question_text", "run_poll", "score"]

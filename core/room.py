@@ -1,0 +1,460 @@
+"""The room: who is seated, who hears what, pause and mute, and the logging of turns.
+
+Everything that happens goes through :meth:`Room.record` (one event) or :meth:`Room.commit`
+(a turn's events together): the event is appended to the log, and once it is durable the log
+tells its subscribers — the room's :meth:`Room.apply` first, which routes it to the agents that
+can perceive it and updates the room's flags. Replaying a log is calling :meth:`Room.apply` on
+each event, so a resumed room is the same room. With a :class:`GroupCommitLog`, the turns of a
+parallel round share fsyncs that run off the event loop.
+
+Visibility (who perceives what):
+
+* the moderator's speech, section changes, poll questions and revealed results: everyone;
+* a stimulus: everyone, or only those in its ``to`` list;
+* a ``say``: the speaker, and the others if it was addressed to everyone or to them
+  (``overhear=True`` lets everyone hear side remarks too); a muted agent's ``say`` is logged
+  with ``muted=true`` and nobody else hears it;
+* ``think``, ``pass`` and unrevealed poll answers: only the agent itself.
+
+Paused agents stay seated and keep listening; they just take no turns. A session pause stops
+new turns from starting; turns already in flight finish and are logged. A turn's events are
+written in one synchronous burst after its LLM call returns, so cancelling a turn (pause, stop)
+can only drop it whole — never leave half of it in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .agent import Agent, AnswerOutcome, Situation, TurnOutcome, is_fatal
+from .errors import BackendError, InvalidOutputError
+from .events import Event
+from .journal import Item
+from .llm.protocol import CallUsage, ChatBackend
+from .llm.stream import PartialTextExtractor
+from .log import EventLog
+from .memory import MemoryNote, PendingConsolidation
+from .prompt import Prompt
+
+log = logging.getLogger(__name__)
+
+ActivityStatus = Literal["idle", "thinking", "speaking", "paused", "muted", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentActivity:
+    """A transient, unlogged status update (what a persona pane shows while a turn runs)."""
+
+    agent: str
+    status: ActivityStatus
+    partial_text: str | None = None
+
+
+ActivityListener = Callable[[AgentActivity], None]
+
+
+class Room:
+    """Seated agents, visibility rules, flags, and the recording of turns. See the module doc."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        agents: Sequence[Agent],
+        backend: ChatBackend,
+        *,
+        max_concurrency: int = 16,
+        overhear: bool = False,
+        consolidation_concurrency: int = 4,
+    ) -> None:
+        self.log = log
+        self.backend = backend
+        self.agents: dict[str, Agent] = {a.name: a for a in agents}
+        self.overhear = overhear
+        self.paused: set[str] = set()
+        self.muted: set[str] = set()
+        self.session_paused = False
+        self.stopping = False
+        self.current: tuple[int, str] | None = None
+        """``(seq, text)`` of the latest moderator question or stimulus."""
+        self._running = asyncio.Event()
+        self._running.set()
+        self._turn_sem = asyncio.Semaphore(max(1, max_concurrency))
+        self._consolidation_sem = asyncio.Semaphore(max(1, consolidation_concurrency))
+        self._turn_tasks: set[asyncio.Task[Any]] = set()
+        self._consolidations: dict[str, asyncio.Task[None]] = {}
+        self._listeners: list[ActivityListener] = []
+        self._text_listeners = 0
+        # Subscribed first (build the room before anyone else subscribes), so that agents have
+        # perceived an event by the time other subscribers (the UI) hear of it.
+        self._unsubscribe = log.subscribe(self.apply)
+        self._lower = {name.lower(): name for name in self.agents}
+        self._first: dict[str, str] = {}
+        for name in self.agents:
+            self._first.setdefault(name.split()[0].lower(), name)
+
+    # -- recording and routing --------------------------------------------------------------
+
+    def record(self, type: str, **fields: Any) -> Event:
+        """Append one event; it is durable and routed when this returns."""
+        return self.log.append(type, **fields)
+
+    def record_soon(self, type: str, **fields: Any) -> Event:
+        """Append one event without waiting for its fsync (it is routed once durable)."""
+        append_soon = getattr(self.log, "append_soon", None)
+        return append_soon(type, **fields) if append_soon is not None else self.log.append(type, **fields)
+
+    async def commit(self, items: Sequence[Item]) -> list[Event]:
+        """Append several events written together (one turn); durable and routed on return.
+
+        The events are written at once (their ``seq`` fixed, never half a turn); the wait for
+        durability is shared with other turns when the log supports group commit.
+        """
+        append_many = getattr(self.log, "append_many", None)
+        if append_many is not None:
+            return await append_many(items)
+        return [self.log.append(type, **fields) for type, fields in items]
+
+    def replay(self, events: Sequence[Event]) -> None:
+        """Rebuild the room (agents' memories, minds, flags) from logged events."""
+        for event in events:
+            self.apply(event)
+
+    def apply(self, event: Event) -> None:
+        """Update flags and let each agent that can see ``event`` perceive it."""
+        t = event.type
+        data = event.__dict__
+        name = data.get("agent")
+        if t == "say":
+            speaker = self.agents.get(name)
+            if speaker is not None:
+                speaker.perceive(event)
+            if data.get("muted"):
+                return
+            to = data.get("to")
+            for other in self.agents.values():
+                if other.name != name and (to is None or to == other.name or self.overhear):
+                    other.perceive(event, to_me=to == other.name)
+        elif t in ("think", "pass"):
+            if name in self.agents:
+                self.agents[name].perceive(event)
+        elif t in ("moderator", "stimulus"):
+            to = data.get("to")
+            self.current = (event.seq, data.get("text", ""))
+            for agent in self.agents.values():
+                if t == "stimulus" and to and agent.name not in to:
+                    continue
+                agent.perceive(event, to_me=bool(to) and agent.name in to)
+        elif t in ("section_started", "poll_asked", "poll_revealed"):
+            for agent in self.agents.values():
+                agent.perceive(event)
+        elif t == "poll_answer":
+            for agent in self.agents.values():
+                if agent.name == name or data.get("revealed"):
+                    agent.perceive(event)
+        elif t == "memory_consolidated":
+            if name in self.agents:
+                self.agents[name].apply_summary(data["summary"], data["upto_seq"])
+        elif t == "agent_paused":
+            self.paused.add(name)
+            self._activity(name, "paused")
+        elif t == "agent_resumed":
+            self.paused.discard(name)
+            self._activity(name, "muted" if name in self.muted else "idle")
+        elif t == "agent_muted":
+            self.muted.add(name)
+            self._activity(name, "muted")
+        elif t == "agent_unmuted":
+            self.muted.discard(name)
+            self._activity(name, "paused" if name in self.paused else "idle")
+        elif t == "session_paused":
+            self.session_paused = True
+            self._running.clear()
+        elif t == "session_resumed":
+            self.session_paused = False
+            self._running.set()
+
+    # -- participants ---------------------------------------------------------------------
+
+    def resolve(self, name: str | None) -> str | None:
+        """A seated agent's exact name from a full or first name, any case; else None."""
+        if not name:
+            return None
+        key = name.strip().lstrip("@").lower()
+        return self._lower.get(key) or self._first.get(key)
+
+    def situation(self, hint: str | None = None) -> Situation:
+        """The latest moderator question or stimulus, as what a turn responds to."""
+        if self.current is None:
+            return Situation(hint=hint)
+        seq, text = self.current
+        return Situation(current=text, current_seq=seq, hint=hint)
+
+    def active(self) -> list[Agent]:
+        """Agents that may take turns now (seating order, paused ones left out)."""
+        return [a for a in self.agents.values() if a.name not in self.paused]
+
+    # -- session pause / stop --------------------------------------------------------------
+
+    async def wait_running(self) -> None:
+        """Return once the session is not paused (or is stopping)."""
+        while not self._running.is_set() and not self.stopping:
+            await self._running.wait()
+
+    def stop(self) -> None:
+        """Stop: no new turns; cancel the ones in flight (nothing half-recorded)."""
+        self.stopping = True
+        self._running.set()
+        for task in list(self._turn_tasks):
+            task.cancel()
+
+    def restart(self) -> None:
+        """Allow turns again after a :meth:`stop` (e.g. retrying once the server is back)."""
+        self.stopping = False
+        if not self.session_paused:
+            self._running.set()
+        else:
+            self._running.clear()
+
+    # -- turns ----------------------------------------------------------------------------
+
+    def spawn_turn(self, agent: Agent, situation: Situation, key: str) -> asyncio.Task[Event | None]:
+        """Start a turn as a task the room can cancel on stop."""
+        task = asyncio.ensure_future(self.take_turn(agent, situation, key))
+        self._turn_tasks.add(task)
+        task.add_done_callback(self._turn_tasks.discard)
+        return task
+
+    async def take_turn(self, agent: Agent, situation: Situation, key: str) -> Event | None:
+        """One turn of ``agent``: one LLM call, then its events, logged in one burst.
+
+        Returns the ``say``/``think``/``pass`` (or ``error``) event, or None when the turn was
+        skipped (agent paused, session stopping). A fatal backend error (server down, key
+        refused — :func:`is_fatal`) is logged once, stops the room and propagates.
+        """
+        await self.wait_running()
+        if self.stopping or agent.name in self.paused:
+            return None
+        status: ActivityStatus = self._rest_status(agent.name)
+        try:
+            async with self._turn_sem:  # held for the LLM call only, not for the fsync after it
+                await self.wait_running()
+                if self.stopping or agent.name in self.paused:
+                    return None
+                self._activity(agent.name, "thinking")
+                outcome = await self._call(agent, situation)
+            if outcome is None:
+                return None
+            # Written at once (never half a turn), then durable and routed.
+            events = await self.commit(self._turn_items(agent, outcome, situation, key))
+        except BackendError as exc:
+            if not is_fatal(exc):
+                raise
+            # The server is gone (or the key refused): log it once, stop the other turns, let
+            # the session halt. No round_key: the turn was not taken; resume redoes it.
+            status = "error"
+            if not self.stopping:
+                self.record("error", agent=agent.name, kind=exc.kind, message=str(exc), recovered=False,
+                            purpose="turn")
+                self.stop()
+            raise
+        finally:
+            self._activity(agent.name, status)
+        event = events[-1]
+        if event.type == "error":
+            self._activity(agent.name, "error")
+        self._maybe_consolidate(agent)
+        return event
+
+    async def _call(self, agent: Agent, situation: Situation) -> TurnOutcome | None:
+        on_delta = self._streamer(agent.name) if self._text_listeners else None
+        prompt, request = await agent.prepare(situation)
+        # Yield once so that every turn of a parallel round builds its prompt from the same
+        # state before any of them is recorded — even with a zero-latency backend.
+        await asyncio.sleep(0)
+        if self.stopping:
+            return None
+        return await agent.call(self.backend, prompt, request, on_delta=on_delta)
+
+    async def consult(self, agent: Agent, prompt_for: Callable[[Agent], Awaitable[Prompt]],
+                      output_model: type[BaseModel], purpose: str) -> AnswerOutcome | None:
+        """One structured call for ``agent`` outside a discussion turn (a poll answer).
+
+        Same gating as a turn (session pause, agent pause, stop, ``max_concurrency``); the
+        caller logs the outcome. Returns None when skipped.
+        """
+        await self.wait_running()
+        if self.stopping or agent.name in self.paused:
+            return None
+        async with self._turn_sem:
+            await self.wait_running()
+            if self.stopping or agent.name in self.paused:
+                return None
+            self._activity(agent.name, "thinking")
+            try:
+                prompt = await prompt_for(agent)
+                await asyncio.sleep(0)  # as in take_turn: everyone's prompt from the same state
+                if self.stopping:
+                    return None
+                outcome = await agent.answer(self.backend, prompt, output_model, purpose=purpose)
+            except BackendError as exc:
+                if not is_fatal(exc):
+                    raise
+                if not self.stopping:
+                    self.record("error", agent=agent.name, kind=exc.kind, message=str(exc), recovered=False,
+                                purpose=purpose)
+                    self.stop()
+                raise
+            finally:
+                self._activity(agent.name, self._rest_status(agent.name))
+        return outcome
+
+    def _turn_items(self, agent: Agent, outcome: TurnOutcome, situation: Situation, key: str) -> list[Item]:
+        """A finished turn as events: its ``llm_call`` events, then the action or the error."""
+        items = call_items(agent.name, "turn", outcome.calls)
+        if outcome.error is not None or outcome.action is None:
+            err = outcome.error
+            items.append(("error", dict(
+                agent=agent.name, kind=getattr(err, "kind", "invalid_output"),
+                message=str(err) if err else "no parsed output", recovered=False, purpose="turn", round_key=key,
+            )))
+            return items
+        action = outcome.action
+        turn = agent.turns + 1
+        text = action.text.strip()
+        if action.action == "say" and text:
+            to = self.resolve(action.to)
+            to = None if to == agent.name else to
+            reply_to = self.agents[to].last_say_seq if to else None
+            items.append(("say", dict(
+                agent=agent.name, text=text, turn=turn, reply_to=reply_to or situation.current_seq,
+                to=to, feeling=action.feeling, muted=agent.name in self.muted, round_key=key,
+            )))
+        elif action.action == "think" and text:
+            items.append(("think", dict(agent=agent.name, text=text, turn=turn, feeling=action.feeling, round_key=key)))
+        else:
+            items.append(("pass", dict(agent=agent.name, turn=turn, round_key=key)))
+        return items
+
+    # -- activity (transient) ---------------------------------------------------------------
+
+    def add_listener(self, listener: ActivityListener, *, wants_text: bool = True) -> Callable[[], None]:
+        """Receive :class:`AgentActivity` updates. Turns stream (``on_delta``) only while some
+        listener ``wants_text`` — headless runs skip the partial-JSON parsing entirely."""
+        self._listeners.append(listener)
+        if wants_text:
+            self._text_listeners += 1
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+                if wants_text:
+                    self._text_listeners -= 1
+
+        return remove
+
+    def _activity(self, agent: str | None, status: ActivityStatus, partial: str | None = None) -> None:
+        if agent is None or not self._listeners:
+            return
+        update = AgentActivity(agent, status, partial)
+        for listener in list(self._listeners):
+            try:
+                listener(update)
+            except Exception:  # a broken listener must never break a turn
+                log.exception("activity listener failed")
+
+    def _rest_status(self, name: str) -> ActivityStatus:
+        return "paused" if name in self.paused else "muted" if name in self.muted else "idle"
+
+    def _streamer(self, name: str) -> Callable[[str], None]:
+        text = PartialTextExtractor("text")
+        action = PartialTextExtractor("action")
+        shown = [0]
+        status: list[ActivityStatus] = []
+
+        def on_delta(delta: str) -> None:
+            partial = text.feed(delta)
+            if not status:  # "action" comes first in the schema; read it once
+                kind = action.feed(delta)
+                if kind in ("say", "think", "pass"):
+                    status.append("thinking" if kind == "think" else "speaking")
+            if len(partial) > shown[0]:
+                shown[0] = len(partial)
+                self._activity(name, status[0] if status else "speaking", partial)
+
+        return on_delta
+
+    # -- memory consolidation (off the critical path) --------------------------------------
+
+    def _maybe_consolidate(self, agent: Agent) -> None:
+        if self.stopping or agent.name in self._consolidations or not agent.memory.wants_consolidation():
+            return
+        pending = agent.memory.consolidation_request(agent.name, card=agent.card.to_dict())
+        if pending is None:
+            return
+        task = asyncio.ensure_future(self._consolidate(agent, pending))
+        self._consolidations[agent.name] = task
+        task.add_done_callback(lambda _t, n=agent.name: self._consolidations.pop(n, None))
+
+    async def _consolidate(self, agent: Agent, pending: PendingConsolidation) -> None:
+        async with self._consolidation_sem:
+            if self.stopping:
+                return
+            try:
+                response = await self.backend.complete(pending.request)
+            except BackendError as exc:
+                # The summary stays as it was; the pending items are retried next time.
+                calls = exc.calls if isinstance(exc, InvalidOutputError) else []
+                items = call_items(agent.name, "consolidate", calls)
+                if not self.stopping:
+                    items.append(("error", dict(agent=agent.name, kind=exc.kind, message=str(exc), recovered=True,
+                                                purpose="consolidate")))
+                await self.commit(items)
+                return
+        note = response.parsed
+        summary = note.summary if isinstance(note, MemoryNote) else response.text
+        items = call_items(agent.name, "consolidate", response.calls)
+        items.append(("memory_consolidated", dict(agent=agent.name, summary=summary.strip(), upto_seq=pending.upto_seq)))
+        await self.commit(items)
+
+    @property
+    def consolidations_in_flight(self) -> int:
+        return len(self._consolidations)
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Let consolidations in flight finish (up to ``timeout`` seconds), then cancel the rest."""
+        tasks = list(self._consolidations.values())
+        if not tasks:
+            return
+        done, rest = await asyncio.wait(tasks, timeout=timeout)
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def cancel_all(self) -> None:
+        """Cancel every turn and consolidation task and wait until they are gone."""
+        self.stop()
+        tasks = list(self._turn_tasks) + list(self._consolidations.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def call_items(agent: str | None, purpose: str, calls: Sequence[CallUsage]) -> list[Item]:
+    """One ``llm_call`` event per real backend call (repairs included)."""
+    return [
+        ("llm_call", dict(
+            agent=agent, purpose=purpose, prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens, latency_ms=round(call.latency_ms, 1),
+            cached=call.cached, cost_usd=call.cost_usd, model=call.model,
+        ))
+        for call in calls
+    ]
+
+
+__all__ = ["call_items", "ActivityListener", "ActivityStatus", "AgentActivity", "Room"]

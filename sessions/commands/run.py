@@ -1,0 +1,222 @@
+"""``troupe run``, ``troupe resume`` and ``troupe branch``.
+
+``run`` seats the personas (``--personas`` or the guide's panel), builds the backend and either
+opens the TUI on the new session or, with ``--headless``, runs the guide to its end with rich
+progress on stderr and prints the run directory on stdout. ``resume`` reopens a stopped or
+crashed run (same TUI/headless choice); ``branch`` copies events ``1..SEQ`` into a new run.
+
+A backend that goes down mid-run stops the session cleanly (exit 1, the log intact, a hint to
+``troupe resume``). Imports of the TUI, the backends and the persona library happen inside the
+handlers so that ``troupe --help`` stays fast and headless runs never load Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from troupe.core.card import PersonaCard
+from troupe.core.errors import BackendError, BadInputError, TroupeError
+from troupe.core.llm.protocol import ChatBackend
+
+from ..guide import Guide, load_guide
+from ..run import EVENTS_FILE, branch_run, check_new_run_dir, default_run_dir
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser(
+        "run", help="run a session guide (TUI, or --headless)",
+        description="Run a session guide with a panel of personas: live in the TUI, or --headless to the end.",
+    )
+    run.add_argument("session", metavar="SESSION", help="a guide file (.toml) or a shipped guide name")
+    _backend_options(run)
+    run.add_argument("--personas", metavar="P[,P…]", help="personas to seat (library names or files), instead of the guide's panel")
+    run.add_argument("--seed", type=int, default=0, help="seed: stimulus order rotation, scripted replies (default 0)")
+    run.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-<guide>)")
+    run.add_argument("--rounds", type=_non_negative, metavar="N", help="cap each discussion block at N rounds")
+    run.add_argument("--headless", action="store_true", help="no UI: run to the end, progress on stderr, run dir on stdout")
+    run.set_defaults(handler=cmd_run)
+
+    resume = subparsers.add_parser(
+        "resume", help="continue a stopped or crashed run",
+        description="Reopen a run folder and continue the guide from where it stopped.",
+    )
+    resume.add_argument("run_dir", metavar="RUN_DIR")
+    _backend_options(resume, default_hint="the run's own")
+    resume.add_argument("--headless", action="store_true", help="no UI: run to the end, progress on stderr")
+    resume.set_defaults(handler=cmd_resume)
+
+    branch = subparsers.add_parser(
+        "branch", help="start a new run from events 1..SEQ of a run",
+        description="Copy events 1..SEQ of a run into a new run folder, to resume it differently.",
+    )
+    branch.add_argument("run_dir", metavar="RUN_DIR")
+    branch.add_argument("--at", type=int, required=True, metavar="SEQ", help="the last event to keep")
+    branch.add_argument("--out", metavar="DIR", help="new run folder (default: RUN_DIR-branch-SEQ)")
+    branch.set_defaults(handler=cmd_branch)
+
+
+def _backend_options(parser: argparse.ArgumentParser, default_hint: str = "openai when a key or base URL is set, else local") -> None:
+    parser.add_argument("--backend", choices=("openai", "local", "scripted"), help=f"LLM backend (default: {default_hint})")
+    parser.add_argument("--model", help="model name (default: $TROUPE_MODEL or the backend's default)")
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    guide = load_guide(args.session)
+    cards = seat_cards(guide, args.personas)
+    run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide)
+    settings = _settings()
+    backend = make_backend(args.backend, args.model, settings)
+    if not args.headless:
+        launch = _tui("launch_session")
+        try:
+            return int(launch(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds))
+        finally:
+            _close(backend)
+
+    from ..run import run_headless
+
+    # The config's max_concurrency applies only when set explicitly; else the guide's (16).
+    options = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    coro = run_headless(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, **options)
+    return _headless(coro, backend, run_dir)
+
+
+def seat_cards(guide: Guide, personas: str | None) -> list[PersonaCard]:
+    """Cards for ``--personas`` (comma-separated) or the guide's panel, capped at ``panel.size``."""
+    from troupe.personas.card import render_card
+    from troupe.personas.library import resolve_persona
+
+    if personas:
+        names = [n.strip() for n in personas.split(",") if n.strip()]
+        if not names:
+            raise BadInputError("no persona names given", field="--personas")
+        from_guide = False
+    else:
+        names = list(guide.panel.personas)
+        from_guide = True
+    if guide.panel.size is not None:
+        names = names[: guide.panel.size]
+    if not names:
+        where = str(guide.source) if guide.source else "the guide"
+        raise BadInputError(f"{where}: panel.personas is empty; pass --personas")
+    cards: list[PersonaCard] = []
+    for name in names:
+        query = str(guide.resolve_path(name)) if from_guide and _is_path(name) else name
+        card = render_card(resolve_persona(query))
+        if any(c.name == card.name for c in cards):
+            raise BadInputError(f"{card.name} is seated twice", field="--personas" if not from_guide else "panel.personas")
+        cards.append(card)
+    return cards
+
+
+def _is_path(name: str) -> bool:
+    return "/" in name or "\\" in name or name.lower().endswith((".toml", ".json"))
+
+
+def _settings() -> Any:
+    from troupe.core.config import load_settings
+
+    return load_settings()
+
+
+def make_backend(name: str | None, model: str | None, settings: Any = None) -> ChatBackend:
+    """The backend for ``--backend``/``--model`` (settings from ``--config``/environment)."""
+    from troupe.core.llm.factory import make_backend as factory
+
+    return factory(settings if settings is not None else _settings(), name, model)
+
+
+def _headless(coro: Any, backend: ChatBackend, run_dir: Path) -> int:
+    try:
+        done = asyncio.run(_closing(coro, backend))
+    except BackendError as exc:  # the server went down or refused us: the run stops, resumable
+        print(f"troupe: {exc}", file=sys.stderr)
+        print(f"troupe: the run is saved in {run_dir}; continue it with `troupe resume {run_dir}`", file=sys.stderr)
+        return 1
+    print(done)
+    return 0
+
+
+async def _closing(coro: Any, backend: ChatBackend) -> Any:
+    try:
+        return await coro
+    finally:
+        await backend.aclose()
+
+
+def _close(backend: ChatBackend) -> None:
+    try:
+        asyncio.run(backend.aclose())
+    except Exception:  # closing is best effort once the UI has exited
+        pass
+
+
+def _tui(function: str) -> Any:
+    try:
+        module = __import__("troupe.tui.launch", fromlist=[function])
+        return getattr(module, function)
+    except (ImportError, AttributeError):
+        raise TroupeError("the terminal UI is not available in this installation; use --headless") from None
+
+
+# -- resume ----------------------------------------------------------------------------------
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / EVENTS_FILE).is_file():
+        raise BadInputError("not a run folder (no events.jsonl)", path=str(run_dir))
+    backend_name, model = recorded_backend(run_dir)
+    backend = make_backend(args.backend or backend_name, args.model or (None if args.backend else model))
+    if not args.headless:
+        launch = _tui("launch_resume")
+        try:
+            return int(launch(run_dir, backend))
+        finally:
+            _close(backend)
+
+    from ..run import resume_headless
+
+    return _headless(resume_headless(run_dir, backend), backend, run_dir)
+
+
+def recorded_backend(run_dir: Path) -> tuple[str | None, str | None]:
+    """The backend and model named in the run's ``session_started`` (for a faithful resume)."""
+    import json
+
+    with open(run_dir / EVENTS_FILE, encoding="utf-8") as fh:
+        first = fh.readline()
+    try:
+        data = json.loads(first)
+    except ValueError:
+        return None, None
+    backend = data.get("backend")
+    return (backend if backend in ("openai", "local", "scripted") else None), data.get("model")
+
+
+# -- branch ----------------------------------------------------------------------------------
+
+
+def cmd_branch(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / EVENTS_FILE).is_file():
+        raise BadInputError("not a run folder (no events.jsonl)", path=str(run_dir))
+    print(branch_run(run_dir, args.at, args.out))
+    return 0

@@ -1,0 +1,198 @@
+"""Run directories: where they go, their small ``meta.json``, headless runs, resume and branch.
+
+A run directory holds ``events.jsonl`` — the whole truth of the run — and ``meta.json``, a small
+convenience summary (title, personas, backend, when it started, how it ended) for listings.
+Nothing reads ``meta.json`` to resume: ``session_started`` carries the guide and every card.
+
+Default location: ``runs/<YYYYmmdd-HHMMSS>-<guide-slug>`` under the current directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from troupe.core.card import PersonaCard
+from troupe.core.errors import BadInputError, RunStateError
+from troupe.core.events import SessionStarted
+from troupe.core.llm.protocol import ChatBackend
+from troupe.core.log import read_events, write_events
+
+if TYPE_CHECKING:
+    from .guide import Guide
+    from .plan import Beat
+    from .session import Session
+
+EVENTS_FILE = "events.jsonl"
+META_FILE = "meta.json"
+RUNS_DIR = "runs"
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    """``"Gazpacho Go — concept test"`` → ``gazpacho-go-concept-test``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "session"
+
+
+def default_run_dir(guide: Guide, *, base: str | Path | None = None, now: datetime | None = None) -> Path:
+    """A new, unused ``runs/<timestamp>-<slug>`` path (``-2``, ``-3``… if taken)."""
+    root = Path(base) if base is not None else Path.cwd() / RUNS_DIR
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    slug = slugify(guide.source.stem if guide.source else guide.title)
+    candidate = root / f"{stamp}-{slug}"
+    k = 2
+    while candidate.exists():
+        candidate = root / f"{stamp}-{slug}-{k}"
+        k += 1
+    return candidate
+
+
+def check_new_run_dir(path: str | Path) -> Path:
+    """``--out`` must be a new or empty directory (never overwrite a run)."""
+    p = Path(path)
+    if p.exists() and (not p.is_dir() or any(p.iterdir())):
+        raise BadInputError("already exists and is not an empty directory; choose another --out", path=str(p))
+    return p
+
+
+# -- meta.json --------------------------------------------------------------------------------
+
+
+def read_meta(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / META_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_meta(run_dir: str | Path, **fields: Any) -> None:
+    """Write ``meta.json`` atomically (temp file + rename)."""
+    path = Path(run_dir) / META_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(fields, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def update_meta(run_dir: str | Path, **fields: Any) -> None:
+    write_meta(run_dir, **{**read_meta(run_dir), **fields})
+
+
+# -- branch -----------------------------------------------------------------------------------
+
+
+def branch_run(run_dir: str | Path, at_seq: int, out: str | Path | None = None) -> Path:
+    """A new run made of events ``1..at_seq`` of ``run_dir`` (``session_ended`` dropped).
+
+    The copy is self-contained (``session_started`` carries guide and cards) and can be
+    resumed to go on differently — another backend, moderator, or seed of chance.
+    """
+    source = Path(run_dir)
+    events = read_events(source / EVENTS_FILE)
+    if not events or not isinstance(events[0], SessionStarted):
+        raise RunStateError(f"{source / EVENTS_FILE}: does not start with session_started")
+    last = events[-1].seq
+    if not 1 <= at_seq <= last:
+        raise BadInputError(f"--at must be between 1 and {last} (the run's last event)", path=str(source))
+    target = Path(out) if out is not None else _sibling(source, f"branch-{at_seq}")
+    check_new_run_dir(target)
+    kept = [e for e in events if e.seq <= at_seq and e.type != "session_ended"]
+    target.mkdir(parents=True, exist_ok=True)
+    write_events(target / EVENTS_FILE, kept)
+    meta = read_meta(source)
+    meta.pop("ended", None)
+    meta.update(events=len(kept), branched_from={"run": str(source), "seq": at_seq})
+    write_meta(target, **meta)
+    return target
+
+
+def _sibling(path: Path, suffix: str) -> Path:
+    candidate = path.with_name(f"{path.name}-{suffix}")
+    k = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}-{suffix}-{k}")
+        k += 1
+    return candidate
+
+
+# -- headless ----------------------------------------------------------------------------------
+
+
+async def run_headless(
+    guide: Guide,
+    cards: Sequence[PersonaCard],
+    backend: ChatBackend,
+    run_dir: str | Path,
+    *,
+    seed: int = 0,
+    rounds_cap: int | None = None,
+    progress: bool = True,
+    **session_options: Any,
+) -> Path:
+    """Run ``guide`` to its end with no UI (rich progress on stderr); returns the run dir."""
+    from .session import Session
+
+    session = await Session.start(guide, cards, backend, run_dir, seed=seed, rounds_cap=rounds_cap, **session_options)
+    return await _drive(session, progress=progress)
+
+
+async def resume_headless(run_dir: str | Path, backend: ChatBackend, *, progress: bool = True) -> Path:
+    """Reopen a stopped run and take it to its end with no UI; returns the run dir."""
+    from .session import Session
+
+    session = await Session.reopen(run_dir, backend)
+    return await _drive(session, progress=progress)
+
+
+async def _drive(session: Session, *, progress: bool) -> Path:
+    try:
+        if progress:
+            await _with_progress(session)
+        else:
+            await session.run_to_end()
+    finally:
+        await session.aclose()
+    return session.run_dir
+
+
+async def _with_progress(session: Session) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=sys.stderr)
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[stats]}"),
+    )
+    state = session.state
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(_short(state.title), total=state.beats_total, completed=state.beats_done, stats="")
+
+        def on_beat(beat: Beat) -> None:
+            s = session.state
+            stats = f"{s.calls} calls · {s.prompt_tokens + s.completion_tokens:,} tok"
+            if s.cost_usd:
+                stats += f" · ${s.cost_usd:.3f}"
+            if s.errors:
+                stats += f" · {s.errors} errors"
+            bar.update(task, completed=s.beats_done, stats=f"{beat.describe()} · {stats}")
+
+        await session.run_to_end(on_beat=on_beat)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = [
+    "EVENTS_FILE", "META_FILE", "branch_run", "check_new_run_dir", "default_run_dir", "read_meta",
+    "resume_headless", "run_headless", "slugify", "update_meta", "write_meta",
+]

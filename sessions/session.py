@@ -1,0 +1,577 @@
+"""The Session controller: runs a guide and turns every moderator command into events.
+
+The TUI and the CLI drive sessions only through this class (see ``docs/architecture.md``).
+All state lives in the event log; the controller's in-memory state (the room's agents, the
+position in the guide, :attr:`Session.state`) is rebuilt from it by :meth:`Session.resume`.
+
+Concurrency: guide beats and moderator commands that make LLM calls (``step``, ``say``,
+``ask``, ``show``, ``poll``, ``run_round``, ``next_section``) are serialised by one lock, so a
+command issued while a round runs waits for that round. ``pause``/``resume``/``pause_agent``/
+``mute_agent``… are immediate: they log an event that takes effect on the next turn to start.
+``end`` cancels turns in flight (they are dropped whole, never half-logged) and logs
+``session_ended``.
+
+A backend that is down (:class:`BackendUnavailableError`) halts the session: one ``error``
+event, the turns in flight are cancelled, the error propagates to the caller, and the log is
+left without ``session_ended`` so that ``troupe resume`` (or calling :meth:`step` again once the
+server is back) goes on from where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from troupe.core.agent import Agent, AgentConfig, Situation
+from troupe.core.card import PersonaCard
+from troupe.core.clock import Clock
+from troupe.core.errors import BadInputError, RunStateError
+from troupe.core.events import Event, SessionStarted
+from troupe.core.llm.protocol import ChatBackend
+from troupe.core.journal import GroupCommitLog
+from troupe.core.log import EventLog
+from troupe.core.memory import EmbeddingRecall, Recall
+from troupe.core.policies import RoundSpec, get_policy
+from troupe.core.poll_run import PollResult, run_poll
+from troupe.core.polls import PollSpec
+from troupe.core.prompt import PromptBudget
+from troupe.core.room import ActivityListener, AgentActivity, Room
+
+from .guide import Guide, Section, StimulusSpec, parse_guide
+from .plan import Beat, beat_of, plan_guide, poll_progress, round_progress
+from .run import EVENTS_FILE, update_meta, write_meta
+from .state import AgentState, SessionState, StateTracker
+
+LOCAL_BUDGET = 1200
+"""Input-token budget for the embedded tiny local model (short persona card too)."""
+
+
+class _Hybrid:
+    """``Session.resume(run_dir, backend)`` reopens a run; ``session.resume()`` un-pauses it.
+
+    The architecture names both ``resume``; this descriptor dispatches on class vs instance.
+    The unambiguous spellings are :meth:`Session.reopen` and :meth:`Session.unpause`.
+    """
+
+    def __init__(self, on_class: Any, on_instance: Any) -> None:
+        self._on_class = on_class
+        self._on_instance = on_instance
+        self.__doc__ = f"{on_class.__doc__}\n\nOn an instance: {on_instance.__doc__}"
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self._on_class.__get__(owner, owner)
+        return self._on_instance.__get__(obj, owner)
+
+
+class Session:
+    """A running session. Build with :meth:`start` or :meth:`resume` (class method)."""
+
+    def __init__(
+        self,
+        *,
+        run_dir: Path,
+        log: EventLog,
+        guide: Guide,
+        cards: Sequence[PersonaCard],
+        backend: ChatBackend,
+        seed: int,
+        rounds_cap: int | None,
+        max_concurrency: int,
+        overhear: bool,
+        budget: int | None,
+        retrieval: str = "lexical",
+    ) -> None:
+        self.run_dir = run_dir
+        self.log = log
+        self.guide = guide
+        self.backend = backend
+        self.seed = seed
+        self.rounds_cap = rounds_cap
+        self.cards: dict[str, PersonaCard] = {c.name: c for c in cards}
+        local = getattr(backend, "name", "") == "local"
+        total = budget or (LOCAL_BUDGET if local else PromptBudget().total)
+        defaults = guide.defaults
+        config = AgentConfig(
+            budget=_budget(total), temperature=defaults.temperature, max_tokens=defaults.max_tokens,
+            model=defaults.model, seed=seed, short_prompt=local,
+        )
+        names = list(self.cards)
+        self.retrieval = retrieval
+        self.room = Room(
+            log, [Agent(c, panel=names, config=config, recall=_recall(backend, retrieval)) for c in cards], backend,
+            max_concurrency=max_concurrency, overhear=overhear,
+        )
+        self.plan: list[Beat] = plan_guide(guide, seed=seed, rounds_cap=rounds_cap)
+        self._beat_index = {b.key: i for i, b in enumerate(self.plan)}
+        self._cursor = 0
+        self._tracker = StateTracker(section_count=len(guide.sections))
+        self._tracker.state.beats_total = len(self.plan)
+        self._lock = asyncio.Lock()
+        self._ended = False
+        self._ending = False
+        self._adhoc = 0
+        self._poll_ids: set[str] = set()
+        self._unsubscribe = [log.subscribe(self._observe), self.room.add_listener(self._tracker.on_activity, wants_text=False)]
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    async def start(
+        cls,
+        guide: Guide,
+        cards: Sequence[PersonaCard] | Mapping[str, PersonaCard],
+        backend: ChatBackend,
+        run_dir: str | Path,
+        *,
+        seed: int = 0,
+        rounds_cap: int | None = None,
+        clock: Clock | None = None,
+        max_concurrency: int | None = None,
+        overhear: bool = False,
+        budget: int | None = None,
+        retrieval: str = "lexical",
+    ) -> Session:
+        """Seat ``cards``, open ``run_dir/events.jsonl`` and log ``session_started``.
+
+        The event carries the full guide and every card, so the run directory alone is enough
+        to resume, branch or export it. Nothing else happens until :meth:`step` (or a command).
+        ``retrieval="embeddings"`` recalls older memories through the backend's ``embed``
+        coroutine (``embed(texts) -> vectors``) instead of the default BM25 index.
+        """
+        card_list = list(cards.values()) if isinstance(cards, Mapping) else list(cards)
+        if not card_list:
+            raise BadInputError("no personas to seat: the guide's panel is empty and none were given")
+        names = [c.name for c in card_list]
+        if len(set(names)) != len(names):
+            raise BadInputError(f"two personas share a name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+        _recall(backend, retrieval)  # fail before anything is written
+        run = Path(run_dir)
+        path = run / EVENTS_FILE
+        if path.exists() and path.stat().st_size > 0:
+            raise RunStateError(f"{run}: already holds a run; use `troupe resume {run}` or another --out")
+        log = GroupCommitLog(path, clock=clock)
+        concurrency = max_concurrency or guide.defaults.max_concurrency
+        session = cls(
+            run_dir=run, log=log, guide=guide, cards=card_list, backend=backend, seed=seed,
+            rounds_cap=rounds_cap, max_concurrency=concurrency, overhear=overhear, budget=budget,
+            retrieval=retrieval,
+        )
+        model = guide.defaults.model or getattr(backend, "model", None)
+        session.room.record(
+            "session_started", title=guide.title, spec=str(guide.source) if guide.source else None,
+            personas=names, backend=getattr(backend, "name", "unknown"), model=model, seed=seed,
+            guide=guide.model_dump(mode="json"), persona_cards={c.name: c.to_dict() for c in card_list},
+            rounds_cap=rounds_cap, max_concurrency=concurrency, overhear=overhear, budget=budget,
+            retrieval=retrieval,
+        )
+        write_meta(run, title=guide.title, backend=getattr(backend, "name", None), model=model,
+                   personas=names, seed=seed, started_at=log.events[0].ts)
+        return session
+
+    @classmethod
+    async def reopen(cls, run_dir: str | Path, backend: ChatBackend, *, clock: Clock | None = None) -> Session:
+        """Reopen a stopped or crashed run: rebuild everything from its events.
+
+        Agents' memories and states of mind, pause/mute flags and the position in the guide are
+        replayed from the log — no LLM call. :class:`RunStateError` if the run is finished or
+        its log does not start with a self-contained ``session_started``.
+        """
+        run = Path(run_dir)
+        path = run / EVENTS_FILE
+        if not path.exists():
+            raise RunStateError(f"{run}: no events.jsonl here (not a run directory)")
+        log = GroupCommitLog(path, clock=clock)
+        events = log.events
+        first = events[0] if events else None
+        if not isinstance(first, SessionStarted) or first.guide is None or first.persona_cards is None:
+            log.close()
+            raise RunStateError(f"{path}: the first event is not a self-contained session_started")
+        if any(e.type == "session_ended" for e in events):
+            log.close()
+            raise RunStateError(f"{run}: this run has already ended; use `troupe branch` to continue it differently")
+        extra = first.__pydantic_extra__ or {}
+        try:
+            guide = parse_guide(first.guide, first.spec)
+            cards = [PersonaCard.from_dict(first.persona_cards[name]) for name in first.personas]
+        except (BadInputError, KeyError, TypeError) as exc:
+            log.close()
+            raise RunStateError(f"{path}: session_started cannot be read back: {exc}") from None
+        session = cls(
+            run_dir=run, log=log, guide=guide, cards=cards, backend=backend, seed=first.seed or 0,
+            rounds_cap=extra.get("rounds_cap"),
+            max_concurrency=int(extra.get("max_concurrency") or guide.defaults.max_concurrency),
+            overhear=bool(extra.get("overhear", False)), budget=extra.get("budget"),
+            retrieval=str(extra.get("retrieval") or "lexical"),
+        )
+        for event in events:
+            session._observe(event)
+        session.room.replay(events)
+        return session
+
+    # -- observation ------------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[Event]:
+        return self.log.events
+
+    @property
+    def state(self) -> SessionState:
+        """A snapshot copy of the session's state."""
+        return self._tracker.snapshot()
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
+    def finished(self) -> bool:
+        """True when every beat of the guide is done."""
+        return self._cursor >= len(self.plan)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """``callback(event)`` after each durable append; returns an unsubscribe function."""
+        return self.log.subscribe(callback)
+
+    def subscribe_activity(self, callback: ActivityListener) -> Callable[[], None]:
+        """``callback(AgentActivity)`` for transient statuses and streaming text (not logged)."""
+        return self.room.add_listener(callback)
+
+    def memory_summary(self, name: str) -> str:
+        """The persona's latest consolidated memory notes ("" before the first)."""
+        return self.room.agents[self._name(name)].memory.notes
+
+    def agent(self, name: str) -> Agent:
+        """The seated agent (for inspection: memory, state of mind)."""
+        return self.room.agents[self._name(name)]
+
+    def _observe(self, event: Event) -> None:
+        self._tracker.apply(event)
+        key = beat_of(event)
+        if key is not None and key in self._beat_index:
+            self._cursor = max(self._cursor, self._beat_index[key] + 1)
+            self._tracker.state.beats_done = self._cursor
+        if event.type == "session_ended":
+            self._ended = self._ending = True
+        elif event.type == "poll_asked":
+            self._poll_ids.add(event.poll_id)  # type: ignore[attr-defined]
+        elif event.type == "round_started" and getattr(event, "adhoc", False):
+            self._adhoc += 1
+
+    # -- the guide --------------------------------------------------------------------------
+
+    async def step(self) -> bool:
+        """Run the next beat of the guide (opening a section, a stimulus, a round, a poll…).
+
+        Returns True when a beat ran, False when the guide is finished or the session ended.
+        Waits while the session is paused.
+        """
+        await self.room.wait_running()  # a paused session holds no lock while it waits
+        async with self._lock:
+            if self._ending or self._cursor >= len(self.plan):
+                return False
+            await self.room.wait_running()
+            if self._ending:
+                return False
+            self.room.restart()
+            beat = self.plan[self._cursor]
+            await self._run_beat(beat)
+            return True
+
+    async def run_to_end(self, *, on_beat: Callable[[Beat], None] | None = None) -> None:
+        """Step until the guide is finished, then log ``session_ended`` (reason ``completed``).
+
+        A session left paused (e.g. a resumed run) is un-paused first. ``on_beat`` is called
+        after each beat (progress displays).
+        """
+        if self._ended:
+            return
+        if self.room.session_paused:
+            self.unpause()
+        while True:
+            beat = self.plan[self._cursor] if self._cursor < len(self.plan) else None
+            if not await self.step():
+                break
+            if on_beat is not None and beat is not None:
+                on_beat(beat)
+        if not self._ended:
+            await self.room.drain(timeout=30.0)
+            await self.end("completed")
+
+    async def _run_beat(self, beat: Beat) -> None:
+        section = self.guide.sections[beat.section]
+        record = self.room.record
+        if beat.kind == "open":
+            if self._tracker.state.section_index != beat.section:
+                record("section_started", index=beat.section, title=section.title, rules=section.rules,
+                       policy=self.guide.policy_for(section), **({} if section.prompt else {"beat": beat.key}))
+            if section.prompt:
+                record("moderator", text=section.prompt.strip(), to=None, source="guide", beat=beat.key)
+        elif beat.kind == "stimulus":
+            s = beat.stimulus
+            assert s is not None
+            record("stimulus", source="guide", kind=s.kind, text=s.text.strip(), to=None, title=s.title,
+                   path=s.path, beat=beat.key)
+        elif beat.kind == "round":
+            r = beat.round or 0
+            policy = self.guide.policy_for(section)
+            hint = None if r == 0 else (
+                f"Follow-up {r}: say more about it — an example, a reason, a doubt." if policy == "directed"
+                else f"Round {r + 1} on this: react to what the others said, or add something new."
+            )
+            await self._round(
+                policy, key=beat.key, hint=hint, index=r, section=beat.section,
+                block=beat.block, round_no=r, beat=beat.key,
+            )
+        elif beat.kind == "poll":
+            assert beat.poll is not None
+            await self._poll(beat.poll, beat=beat.key)
+        elif beat.kind == "close":
+            record("section_ended", index=beat.section, skipped=False, beat=beat.key)
+
+    async def _round(
+        self, policy: str, *, key: str, hint: str | None = None, to: Sequence[str] | None = None, index: int = 0,
+        section: int | None = None, block: int | None = None, round_no: int | None = None,
+        beat: str | None = None, situation: Situation | None = None,
+    ) -> list[Event]:
+        progress = round_progress(self.log.events, key) if beat else None
+        if progress is None or not progress.started:  # bookkeeping: no need to wait for its fsync
+            self.room.record_soon(
+                "round_started", key=key, policy=policy, section=section, block=block, round=round_no,
+                adhoc=beat is None, to=list(to) if to else None,
+            )
+        spec = RoundSpec(
+            key=key, situation=situation or self.room.situation(hint), to=list(to) if to else None,
+            done=frozenset(progress.done) if progress else frozenset(), index=index, seed=self.seed,
+        )
+        events = await get_policy(policy)(self.room, spec)
+        if not self.room.stopping:
+            await self.room.commit([("round_ended", {"key": key, **({"beat": beat} if beat else {})})])
+        return events
+
+    async def _poll(self, spec: PollSpec, *, beat: str | None = None, poll_id: str | None = None) -> PollResult:
+        pid = poll_id or spec.id
+        progress = poll_progress(self.log.events, pid) if beat else None
+        extra = {"beat": beat} if beat else {}
+        if progress is not None and progress.asked:
+            return await run_poll(
+                self.room, spec, poll_id=pid, answered=progress.answers, asked=True,
+                revealed=progress.revealed, done=progress.failed, **extra,
+            )
+        return await run_poll(self.room, spec, poll_id=pid, **extra)
+
+    def _current_section(self) -> Section | None:
+        index = self._tracker.state.section_index
+        return self.guide.sections[index] if 0 <= index < len(self.guide.sections) else None
+
+    def _current_policy(self) -> str:
+        section = self._current_section()
+        return self.guide.policy_for(section) if section else self.guide.defaults.policy
+
+    # -- moderator commands ---------------------------------------------------------------
+
+    async def say(self, text: str, to: Sequence[str] | str | None = None) -> list[Event]:
+        """The moderator speaks; the addressed personas (or everyone) respond.
+
+        ``to`` may be names or first names; without it, leading ``@Name`` mentions in ``text``
+        address those personas (``"@Tom what would change your mind?"``). Addressed personas
+        answer one by one; otherwise the current section's policy runs one round.
+        """
+        names = self._names(to) if to else None
+        if not names:
+            names, text = self._mentions(text)
+        text = text.strip()
+        if not text:
+            raise BadInputError("the moderator's message is empty")
+        self._check_open()
+        # Logged at once (the moderator may interject while a round runs); the answers wait
+        # for the lock like any other round.
+        said = self.room.record("moderator", text=text, to=names or None, source="moderator")
+        situation = Situation(current=text, current_seq=said.seq)
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            if names:
+                return await self._round("directed", key=self._adhoc_key(), to=names, situation=situation)
+            return await self._round(self._current_policy(), key=self._adhoc_key(), situation=situation)
+
+    async def ask(self, name: str, text: str) -> list[Event]:
+        """Directed: only ``name`` answers."""
+        return await self.say(text, to=[name])
+
+    async def show(self, stimulus: StimulusSpec, to: Sequence[str] | None = None) -> list[Event]:
+        """Show a stimulus (``source=moderator``) to everyone or to ``to``, then run a round."""
+        names = self._names(to) if to else None
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            self.room.record(
+                "stimulus", source="moderator", kind=stimulus.kind, text=stimulus.text.strip(), to=names or None,
+                title=stimulus.title, path=stimulus.path,
+            )
+            policy = self._current_policy() if not names or self._current_policy() != "directed" else "directed"
+            return await self._round(policy, key=self._adhoc_key(), to=names)
+
+    async def poll(self, spec: PollSpec) -> PollResult:
+        """Run a poll now (an id already used in this run gets a ``-2``, ``-3``… suffix)."""
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            pid, k = spec.id, 2
+            while pid in self._poll_ids or any(p.id == pid for s in self.guide.sections for p in s.polls):
+                pid, k = f"{spec.id}-{k}", k + 1
+            return await self._poll(spec, poll_id=pid)
+
+    async def run_round(self) -> list[Event]:
+        """One extra round of the current section's policy, on the latest question."""
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            hint = "Another round: react to what the others said, or add something new."
+            return await self._round(self._current_policy(), key=self._adhoc_key(), hint=hint, index=self._adhoc)
+
+    async def next_section(self) -> bool:
+        """Skip the rest of this section and open the next; False if there is no next section."""
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            current = self._tracker.state.section_index
+            if current >= 0 and f"s{current}.close" in self._beat_index and self._cursor <= self._beat_index[f"s{current}.close"]:
+                self.room.record("section_ended", index=current, skipped=True, beat=f"s{current}.close")
+            if self._cursor >= len(self.plan):
+                return False
+            beat = self.plan[self._cursor]
+            if beat.kind == "open":
+                await self._run_beat(beat)
+            return True
+
+    def pause_agent(self, name: str) -> None:
+        """The persona takes no turns (it keeps listening) until :meth:`resume_agent`."""
+        n = self._name(name)
+        if n not in self.room.paused:
+            self.room.record("agent_paused", agent=n)
+
+    def resume_agent(self, name: str) -> None:
+        n = self._name(name)
+        if n in self.room.paused:
+            self.room.record("agent_resumed", agent=n)
+
+    def mute_agent(self, name: str) -> None:
+        """The persona keeps taking turns, but nobody hears it (its words are still logged)."""
+        n = self._name(name)
+        if n not in self.room.muted:
+            self.room.record("agent_muted", agent=n)
+
+    def unmute_agent(self, name: str) -> None:
+        n = self._name(name)
+        if n in self.room.muted:
+            self.room.record("agent_unmuted", agent=n)
+
+    def pause(self) -> None:
+        """No new turns start until :meth:`unpause` (``session.resume()``); turns in flight finish."""
+        if not self.room.session_paused and not self._ended:
+            self.room.record("session_paused")
+
+    def unpause(self) -> None:
+        """Let turns start again after :meth:`pause`."""
+        if self.room.session_paused and not self._ended:
+            self.room.record("session_resumed")
+
+    resume = _Hybrid(reopen, unpause)
+
+    async def end(self, reason: str = "moderator") -> None:
+        """Stop now: cancel turns in flight (dropped whole), log ``session_ended``."""
+        if self._ending:
+            return
+        self._ending = True
+        await self.room.cancel_all()
+        async with self._lock:
+            if not self._ended:
+                self.room.record("session_ended", reason=reason)
+                update_meta(self.run_dir, ended=reason, events=self.log.last_seq)
+
+    async def aclose(self) -> None:
+        """Release the session (cancel background work, close the log). The backend stays
+        open: whoever made it closes it. A run closed without :meth:`end` can be resumed."""
+        await self.room.cancel_all()
+        drain = getattr(self.log, "drain", None)
+        if drain is not None and not self.log._fh.closed:
+            await drain()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self.log.close()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._ending:
+            raise RunStateError("the session has ended")
+
+    def _adhoc_key(self) -> str:
+        return f"m{self._adhoc + 1}"
+
+    def _name(self, name: str) -> str:
+        resolved = self.room.resolve(name)
+        if resolved is None:
+            raise BadInputError(f"no persona named {name!r} in this session (seated: {', '.join(self.cards)})")
+        return resolved
+
+    def _names(self, names: Sequence[str] | str) -> list[str]:
+        items = [names] if isinstance(names, str) else list(names)
+        return [self._name(n) for n in items]
+
+    def _mentions(self, text: str) -> tuple[list[str], str]:
+        """Leading ``@Name`` mentions (full name with spaces or first name) → names, rest."""
+        names: list[str] = []
+        rest = text.lstrip()
+        full = sorted(self.cards, key=len, reverse=True)
+        while rest.startswith("@"):
+            match = next((n for n in full if rest[1:].lower().startswith(n.lower())), None)
+            if match is None:
+                word = re.match(r"@([\w'-]+)", rest)
+                match = self.room.resolve(word.group(1)) if word else None
+                if match is None:
+                    break
+                rest = rest[word.end():] if word else rest
+            else:
+                rest = rest[1 + len(match):]
+            names.append(match)
+            rest = rest.lstrip(" ,:").lstrip()
+        return names, (rest if names else text)
+
+
+def _recall(backend: ChatBackend, retrieval: str) -> Recall | None:
+    """The memory retrieval for each agent: BM25 (None → the default) or the backend's embeddings."""
+    if retrieval == "lexical":
+        return None
+    if retrieval == "embeddings":
+        embed = getattr(backend, "embed", None)
+        if not callable(embed):
+            raise BadInputError(f"the {getattr(backend, 'name', '?')} backend has no embeddings; use retrieval='lexical'")
+        return EmbeddingRecall(embed)
+    raise BadInputError(f"unknown retrieval {retrieval!r} (lexical or embeddings)")
+
+
+def _budget(total: int) -> PromptBudget:
+    """Scale the default budget shares to ``total`` input tokens."""
+    base = PromptBudget()
+    if total == base.total:
+        return base
+    f = total / base.total
+    return PromptBudget(
+        total=total, standing=int(base.standing * f), summary=int(base.summary * f), state=int(base.state * f),
+        recalled=int(base.recalled * f), current=int(base.current * f), task=base.task,
+        min_window=int(base.min_window * f),
+    )
+
+
+__all__ = ["AgentActivity", "AgentState", "Session", "SessionState"]

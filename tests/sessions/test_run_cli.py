@@ -1,0 +1,153 @@
+"""``troupe run`` / ``resume`` / ``branch`` on the command line."""
+
+from __future__ import annotations
+
+import json
+import socket
+from contextlib import nullcontext
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from troupe.core.events import EVENT_TYPES
+from troupe.sessions.cli import main
+
+GUIDE = """
+title = "CLI soup"
+[panel]
+personas = ["maria-lopez", "tom-becker", "aiko-sato"]
+[defaults]
+policy = "parallel"
+rounds = 2
+[[sections]]
+title = "Talk"
+prompt = "What do you think of bottled gazpacho?"
+[[sections.polls]]
+id = "intent"
+question = "Would you buy it?"
+kind = "likert5"
+"""
+
+
+@pytest.fixture
+def guide_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "soup.toml"
+    path.write_text(GUIDE, encoding="utf-8")
+    return path
+
+
+def events(run_dir: Path) -> list[dict]:
+    lines = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert [e["seq"] for e in lines] == list(range(1, len(lines) + 1))
+    assert all(e["type"] in EVENT_TYPES for e in lines)
+    return lines
+
+
+def run_ok(capsys: pytest.CaptureFixture[str], *argv: str) -> Path:
+    assert main(list(argv)) == 0, capsys.readouterr().err
+    return Path(capsys.readouterr().out.strip())
+
+
+def test_headless_run_prints_the_run_dir_and_writes_a_complete_log(guide_file: Path, capsys) -> None:
+    run_dir = run_ok(capsys, "run", str(guide_file), "--backend", "scripted", "--headless", "--seed", "3")
+    assert run_dir.parent == guide_file.parent / "runs" and run_dir.name.endswith("-soup")
+    lines = events(run_dir)
+    assert lines[0]["personas"] == ["Maria Lopez", "Tom Becker", "Aiko Sato"] and lines[0]["seed"] == 3
+    assert lines[-1]["type"] == "session_ended"
+    counts = Counter(e["type"] for e in lines)
+    assert counts["round_ended"] == 2 and counts["poll_answer"] == 3
+    assert json.loads((run_dir / "meta.json").read_text())["ended"] == "completed"
+
+
+def test_personas_and_rounds_options(guide_file: Path, capsys) -> None:
+    run_dir = run_ok(capsys, "run", str(guide_file), "--backend", "scripted", "--headless",
+                     "--personas", "kwame-mensah,Priya Raman", "--rounds", "1", "--out", "mine")
+    assert run_dir == Path("mine")
+    lines = events(run_dir)
+    assert lines[0]["personas"] == ["Kwame Mensah", "Priya Raman"]
+    assert sum(1 for e in lines if e["type"] == "round_ended") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--personas", "nobody-at-all"], "nobody-at-all"),
+        (["--out", "soup.toml"], "soup.toml"),
+        (["--rounds", "-1"], "--rounds"),
+    ],
+)
+def test_bad_input_is_exit_2_with_one_line(guide_file: Path, capsys, argv: list[str], needle: str) -> None:
+    with pytest.raises(SystemExit) if "--rounds" in argv else nullcontext():
+        code = main(["run", str(guide_file), "--backend", "scripted", "--headless", *argv])
+        assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "Traceback" not in err
+    if "--rounds" not in argv:
+        assert len(err.splitlines()) == 1
+
+
+def test_unknown_session_is_exit_2(guide_file: Path, capsys) -> None:
+    assert main(["run", "no-such-guide", "--headless", "--backend", "scripted"]) == 2
+    assert "no session named 'no-such-guide'" in capsys.readouterr().err
+
+
+def test_without_headless_the_tui_is_launched(guide_file: Path, capsys, monkeypatch) -> None:
+    import troupe.tui.launch as launch
+
+    calls = []
+    monkeypatch.setattr(launch, "launch_session", lambda *a, **kw: calls.append((a, kw)) or 0)
+    assert main(["run", str(guide_file), "--backend", "scripted", "--seed", "2", "--rounds", "1"]) == 0
+    (guide, cards, backend, run_dir), kw = calls[0]
+    assert guide.title == "CLI soup" and [c.name for c in cards] == ["Maria Lopez", "Tom Becker", "Aiko Sato"]
+    assert backend.name == "scripted" and kw == {"seed": 2, "rounds_cap": 1}
+
+
+def test_without_the_tui_it_says_to_use_headless(guide_file: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "troupe.tui.launch", None)
+    assert main(["run", str(guide_file), "--backend", "scripted"]) == 1
+    assert "--headless" in capsys.readouterr().err
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_server_that_is_down_stops_cleanly_and_resume_finishes_later(guide_file: Path, capsys, monkeypatch, fake_openai) -> None:
+    config = guide_file.parent / "troupe.toml"
+    config.write_text("max_retries = 0\ntimeout_s = 5\n", encoding="utf-8")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{_closed_port()}/v1")
+    code = main(["--config", str(config), "run", str(guide_file), "--backend", "openai", "--headless", "--out", "down"])
+    err = capsys.readouterr().err
+    assert code == 1 and "troupe resume down" in err and "Traceback" not in err
+    lines = events(Path("down"))
+    assert lines[0]["type"] == "session_started" and lines[-1]["type"] == "error"
+    assert not any(e["type"] == "session_ended" for e in lines)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)  # the server is back
+    assert run_ok(capsys, "--config", str(config), "resume", "down", "--headless") == Path("down")
+    lines = events(Path("down"))
+    assert lines[-1]["type"] == "session_ended"
+    assert sum(1 for e in lines if e["type"] == "llm_call") == len(fake_openai.chat_requests)
+
+
+def test_branch_copies_a_prefix_that_resumes_differently(guide_file: Path, capsys) -> None:
+    source = run_ok(capsys, "run", str(guide_file), "--backend", "scripted", "--headless")
+    original = (source / "events.jsonl").read_text()
+    at = next(e["seq"] for e in events(source) if e["type"] == "round_ended")
+    branch = run_ok(capsys, "branch", str(source), "--at", str(at))
+    assert branch.name == f"{source.name}-branch-{at}"
+    assert len(events(branch)) == at
+    assert json.loads((branch / "meta.json").read_text())["branched_from"]["seq"] == at
+    assert run_ok(capsys, "resume", str(branch), "--headless") == branch
+    lines = events(branch)
+    assert lines[-1]["type"] == "session_ended" and sum(1 for e in lines if e["type"] == "round_ended") == 2
+    assert (source / "events.jsonl").read_text() == original
+    assert main(["branch", str(source), "--at", "100000"]) == 2
+    assert main(["resume", str(source), "--headless"]) == 1  # finished: branch it instead
+    assert "already ended" in capsys.readouterr().err
+    assert main(["resume", "nowhere", "--headless"]) == 2
