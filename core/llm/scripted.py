@@ -41,6 +41,15 @@ _STOP = set(
     "than then there here into out up down over each all its it's one two let us".split()
 )
 
+_VAGUE = set(
+    "welcome thank thanks coming right wrong answers tonight today usually please start first share "
+    "describe honest honestly opinions opinion including negative positive really about would could "
+    "should there their where which while other others thing things someone something everyone people "
+    "going being having whether reply respond moderator latest discussion participant participants "
+    "object action feeling turn name think thought words everybody anyone little maybe quite every never "
+    "empty always often since until after before again still spanish english french latest respond".split()
+)
+
 _OPENERS = [
     "Honestly,", "To be fair,", "I'll be straight with you:", "Speaking for myself,", "Hmm.",
     "Look,", "If I'm honest,", "From where I stand,", "Funny you ask —", "Well,",
@@ -61,7 +70,7 @@ _NEGATIVE = [
 ]
 _PERSONAL = [
     "As a {occupation}, {tail}",
-    "With my {interest}, {tail}",
+    "Because I'm into {interest}, {tail}",
     "I always think about {like} first, so {tail}",
     "Anything that reminds me of {dislike} puts me off, and {tail}",
     "At {age}, {tail}",
@@ -190,20 +199,30 @@ class _Writer:
         if isinstance(value, list) and value:
             value = self.rng.choice(value)
         text = str(value or default).strip().rstrip(".")
-        if text[:4].lower() == "you ":
-            text = text[4:]
-        return text[:60].lower() if text[:1].isupper() and not text[:2].isupper() else text[:60]
+        text = re.sub(r"^(you|your|you're)\s+", "", text, flags=re.IGNORECASE)[:60]
+        # Lower-case a capitalised first word ("Cooking…", "Fresh bread") but not a proper
+        # noun ("Leeds United"): only gerunds, or phrases with no other capital letter.
+        first, _, rest = text.partition(" ")
+        if first[:1].isupper() and first[1:].islower() and (first.endswith("ing") or rest == rest.lower()):
+            text = text[0].lower() + text[1:]
+        return text
 
     def _topic(self) -> str:
+        """What the latest question is about: a quoted title, a mid-sentence proper name, or
+        one of the last content words of the question."""
         last = next((m.content for m in reversed(self.request.messages) if m.role == "user"), "")
+        last = last.rsplit("# Now", 1)[-1][-700:]
         quoted = re.findall(r"[\"“]([^\"”]{3,40})[\"”]", last)
         if quoted:
             return quoted[-1]
-        words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", last[-600:]) if w.lower() not in _STOP]
+        names = re.findall(r"(?<=[a-z,] )((?:[A-Z][a-z]+)(?: [A-Z][a-z]+)+)", last)
+        if names:
+            return names[-1]
+        words = [w.lower() for w in re.findall(r"\b[A-Za-z][a-z-]{4,}\b(?!')", last)]
+        words = [w for w in words if w not in _STOP and w not in _VAGUE and not w.endswith(("ly", "ed", "ful"))]
         if not words:
             return "this"
-        ranked = sorted(set(words), key=lambda w: (-words.count(w), words.index(w)))
-        return "the " + ranked[0].lower() if ranked[0][0].islower() else ranked[0]
+        return "the " + self.rng.choice(words[-8:])
 
     def _fill(self, template: str) -> str:
         return template.format(
