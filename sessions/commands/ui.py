@@ -1,0 +1,75 @@
+"""``troupe`` (no command) and ``troupe demo``: the terminal UI's entry points.
+
+``troupe`` opens the home screen; ``troupe demo`` opens a live session of the shipped
+``concept-test`` guide with its panel. The UI is imported inside the handlers, so the rest
+of the CLI (and headless runs) never load Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+DEMO_GUIDE = "concept-test"
+RUNS_DIR = Path("runs")
+
+# With the scripted backend the demo paces replies like a real model (a short think, then
+# text streaming at about 50 tokens a second), so the panes visibly come alive.
+DEMO_SCRIPTED_LATENCY_S = 0.6
+DEMO_SCRIPTED_CHUNK = 4
+DEMO_SCRIPTED_DELAY_S = 0.02
+
+
+def register(subparsers: Any) -> None:
+    demo = subparsers.add_parser("demo", help="open the TUI on the demo session (concept test, six personas)",
+                                 description="Open a live, moderated demo session in the terminal UI.")
+    demo.add_argument("--backend", choices=("openai", "local", "scripted"),
+                      help="LLM backend (default: openai when a key or base URL is set, else local)")
+    demo.add_argument("--model", help="model name (default: $TROUPE_MODEL or the backend's default)")
+    demo.add_argument("--seed", type=int, default=0, help="seed (rotates concept order; scripted replies)")
+    demo.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-concept-test)")
+    demo.set_defaults(handler=run_demo)
+
+
+def open_home(args: argparse.Namespace) -> int:
+    """``troupe`` alone: the home screen (templates, recent runs, panel, backend)."""
+    from troupe.tui.app import TroupeApp, run_app
+    from troupe.tui.config import TuiConfig
+
+    return run_app(TroupeApp(TuiConfig(runs_dir=RUNS_DIR)))
+
+
+def demo_panel(guide: Any) -> list[Any]:
+    """The guide's panel as cards (library names resolved, cards rendered)."""
+    from troupe.personas.card import render_card
+    from troupe.personas.library import resolve_persona
+
+    names = guide.panel.personas[: guide.panel.size or None]
+    return [render_card(resolve_persona(name)) for name in names]
+
+
+def pace_for_demo(backend: Any) -> Any:
+    """Give the scripted backend a model's rhythm; other backends are left as they are."""
+    from troupe.core.llm.scripted import ScriptedBackend
+
+    target = getattr(backend, "inner", backend)
+    if isinstance(target, ScriptedBackend):
+        target.latency = DEMO_SCRIPTED_LATENCY_S
+        target.stream_chunk = DEMO_SCRIPTED_CHUNK
+        target.stream_delay = DEMO_SCRIPTED_DELAY_S
+    return backend
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from troupe.core.config import load_settings
+    from troupe.core.llm.factory import make_backend
+    from troupe.sessions.guide import load_guide
+    from troupe.sessions.run import check_new_run_dir, default_run_dir
+    from troupe.tui.launch import launch_session
+
+    guide = load_guide(DEMO_GUIDE)
+    cards = demo_panel(guide)
+    backend = pace_for_demo(make_backend(load_settings(), args.backend, args.model))
+    run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide, base=RUNS_DIR)
+    return launch_session(guide, cards, backend, run_dir, seed=args.seed)

@@ -1,0 +1,74 @@
+"""Snapshot tests: few, fixed-size, deterministic (see ``snapshot_app.py``).
+
+Update after an intended change with ``pytest tests/tui --snapshot-update`` and look at
+the SVGs in ``__snapshots__`` before committing them.
+"""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import SelectionList
+
+from tests.tui import snapshot_app as apps
+from tests.tui.tui_fixtures import session_screen
+
+
+async def _ready(pilot: Pilot) -> None:
+    screen = await session_screen(pilot)
+    screen.flush()
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+async def _ready_with_panel_keys(pilot: Pilot) -> None:
+    await _ready(pilot)
+    await pilot.press("escape")  # focus the panel: the footer shows the panel keys
+    await pilot.pause()
+
+
+def test_home(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.pause()
+        pilot.app.screen.query_one("#guides").highlighted = 1  # "Cold soup test": its panel gets ticked
+        await pilot.pause()
+        panel = pilot.app.screen.query_one("#panel", SelectionList)
+        panel.focus()
+        panel.highlighted = 0
+        await pilot.pause()
+
+    assert snap_compare(apps.home_app(tmp_path / "runs"), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_session_with_four_personas(snap_compare, tmp_path):
+    app = apps.session_app(tmp_path / "run", 4, apps.one_question)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_ready)
+
+
+def test_session_with_eight_personas(snap_compare, tmp_path):
+    app = apps.session_app(tmp_path / "run", 8, apps.first_section)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_ready_with_panel_keys)
+
+
+def test_paused_and_muted_personas_at_80x24(snap_compare, tmp_path):
+    app = apps.session_app(tmp_path / "run", 4, apps.paused_and_muted)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready_with_panel_keys)
+
+
+def test_poll_results(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("escape", "r")
+        await pilot.pause()
+
+    app = apps.session_app(tmp_path / "run", 6, apps.a_poll)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_help(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+
+    app = apps.session_app(tmp_path / "run", 4, apps.one_question)
+    assert snap_compare(app, terminal_size=(100, 36), run_before=run_before)

@@ -1,0 +1,150 @@
+"""The moderator's command line: what a typed line means, and how it completes.
+
+Plain text speaks to the room, ``@Name …`` asks one persona, ``/verb [argument]`` runs a
+moderator command. Parsing is a pure function over the seated names so every rule (names
+with spaces, first names, case) is tested without a screen; the screen only executes the
+result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from textual.suggester import Suggester
+
+COMMANDS: dict[str, str] = {
+    "stimulus": "show a stimulus: /stimulus TEXT, or the dialog (text, concept card, image)",
+    "poll": "poll the panel: /poll QUESTION opens the poll dialog",
+    "pause": "pause a persona (/pause Name) or, with no name, the whole session",
+    "resume": "resume a persona (/resume Name) or, with no name, the whole session",
+    "mute": "mute a persona: it still takes turns, nobody hears it",
+    "unmute": "unmute a persona",
+    "next": "skip to the next section of the guide",
+    "round": "one more round of the current section",
+    "step": "advance the guide by one beat (section start, round, poll)",
+    "auto": "toggle auto-run: keep advancing the guide",
+    "export": "export the transcript: /export [md|json|csv|html]",
+    "details": "a persona's card, memory, private answers and airtime: /details Name",
+    "thoughts": "show or hide private thoughts in the panes",
+    "help": "keys and commands",
+    "end": "end the session (the run stays in its folder)",
+}
+"""Every slash command with its one-line help (the help screen and completion use it)."""
+
+NAMED_COMMANDS = frozenset({"pause", "resume", "mute", "unmute", "details"})
+"""Commands whose argument is a persona name (completed and resolved as such)."""
+
+
+class CommandError(ValueError):
+    """A line that cannot be run; the message is shown to the moderator as is."""
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Plain text: the moderator speaks to the whole room."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """``@Name text``: only ``name`` answers."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """``/verb argument``; for named commands ``argument`` is a resolved persona name."""
+
+    verb: str
+    argument: str = ""
+
+
+Parsed = Speak | Ask | Command
+
+
+def match_name(text: str, names: Sequence[str]) -> tuple[str, str] | None:
+    """Find the persona ``text`` starts with; return ``(name, rest)``.
+
+    Full names win over first names (``Maria Lopez`` before ``Maria``) and matching ignores
+    case. A first name shared by two personas matches neither, so nobody is asked by mistake.
+    """
+    folded = text.casefold()
+    for name in sorted(names, key=len, reverse=True):
+        key = name.casefold()
+        if folded.startswith(key) and (len(text) == len(key) or not text[len(key)].isalnum()):
+            return name, text[len(key):].lstrip(" ,:")
+    first = text.split(" ", 1)[0].rstrip(",:")
+    hits = [n for n in names if n.split(" ", 1)[0].casefold() == first.casefold()]
+    if len(hits) == 1:
+        return hits[0], text[len(first):].lstrip(" ,:")
+    return None
+
+
+def parse_line(line: str, names: Sequence[str]) -> Parsed:
+    """Turn one submitted line into a :data:`Parsed` action; raise :class:`CommandError`."""
+    text = line.strip()
+    if not text:
+        raise CommandError("nothing to say")
+    if text.startswith("@"):
+        found = match_name(text[1:], names)
+        if found is None:
+            raise CommandError(f"nobody called {text[1:].split(' ', 1)[0]!r} is on the panel")
+        name, rest = found
+        if not rest:
+            raise CommandError(f"what do you want to ask {name}?")
+        return Ask(name, rest)
+    if text.startswith("/") and not text.startswith("//"):
+        verb, _, argument = text[1:].partition(" ")
+        verb = verb.casefold()
+        candidates = [c for c in COMMANDS if c.startswith(verb)] if verb else []
+        if verb not in COMMANDS:
+            if len(candidates) != 1:
+                raise CommandError(f"unknown command /{verb} (try /help)")
+            verb = candidates[0]
+        argument = argument.strip()
+        if verb in NAMED_COMMANDS and argument:
+            found = match_name(argument, names)
+            if found is None:
+                raise CommandError(f"nobody called {argument!r} is on the panel")
+            argument = found[0]
+        elif verb in {"mute", "unmute", "details"}:
+            raise CommandError(f"/{verb} needs a name, e.g. /{verb} {names[0] if names else 'Maria'}")
+        return Command(verb, argument)
+    return Speak(text[1:] if text.startswith("//") else text)
+
+
+class CommandSuggester(Suggester):
+    """Completes ``/commands``, ``@Names`` and the names after ``/pause`` and friends.
+
+    The suggestion keeps what was typed and adds the rest with the proper capitals, so
+    accepting it (→ or tab) also fixes ``@maria`` into ``@Maria Lopez``.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        super().__init__(use_cache=True, case_sensitive=False)
+        self.names = list(names)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if value.startswith("@"):
+            return _complete(value, "@", self.names)
+        if value.startswith("/"):
+            verb, space, argument = value[1:].partition(" ")
+            if not space:
+                return _complete(value, "/", [f"{c} " if c in NAMED_COMMANDS else c for c in COMMANDS])
+            if verb in NAMED_COMMANDS:
+                return _complete(value, f"/{verb} ", self.names)
+        return None
+
+
+def _complete(value: str, prefix: str, choices: Iterable[str]) -> str | None:
+    typed = value[len(prefix):]
+    if not typed and prefix == "/":
+        return None
+    for choice in choices:
+        if choice.casefold().startswith(typed) and len(choice) > len(typed):
+            return prefix + choice
+    return None

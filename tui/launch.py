@@ -1,0 +1,53 @@
+"""Entry points for the CLI: open the TUI on a new or a resumed session.
+
+``sessions/commands/run.py`` imports :func:`launch_session` and :func:`launch_resume` lazily
+(the sessions layer never imports the UI at import time). The ``*_app`` builders return the
+app without running it, for tests, snapshots and benchmarks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from troupe.core.card import PersonaCard
+
+from .app import TroupeApp, run_app
+from .config import TuiConfig
+
+
+def new_session_app(guide: Any, cards: Sequence[PersonaCard], backend: Any, run_dir: str | Path, *,
+                    seed: int = 0, rounds_cap: int | None = None, config: TuiConfig | None = None) -> TroupeApp:
+    """An app that starts a new session of ``guide`` with ``cards`` in ``run_dir``."""
+
+    async def opener(cfg: TuiConfig) -> Any:
+        from troupe.sessions.session import Session
+
+        return await Session.start(guide, list(cards), backend, Path(run_dir), seed=seed, rounds_cap=rounds_cap,
+                                   clock=cfg.clock)
+
+    return TroupeApp(config, opener=opener, opening_label=f"Starting “{guide.title}”…")
+
+
+def resume_app(run_dir: str | Path, backend: Any, *, config: TuiConfig | None = None) -> TroupeApp:
+    """An app that reopens the run in ``run_dir`` where its event log stops."""
+
+    async def opener(cfg: TuiConfig) -> Any:
+        from troupe.sessions.session import Session
+
+        return await Session.resume(Path(run_dir), backend, clock=cfg.clock)
+
+    return TroupeApp(config, opener=opener, opening_label=f"Resuming {run_dir}…")
+
+
+def launch_session(guide: Any, cards: Sequence[PersonaCard], backend: Any, run_dir: str | Path, *,
+                   seed: int = 0, rounds_cap: int | None = None) -> int:
+    """Run the TUI on a new session; returns the exit code (0, or 1/2 if it could not start)."""
+    return run_app(new_session_app(guide, cards, backend, run_dir, seed=seed, rounds_cap=rounds_cap,
+                                   config=TuiConfig(runs_dir=Path(run_dir).parent)))
+
+
+def launch_resume(run_dir: str | Path, backend: Any) -> int:
+    """Run the TUI on a stopped or crashed run; returns the exit code."""
+    return run_app(resume_app(run_dir, backend, config=TuiConfig(runs_dir=Path(run_dir).parent)))

@@ -1,0 +1,76 @@
+"""Recent runs for the home screen, read cheaply from their logs.
+
+Only the first line (``session_started``: title, panel) and the last line (is it ended?)
+of each ``events.jsonl`` are read, so listing fifty runs of ten thousand events each is
+instant. (New run folders are named by ``troupe.sessions.run.default_run_dir``.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    path: Path
+    title: str
+    personas: list[str]
+    backend: str | None
+    """The backend the run was started with (a resume uses it unless told otherwise)."""
+    model: str | None
+    last_type: str
+    last_seq: int
+    modified: datetime
+
+    @property
+    def ended(self) -> bool:
+        return self.last_type == "session_ended"
+
+
+def _last_line(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 8192))
+        lines = [line for line in fh.read().split(b"\n") if line.strip()]
+    return lines[-1] if lines else b""
+
+
+def summarize_run(run_dir: Path) -> RunSummary | None:
+    """The summary of one run folder, or ``None`` if it holds no readable log."""
+    log = run_dir / "events.jsonl"
+    try:
+        with open(log, "rb") as fh:
+            first = json.loads(fh.readline() or b"{}")
+        last: dict = {}
+        try:
+            last = json.loads(_last_line(log) or b"{}")
+        except ValueError:  # a torn last line: the run crashed mid-write, still resumable
+            last = {"type": "torn", "seq": first.get("seq", 0)}
+    except (OSError, ValueError):
+        return None
+    if first.get("type") != "session_started":
+        return None
+    return RunSummary(
+        path=run_dir,
+        title=str(first.get("title", run_dir.name)),
+        personas=list(first.get("personas", [])),
+        backend=first.get("backend") if first.get("backend") in ("openai", "local", "scripted") else None,
+        model=first.get("model"),
+        last_type=str(last.get("type", "")),
+        last_seq=int(last.get("seq", 0) or 0),
+        modified=datetime.fromtimestamp(log.stat().st_mtime),
+    )
+
+
+def recent_runs(runs_dir: Path, limit: int = 30) -> list[RunSummary]:
+    """Runs under ``runs_dir``, most recently touched first."""
+    if not runs_dir.is_dir():
+        return []
+    found = [summarize_run(p) for p in runs_dir.iterdir() if (p / "events.jsonl").is_file()]
+    runs = [r for r in found if r is not None]
+    return sorted(runs, key=lambda r: r.modified, reverse=True)[:limit]

@@ -1,0 +1,217 @@
+"""The home screen (``troupe``): pick a session template, a panel and a backend; or resume a run.
+
+Left: the shipped discussion guides and the recent runs under ``./runs``. Middle: the
+persona library as a checklist (the guide's own panel is ticked when a guide is
+highlighted). Right: a preview of the highlighted persona's card, the prompt the model will
+actually get. Bottom: backend, model, seed, and Start / Resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Footer, Input, Label, OptionList, Select, SelectionList, Static
+from textual.widgets.option_list import Option
+
+from troupe.core.errors import BadInputError, TroupeError
+
+from ..config import TuiConfig
+from ..runs import RunSummary, recent_runs
+from .base import WorkerScreen, notify_error
+
+BACKENDS = [("default", "auto"), ("openai", "openai"), ("local", "local"), ("scripted", "scripted")]
+MIN_PANEL, MAX_PANEL = 2, 12
+
+
+class HomeScreen(WorkerScreen[None]):
+    """Start a new session or resume a recent run."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "start", "Start", id="troupe.home.start", tooltip="Start the highlighted guide with the ticked panel"),
+        Binding("ctrl+r", "resume", "Resume", id="troupe.home.resume", tooltip="Reopen the highlighted recent run"),
+    ]
+
+    def __init__(self, config: TuiConfig) -> None:
+        super().__init__(id="home")
+        self.config = config
+        self.guides: list[Path] = []
+        self.runs: list[RunSummary] = []
+        self.library: dict[str, Any] = {}
+        self._cards: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text.assemble((" Troupe", "bold"), ("  simulated, moderated focus groups", "dim")), id="home-title")
+        with Horizontal(id="home-body"):
+            with Vertical(id="home-left"):
+                yield Label("Session templates", classes="section-label")
+                yield OptionList(id="guides")
+                yield Label("Recent runs (ctrl+r resumes)", classes="section-label")
+                yield OptionList(id="runs")
+            with Vertical(id="home-middle"):
+                yield Label("Panel (space ticks, 2–12)", classes="section-label")
+                yield SelectionList[str](id="panel")
+            with Vertical(id="home-right"):
+                yield Label("Card preview", classes="section-label")
+                yield Static("", id="preview")
+        with Horizontal(id="home-start"):
+            yield Select(BACKENDS, value="auto", allow_blank=False, id="backend")
+            yield Input(placeholder="model (default)", id="model")
+            yield Input("0", placeholder="seed", id="seed", type="integer")
+            yield Button("Start", variant="primary", id="start")
+            yield Button("Resume", id="resume")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for widget in self.query(Input):
+            widget.cursor_blink = self.config.cursor_blink
+        self._load_guides()
+        self._load_library()
+        self._load_runs()
+        self.query_one("#guides", OptionList).focus()
+
+    # -- loading ---------------------------------------------------------------------
+
+    def _load_guides(self) -> None:
+        from troupe.sessions.guide import list_guides, load_guide
+
+        options = []
+        for path in (self.config.guides or list_guides)():
+            try:
+                guide = load_guide(path)
+            except TroupeError as exc:
+                options.append(Option(Text(f"{path.stem}: {exc}", style="red"), id=str(path), disabled=True))
+                continue
+            label = Text.assemble((guide.title, "bold"), f"\n  {guide.kind} · {len(guide.sections)} sections", style="")
+            options.append(Option(label, id=str(path)))
+            self.guides.append(path)
+        self.query_one("#guides", OptionList).add_options(options)
+
+    def _load_library(self) -> None:
+        try:
+            from troupe.personas.card import render_card
+            from troupe.personas.library import list_library
+        except ImportError:
+            self.notify("The persona library is not installed.", severity="warning")
+            return
+        try:
+            personas = (self.config.library or list_library)()
+        except TroupeError as exc:
+            notify_error(self.app, exc, "reading the persona library")
+            return
+        selection = self.query_one("#panel", SelectionList)
+        for persona in personas:
+            card = render_card(persona)
+            self.library[persona.slug] = persona
+            self._cards[persona.slug] = card
+            selection.add_option((f"{card.name} · {card.descriptor}", persona.slug))
+
+    def _load_runs(self) -> None:
+        self.runs = recent_runs(self.config.runs_dir)
+        options = []
+        for run in self.runs:
+            status = "ended" if run.ended else "open"
+            label = Text.assemble((run.title, "bold"), (f"\n  {run.path.name} · {run.last_seq} events · {status}", "dim"))
+            options.append(Option(label, id=str(run.path)))
+        runs = self.query_one("#runs", OptionList)
+        runs.clear_options()
+        runs.add_options(options or [Option(Text("(no runs yet)", style="dim"), disabled=True)])
+
+    # -- reacting ----------------------------------------------------------------------
+
+    @on(OptionList.OptionHighlighted, "#guides")
+    def _guide_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        from troupe.sessions.guide import load_guide
+
+        try:
+            guide = load_guide(Path(str(event.option.id)))
+        except TroupeError:
+            return
+        wanted = set(guide.panel.personas[: guide.panel.size or None])
+        selection = self.query_one("#panel", SelectionList)
+        selection.deselect_all()
+        for slug in wanted & set(self.library):
+            selection.select(slug)
+
+    @on(SelectionList.SelectionHighlighted, "#panel")
+    def _persona_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+        card = self._cards.get(str(event.selection.value))
+        if card is not None:
+            preview = Text.assemble((card.name, "bold"), f"\n{card.descriptor}\n\n", card.prompt)
+            self.query_one("#preview", Static).update(preview)
+
+    @on(OptionList.OptionSelected, "#runs")
+    def _run_selected(self) -> None:
+        self.action_resume()
+
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    @on(Button.Pressed, "#resume")
+    def _resume_pressed(self) -> None:
+        self.action_resume()
+
+    def _backend_choice(self) -> tuple[str | None, str | None]:
+        name = str(self.query_one("#backend", Select).value)
+        model = self.query_one("#model", Input).value.strip() or None
+        return (None if name == "auto" else name), model
+
+    def action_start(self) -> None:
+        from troupe.personas.card import render_card
+        from troupe.sessions.guide import load_guide
+        from troupe.sessions.run import default_run_dir
+
+        guides = self.query_one("#guides", OptionList)
+        if guides.highlighted is None:
+            self.notify("Pick a session template first.", severity="warning")
+            return
+        slugs = list(self.query_one("#panel", SelectionList).selected)
+        if not MIN_PANEL <= len(slugs) <= MAX_PANEL:
+            self.notify(f"Tick {MIN_PANEL} to {MAX_PANEL} personas for the panel ({len(slugs)} ticked).", severity="warning")
+            return
+        try:
+            guide = load_guide(Path(str(guides.get_option_at_index(guides.highlighted).id)))
+            seed = int(self.query_one("#seed", Input).value or 0)
+        except (TroupeError, ValueError) as exc:
+            notify_error(self.app, exc if isinstance(exc, TroupeError) else BadInputError(str(exc), field="seed"))
+            return
+        cards = [render_card(self.library[s]) for s in slugs]
+        name, model = self._backend_choice()
+        run_dir = default_run_dir(guide, base=self.config.runs_dir)
+
+        async def opener(cfg: TuiConfig) -> Any:
+            from troupe.core.config import load_settings
+            from troupe.core.llm.factory import make_backend
+            from troupe.sessions.session import Session
+
+            backend = await asyncio.to_thread(make_backend, load_settings(), name, model)
+            return await Session.start(guide, cards, backend, run_dir, seed=seed, clock=cfg.clock)
+
+        self.app.open_session(opener, f"Starting “{guide.title}” with {len(cards)} personas…")  # type: ignore[attr-defined]
+
+    def action_resume(self) -> None:
+        runs = self.query_one("#runs", OptionList)
+        if runs.highlighted is None or not self.runs:
+            self.notify("Pick a recent run to resume.", severity="warning")
+            return
+        run = self.runs[runs.highlighted]
+        name, model = self._backend_choice()
+        if name is None:  # "default" resumes on the backend the run was started with
+            name, model = run.backend, model or run.model
+
+        async def opener(cfg: TuiConfig) -> Any:
+            from troupe.core.config import load_settings
+            from troupe.core.llm.factory import make_backend
+            from troupe.sessions.session import Session
+
+            backend = await asyncio.to_thread(make_backend, load_settings(), name, model)
+            return await Session.resume(run.path, backend, clock=cfg.clock)
+
+        self.app.open_session(opener, f"Resuming {run.path.name}…")  # type: ignore[attr-defined]

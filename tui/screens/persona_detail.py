@@ -1,0 +1,89 @@
+"""Everything about one persona: card, memory summary, private poll answers and airtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from troupe.core.card import PersonaCard
+
+from ..poll_view import Answer, PollView
+
+
+@dataclass
+class PersonaDetail:
+    """What the dialog shows, gathered by the session screen."""
+
+    card: PersonaCard
+    colour: str
+    memory_summary: str
+    answers: list[tuple[PollView, Answer]] = field(default_factory=list)
+    turns: int = 0
+    airtime_chars: int = 0
+    room_airtime_chars: int = 0
+    paused: bool = False
+    muted: bool = False
+
+
+def _traits(traits: dict[str, Any]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column()
+    for key, value in traits.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else (f"{value:.2f}" if isinstance(value, float) else str(value))
+        table.add_row(key, shown)
+    return table
+
+
+def airtime_line(detail: PersonaDetail) -> Text:
+    share = detail.airtime_chars / detail.room_airtime_chars if detail.room_airtime_chars else 0.0
+    flags = " · paused" if detail.paused else ""
+    flags += " · muted" if detail.muted else ""
+    return Text(f"{detail.turns} turns · {detail.airtime_chars:,} characters spoken · {share:.0%} of the room{flags}")
+
+
+class PersonaDetailScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="troupe.detail.close", tooltip="Back to the session")]
+
+    def __init__(self, detail: PersonaDetail) -> None:
+        super().__init__(classes="dialog-screen")
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        d = self.detail
+        with Vertical(classes="dialog", id="persona-detail") as box:
+            box.border_title = f"{d.card.name} · {d.card.descriptor}"
+            box.border_subtitle = "esc close"
+            box.styles.border_title_color = d.colour
+            with VerticalScroll():
+                yield Static(Text("Airtime", style="bold"))
+                yield Static(airtime_line(d), id="detail-airtime")
+                yield Static(Text("\nMemory summary", style="bold"))
+                yield Static(d.memory_summary or "(nothing consolidated yet)", id="detail-memory")
+                yield Static(Text("\nPoll answers", style="bold"))
+                yield Static(self._answers(), id="detail-answers")
+                if d.card.traits:
+                    yield Static(Text("\nTraits", style="bold"))
+                    yield Static(_traits(d.card.traits))
+                yield Static(Text("\nCard (the persona's prompt)", style="bold"))
+                yield Static(Text(d.card.prompt), id="detail-card")
+
+    def _answers(self) -> Text | Table:
+        if not self.detail.answers:
+            return Text("(no polls answered)", style="dim")
+        table = Table.grid(padding=(0, 1))
+        table.add_column(ratio=2)
+        table.add_column(style="bold")
+        table.add_column(ratio=2, style="dim")
+        for poll, answer in self.detail.answers:
+            privacy = "" if answer.revealed else " (private)"
+            table.add_row(poll.question, ", ".join(poll.label(answer.value)) + privacy, answer.rationale)
+        return table

@@ -1,0 +1,114 @@
+"""The moderator's control bar: one input line with completion and history.
+
+Plain text speaks to the room, ``@Name …`` asks one persona, ``/…`` runs a command (see
+``command_line.py``). The input owns every printable key while focused, so the screen's
+one-key bindings (space, p, m…) never fire mid-sentence; ``escape`` hands focus back to the
+persona grid where those keys work, and ``/`` or ``i`` there comes back here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from ..command_line import CommandError, CommandSuggester, Parsed, parse_line
+
+PLACEHOLDER = "speak to the room · @Name ask one · /command (try /help) · esc: keys"
+
+
+class CommandInput(Input):
+    """An :class:`Input` with up/down history and tab to accept a completion."""
+
+    BINDINGS = [
+        Binding("up", "history(-1)", "Previous line", show=False),
+        Binding("down", "history(1)", "Next line", show=False),
+        Binding("tab", "complete", "Complete", show=False),
+        Binding("escape", "leave", "Panel keys (space p m n …)", id="troupe.input.leave",
+                tooltip="Give the keys back to the panel: space, p, m, n, e, t work there"),
+    ]
+
+    @dataclass
+    class Leave(Message):
+        """The moderator pressed escape."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(placeholder=PLACEHOLDER, suggester=CommandSuggester(names), id="command", compact=True,
+                         select_on_focus=False)
+        self.history: list[str] = []
+        self._cursor = 0
+        self._draft = ""
+
+    def remember(self, line: str) -> None:
+        if line and (not self.history or self.history[-1] != line):
+            self.history.append(line)
+        self._cursor = len(self.history)
+        self._draft = ""
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        if self._cursor == len(self.history):
+            self._draft = self.value
+        self._cursor = max(0, min(len(self.history), self._cursor + step))
+        self.value = self._draft if self._cursor == len(self.history) else self.history[self._cursor]
+        self.cursor_position = len(self.value)
+
+    def action_complete(self) -> None:
+        if self._suggestion and len(self._suggestion) > len(self.value):
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
+        else:
+            self.screen.focus_next()
+
+    def action_leave(self) -> None:
+        self.post_message(self.Leave())
+
+
+class ControlBar(Horizontal):
+    """The prompt, the input and a status label (auto-run, turns in flight)."""
+
+    @dataclass
+    class Entered(Message):
+        """A line was submitted and parsed."""
+
+        line: str
+        parsed: Parsed
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(id="control-bar")
+        self.names = list(names)
+        self._status = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("›", id="prompt")
+        yield CommandInput(self.names)
+        yield Static("", id="run-status")
+
+    @property
+    def input(self) -> CommandInput:
+        return self.query_one(CommandInput)
+
+    def set_status(self, text: str) -> None:
+        if text != self._status:  # called on every flush: repaint only on change
+            self._status = text
+            self.query_one("#run-status", Static).update(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        line = event.value
+        if not line.strip():
+            return
+        try:
+            parsed = parse_line(line, self.names)
+        except CommandError as exc:
+            self.app.notify(str(exc), title="Command", severity="warning")
+            return
+        self.input.remember(line)
+        self.input.value = ""
+        self.post_message(self.Entered(line, parsed))

@@ -1,0 +1,156 @@
+"""The shared feed: every stimulus, moderator line, utterance and poll, in log order.
+
+It is a :class:`~textual.widgets.RichLog`: finished events are rendered once into lines and
+kept as strips, so scrolling through ten thousand events costs the same as through ten
+(one widget per message would cost hundreds of milliseconds per append at a thousand,
+STYLE.md #7). The feed shows; the event log remembers: nothing here is the source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.style import StyleType
+from rich.text import Text
+from textual.widgets import RichLog
+
+from troupe.core import events as ev
+from troupe.core.events import Event
+
+from .. import palette as pal
+from ..palette import SpeakerPalette
+
+LABEL_WIDTH = 12
+PREFIX_WIDTH = 5 + 1 + LABEL_WIDTH + 1
+"""``" 1234 MODERATOR    "``: the sequence number, the speaker, then the text."""
+MAX_LINES = 60_000
+"""Rendered lines kept (an event is one to a few lines); the oldest scroll out first."""
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """One event as the feed shows it, before it is wrapped to the feed's width."""
+
+    seq: int
+    label: str
+    label_style: StyleType
+    body: Text
+
+
+def layout_row(row: FeedRow, console: Console, width: int) -> Text:
+    """Wrap the body under itself (a hanging indent), the label and number in front.
+
+    Wrapping here, once, with plain :class:`~rich.text.Text` costs a third of what a
+    ``Table.grid`` row costs, which is what lets a resumed run draw thousands of events fast.
+    """
+    head = Text(f"{row.seq:>5} ", style="dim")
+    head.append(row.label[:LABEL_WIDTH].ljust(LABEL_WIDTH), style=row.label_style)
+    head.append(" ")
+    lines = row.body.wrap(console, max(10, width - PREFIX_WIDTH))
+    for i, line in enumerate(lines):
+        if i:
+            head.append("\n" + " " * PREFIX_WIDTH)
+        head.append_text(line)
+    return head
+
+
+def _short(name: str) -> str:
+    return name.split(" ", 1)[0]
+
+
+def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | None = None) -> FeedRow | None:
+    """The feed line(s) for one event, or ``None`` for events the feed does not show.
+
+    Private thoughts stay in the persona panes; accounting (``llm_call``) and memory
+    updates are not conversation. Muted speech is shown, marked, because the moderator
+    hears everything even when the room does not.
+    """
+    if isinstance(event, ev.Say):
+        body = Text(event.text)
+        if event.to:
+            body = Text.assemble((f"→ {_short(event.to)}  ", "dim"), body)
+        if event.muted:
+            body = Text.assemble(("(muted) ", "italic dim"), body)
+            body.stylize("dim")
+        return FeedRow(event.seq, _short(event.agent), palette.style(event.agent), body)
+    if isinstance(event, ev.Moderator):
+        to = f"→ {', '.join(_short(n) for n in event.to)}  " if event.to else ""
+        return FeedRow(event.seq, "MODERATOR", pal.MODERATOR, Text.assemble((to, "dim"), (event.text, "bold")))
+    if isinstance(event, ev.Stimulus):
+        head = f"[{event.kind}] " + (f"{event.title} — " if event.title else "")
+        path = f"  ({event.path})" if event.path else ""
+        return FeedRow(event.seq, "STIMULUS", pal.STIMULUS, Text.assemble((head, "bold"), event.text.strip(), (path, "dim")))
+    if isinstance(event, ev.PollAsked):
+        options = f"  [{' / '.join(event.options)}]" if event.options and event.kind in ("single", "multi") else ""
+        private = "  (private first)" if event.private_first else ""
+        return FeedRow(event.seq, "POLL", pal.POLL, Text.assemble((event.question, "bold"), f"  {event.kind}", (options + private, "dim")))
+    if isinstance(event, ev.PollAnswer):
+        mark = "" if event.revealed else "  (private)"
+        body = Text.assemble(("answers ", "dim"), (str(event.value), "bold"), f" — {event.rationale}", (mark, "dim italic"))
+        return FeedRow(event.seq, _short(event.agent), palette.style(event.agent), body)
+    if isinstance(event, ev.PollRevealed):
+        return FeedRow(event.seq, "POLL", pal.POLL, Text("answers revealed to the room", style="dim"))
+    if isinstance(event, ev.SectionStarted):
+        body = Text(f"── {event.index + 1}: {event.title} ──", style="bold")
+        goal = (goals or {}).get(event.index)
+        if goal:  # the guide's note to the moderator; the panel never sees it
+            body.append(f"  goal: {goal.strip()}", style="italic #8a8a8a")
+        return FeedRow(event.seq, "SECTION", pal.SYSTEM, body)
+    if isinstance(event, ev.SessionStarted):
+        return FeedRow(event.seq, "SESSION", pal.SYSTEM, Text(f"{event.title} — {', '.join(event.personas)}", style="bold"))
+    if isinstance(event, ev.Error):
+        who = f"{event.agent}: " if event.agent else ""
+        status = "recovered" if event.recovered else "turn lost"
+        return FeedRow(event.seq, "ERROR", pal.ERROR, Text(f"{who}{event.kind}: {event.message} ({status})"))
+    system = {
+        "agent_paused": "paused", "agent_resumed": "resumed", "agent_muted": "muted",
+        "agent_unmuted": "unmuted",
+    }
+    if event.type in system:
+        return FeedRow(event.seq, "·", pal.SYSTEM, Text(f"{getattr(event, 'agent', '')} {system[event.type]}", style=pal.SYSTEM))
+    if isinstance(event, ev.SessionPaused):
+        return FeedRow(event.seq, "·", pal.SYSTEM, Text("session paused", style=pal.SYSTEM))
+    if isinstance(event, ev.SessionResumed):
+        return FeedRow(event.seq, "·", pal.SYSTEM, Text("session resumed", style=pal.SYSTEM))
+    if isinstance(event, ev.SessionEnded):
+        return FeedRow(event.seq, "SESSION", pal.SYSTEM, Text(f"ended ({event.reason})", style="bold"))
+    return None
+
+
+def format_event(event: Event, palette: SpeakerPalette, width: int = 100, console: Console | None = None) -> Text | None:
+    """The feed lines for one event at ``width`` columns, or ``None`` if the feed skips it."""
+    row = feed_row(event, palette)
+    return None if row is None else layout_row(row, console or Console(width=width), width)
+
+
+class Feed(RichLog):
+    """The feed widget; :meth:`add_events` appends what the log says happened."""
+
+    def __init__(self, palette: SpeakerPalette, *, goals: Mapping[int, str] | None = None,
+                 id: str | None = "feed") -> None:
+        super().__init__(id=id, wrap=False, markup=False, highlight=False, max_lines=MAX_LINES, auto_scroll=True,
+                         min_width=20)
+        self.palette = palette
+        self.goals = dict(goals or {})
+        """Section index → the guide's goal for it, shown on the section's line."""
+        self.border_title = "feed"
+        self.shown = 0
+        """How many events the feed has drawn (tests and the benchmark read it)."""
+
+    def add_events(self, events: Iterable[Event]) -> None:
+        width = max(20, self.scrollable_content_region.width)
+        console = self.app.console
+        # follow new events only when the moderator is not reading further up
+        follow = self.auto_scroll and self.scroll_y >= self.max_scroll_y - 1
+        wrote = False
+        for event in events:
+            row = feed_row(event, self.palette, self.goals)
+            if row is not None:
+                self.write(layout_row(row, console, width), width=width, scroll_end=False)
+                self.shown += 1
+                wrote = True
+        if wrote and follow:
+            self.scroll_end(animate=False, immediate=False, x_axis=False)

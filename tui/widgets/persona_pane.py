@@ -1,0 +1,189 @@
+"""One persona's seat in the grid.
+
+The border carries the name and the one-line descriptor; inside are a status badge, the
+utterance being generated (growing as it streams) and the last few things the persona said,
+newest first, plus its latest private thought when thoughts are shown.
+
+The pane is a single widget that renders one Textual ``Content``: the screen feeds it
+state (:meth:`set_activity`, :meth:`add_said`…) and each setter only asks for a repaint when
+something visible changed. Streaming updates arrive already throttled by the screen's flush
+timer, so a pane repaints at most ten times a second however fast tokens come.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from textual.binding import Binding
+from textual.content import Content
+from textual.message import Message
+from textual.widget import Widget
+
+Part = str | tuple[str, str]
+QUIET = "#8a8a8a"
+"""Older utterances and notes: a fixed grey rather than ``dim``, which costs a colour blend
+per segment on every repaint."""
+
+BADGES: dict[str, tuple[str, str]] = {
+    "idle": ("○ idle", "#8a8a8a"),
+    "thinking": ("◌ thinking…", "#e5c07b"),
+    "speaking": ("● speaking", "#98c379"),
+    "paused": ("‖ paused", "#61afef"),
+    "muted": ("⊘ muted", "#c678dd"),
+    "error": ("✖ error", "#ff5555"),
+}
+
+
+class PersonaPane(Widget, can_focus=True):
+    """A persona's pane; focus it (click, arrows) to make it the selected persona."""
+
+    BINDINGS = [
+        Binding("enter", "details", "Details", id="troupe.pane.details",
+                tooltip="The persona's card, memory summary, private poll answers and airtime"),
+    ]
+
+    @dataclass
+    class Selected(Message):
+        """The moderator moved the selection onto this pane."""
+
+        pane: PersonaPane
+
+    @dataclass
+    class DetailsRequested(Message):
+        pane: PersonaPane
+
+    def __init__(self, name: str, descriptor: str, colour: str, *, history: int = 4, index: int = 0) -> None:
+        super().__init__(classes="persona-pane")
+        self.persona = name
+        self.descriptor = descriptor
+        self.colour = colour
+        self.index = index
+        self.status = "idle"
+        self.paused = False
+        self.muted = False
+        self.partial: str | None = None
+        self.feeling: str | None = None
+        self.turns = 0
+        self.said: deque[str] = deque(maxlen=history)
+        self.thoughts: deque[str] = deque(maxlen=2)
+        self.quiet: str | None = None
+        """Why the last turn produced no speech ("passed", "thought privately"), until it speaks."""
+        self.show_thoughts = False
+        self.compact = False
+        self.border_title = f"{name} · {descriptor}" if descriptor else name
+        self.styles.border_title_color = colour
+
+    # -- state in ------------------------------------------------------------------
+
+    def set_activity(self, status: str, partial: str | None) -> None:
+        """Apply the latest AgentActivity; an error badge stays until the next turn starts."""
+        if self.status == "error" and status == "idle":
+            status = "error"
+        if (status, partial) != (self.status, self.partial):
+            self.status, self.partial = status, partial
+            self.refresh()
+
+    def add_said(self, text: str, feeling: str | None = None) -> None:
+        self.said.append(text)
+        self.partial = None
+        self.quiet = None
+        self.feeling = feeling or self.feeling
+        if self.status == "speaking":
+            self.status = "idle"
+        self.refresh()
+
+    def add_thought(self, text: str) -> None:
+        self.thoughts.append(text)
+        self.partial = None
+        self.quiet = "thought privately"
+        self.refresh()
+
+    def add_pass(self) -> None:
+        self.partial = None
+        self.quiet = "passed: stayed silent"
+        self.refresh()
+
+    def set_flags(self, *, paused: bool, muted: bool, turns: int) -> None:
+        if (paused, muted, turns) != (self.paused, self.muted, self.turns):
+            self.paused, self.muted, self.turns = paused, muted, turns
+            self.set_class(paused, "-paused")
+            self.set_class(muted, "-muted")
+            self.border_subtitle = f"{turns} turn{'s' if turns != 1 else ''}" if turns else ""
+            self.refresh()
+
+    def set_show_thoughts(self, show: bool) -> None:
+        if show != self.show_thoughts:
+            self.show_thoughts = show
+            self.refresh()
+
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
+            self.set_class(compact, "-compact")
+            self.refresh()
+
+    # -- rendering -----------------------------------------------------------------
+
+    @property
+    def badge_key(self) -> str:
+        """What the badge says: activity wins while a turn is live, then paused, muted."""
+        if self.status in ("thinking", "speaking", "error"):
+            return self.status
+        if self.paused:
+            return "paused"
+        if self.muted:
+            return "muted"
+        return self.status if self.status in BADGES else "idle"
+
+    def _badge_parts(self) -> list[Part]:
+        label, colour = BADGES[self.badge_key]
+        parts: list[Part] = [(label, colour if self.badge_key == "idle" else f"bold {colour}")]
+        if self.muted and self.badge_key != "muted":
+            parts.append((" · muted", BADGES["muted"][1]))
+        if self.paused and self.badge_key != "paused":
+            parts.append((" · paused", BADGES["paused"][1]))
+        if self.feeling and not self.compact:
+            parts.append((f"  {self.feeling}", f"italic {QUIET}"))
+        return parts
+
+    def badge(self) -> Content:
+        return Content.assemble(*self._badge_parts())
+
+    def render(self) -> Content:
+        """The pane's text, built as Textual ``Content`` (no Rich round trip: this runs for
+        every pane on every flush while personas stream)."""
+        if self.compact:
+            return self._render_compact()
+        parts = self._badge_parts()
+        if self.partial is not None:
+            parts += ["\n", (self.partial, "bold"), ("▍", self.colour)]
+        if self.show_thoughts and self.thoughts:
+            parts += ["\n", (f"(thinks) {self.thoughts[-1]}", "italic #9a9ab0")]
+        elif self.quiet and self.partial is None:
+            parts += ["\n", (f"({self.quiet})", f"italic {QUIET}")]
+        for age, text in enumerate(reversed(self.said)):
+            fresh = age == 0 and self.partial is None
+            parts += ["\n", (f"“{text}”", "" if fresh else QUIET)]
+        return Content.assemble(*parts)
+
+    def _render_compact(self) -> Content:
+        """One line (the pane's CSS turns wrapping off and ends it with an ellipsis)."""
+        parts: list[Part] = [(self.persona.split(" ", 1)[0], f"bold {self.colour}"), " ", *self._badge_parts()]
+        line = self.partial if self.partial is not None else (self.said[-1] if self.said else "")
+        if self.show_thoughts and self.partial is None and self.thoughts:
+            line = f"(thinks) {self.thoughts[-1]}"
+        if line:
+            parts.append(("  " + line.replace("\n", " "), "bold" if self.partial is not None else QUIET))
+        return Content.assemble(*parts)
+
+    # -- interaction ---------------------------------------------------------------
+
+    def on_focus(self) -> None:
+        self.post_message(self.Selected(self))
+
+    def on_click(self) -> None:
+        self.focus()
+
+    def action_details(self) -> None:
+        self.post_message(self.DetailsRequested(self))
