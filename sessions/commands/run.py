@@ -24,6 +24,7 @@ from troupe.core.llm.protocol import ChatBackend
 
 from ..guide import Guide, load_guide
 from ..run import EVENTS_FILE, branch_run, check_new_run_dir, default_run_dir
+from .options import add_backend_options, non_negative
 
 
 def register(subparsers: Any) -> None:
@@ -32,11 +33,11 @@ def register(subparsers: Any) -> None:
         description="Run a session guide with a panel of personas: live in the TUI, or --headless to the end.",
     )
     run.add_argument("session", metavar="SESSION", help="a guide file (.toml) or a shipped guide name")
-    _backend_options(run)
+    add_backend_options(run)
     run.add_argument("--personas", metavar="P[,P…]", help="personas to seat (library names or files), instead of the guide's panel")
     run.add_argument("--seed", type=int, default=0, help="seed: stimulus order rotation, scripted replies (default 0)")
     run.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-<guide>)")
-    run.add_argument("--rounds", type=_non_negative, metavar="N", help="cap each discussion block at N rounds")
+    run.add_argument("--rounds", type=non_negative, metavar="N", help="cap each discussion block at N rounds")
     run.add_argument("--headless", action="store_true", help="no UI: run to the end, progress on stderr, run dir on stdout")
     run.set_defaults(handler=cmd_run)
 
@@ -45,7 +46,7 @@ def register(subparsers: Any) -> None:
         description="Reopen a run folder and continue the guide from where it stopped.",
     )
     resume.add_argument("run_dir", metavar="RUN_DIR")
-    _backend_options(resume, default_hint="the run's own")
+    add_backend_options(resume, default_hint="the run's own")
     resume.add_argument("--headless", action="store_true", help="no UI: run to the end, progress on stderr")
     resume.set_defaults(handler=cmd_resume)
 
@@ -57,21 +58,6 @@ def register(subparsers: Any) -> None:
     branch.add_argument("--at", type=int, required=True, metavar="SEQ", help="the last event to keep")
     branch.add_argument("--out", metavar="DIR", help="new run folder (default: RUN_DIR-branch-SEQ)")
     branch.set_defaults(handler=cmd_branch)
-
-
-def _backend_options(parser: argparse.ArgumentParser, default_hint: str = "openai when a key or base URL is set, else local") -> None:
-    parser.add_argument("--backend", choices=("openai", "local", "scripted"), help=f"LLM backend (default: {default_hint})")
-    parser.add_argument("--model", help="model name (default: $TROUPE_MODEL or the backend's default)")
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 # -- run -------------------------------------------------------------------------------------

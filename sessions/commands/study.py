@@ -29,6 +29,7 @@ from troupe.core.llm.protocol import ChatBackend
 from ..guide import Guide, load_guide
 from ..run import check_new_run_dir, default_run_dir, read_meta
 from ..study import GroupOutcome, GroupPlan, PooledPoll, StudyReport, aggregate, plan_groups, run_groups, write_study
+from .options import add_backend_options, non_negative, positive
 from .run import make_backend, seat_cards
 
 
@@ -41,19 +42,18 @@ def register(subparsers: Any) -> None:
         ),
     )
     study.add_argument("session", metavar="SESSION", help="a guide file (.toml) or a shipped guide name")
-    study.add_argument("--groups", type=_positive, required=True, metavar="K", help="number of groups to run")
+    study.add_argument("--groups", type=positive, required=True, metavar="K", help="number of groups to run")
     study.add_argument(
-        "--panel-size", type=_positive, metavar="N",
+        "--panel-size", type=positive, metavar="N",
         help="seat a different balanced sample of N personas in each group, from --personas or the whole library "
              "(default: every group seats the guide's panel, or --personas)",
     )
     study.add_argument("--personas", metavar="P[,P…]", help="personas to seat or to sample from (library names or files)")
-    study.add_argument("--backend", choices=("openai", "local", "scripted"), help="LLM backend (default: openai when a key or base URL is set, else local)")
-    study.add_argument("--model", help="model name (default: $TROUPE_MODEL or the backend's default)")
+    add_backend_options(study)
     study.add_argument("--seed", type=int, default=0, help="group i runs with seed S+i; panels are drawn with S (default 0)")
-    study.add_argument("--rounds", type=_non_negative, metavar="N", help="cap each discussion block at N rounds")
+    study.add_argument("--rounds", type=non_negative, metavar="N", help="cap each discussion block at N rounds")
     study.add_argument("--out", metavar="DIR", help="study folder (default: runs/<time>-<guide>-study)")
-    study.add_argument("--concurrency", type=_positive, default=2, metavar="C", help="groups running at once (default 2)")
+    study.add_argument("--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)")
     study.set_defaults(handler=cmd_study)
 
     validate = subparsers.add_parser(
@@ -69,26 +69,6 @@ def register(subparsers: Any) -> None:
     validate.add_argument("--poll", metavar="POLL_ID", help="the poll to compare (required when the run has several)")
     validate.add_argument("--format", "-f", choices=("md", "json"), default="md", help="output on stdout (default md)")
     validate.set_defaults(handler=cmd_validate)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 # -- study ---------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .options import add_backend_options
+
 DEMO_GUIDE = "concept-test"
 RUNS_DIR = Path("runs")
 
@@ -24,9 +26,7 @@ DEMO_SCRIPTED_DELAY_S = 0.02
 def register(subparsers: Any) -> None:
     demo = subparsers.add_parser("demo", help="open the TUI on the demo session (concept test, six personas)",
                                  description="Open a live, moderated demo session in the terminal UI.")
-    demo.add_argument("--backend", choices=("openai", "local", "scripted"),
-                      help="LLM backend (default: openai when a key or base URL is set, else local)")
-    demo.add_argument("--model", help="model name (default: $TROUPE_MODEL or the backend's default)")
+    add_backend_options(demo)
     demo.add_argument("--seed", type=int, default=0, help="seed (rotates concept order; scripted replies)")
     demo.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-concept-test)")
     demo.set_defaults(handler=run_demo)
