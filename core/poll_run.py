@@ -41,7 +41,9 @@ def answer_model(spec: PollSpec) -> type[BaseModel]:
         value = (value_type, Field(description="Exactly one of the options, copied verbatim."))
     elif spec.kind == "multi":
         item: Any = Literal[tuple(spec.options or ())]  # type: ignore[misc]
-        value = (list[item], Field(min_length=1, description="One or more of the options, copied verbatim."))
+        limit = spec.max_choices
+        how_many = f"One to {limit}" if limit else "One or more"
+        value = (list[item], Field(min_length=1, max_length=limit, description=f"{how_many} of the options, copied verbatim."))
     elif spec.kind == "number":
         bounds: dict[str, float] = {}
         if spec.min is not None:
@@ -79,7 +81,10 @@ def question_text(spec: PollSpec) -> str:
     lines = [f"The moderator asks you to answer a poll on your own: {spec.question}"]
     if spec.kind in ("single", "multi") or spec.kind in LIKERT_LABELS:
         lines.append("Options: " + " | ".join(spec.options or []))
-        lines.append("Choose exactly one option." if spec.kind != "multi" else "Choose one or more options.")
+        if spec.kind != "multi":
+            lines.append("Choose exactly one option.")
+        else:
+            lines.append(f"Choose up to {spec.max_choices} options." if spec.max_choices else "Choose one or more options.")
     elif spec.kind == "number":
         lines.append("Answer with a number" + _range_text(spec) + ".")
     return "\n".join(lines)

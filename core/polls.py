@@ -27,6 +27,8 @@ class PollSpec(BaseModel):
     kind: PollKind = "likert5"
     options: list[str] | None = None
     """Choices for single/multi; labels for Likert (defaults to the standard labels)."""
+    max_choices: int | None = Field(default=None, ge=1)
+    """For ``multi`` polls: at most this many options ("choose up to two")."""
     min: float | None = None
     """Bounds for ``number`` polls."""
     max: float | None = None
@@ -45,6 +47,11 @@ class PollSpec(BaseModel):
                 self.options = list(LIKERT_LABELS[self.kind])
             elif len(self.options) != n:
                 raise ValueError(f"a {self.kind} poll needs exactly {n} labels, got {len(self.options)}")
+        if self.max_choices is not None:
+            if self.kind != "multi":
+                raise ValueError("max_choices applies to multi polls only")
+            if self.max_choices > len(self.options or ()):
+                raise ValueError(f"max_choices is {self.max_choices} but there are only {len(self.options or ())} options")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min is greater than max")
         return self

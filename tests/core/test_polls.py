@@ -105,3 +105,15 @@ def test_aggregate_number_multi_single_and_text() -> None:
     assert single.counts == {"A": 0, "B": 1} and single.stdev is None and single.ci95 is None
     text = aggregate(PollSpec(id="t", question="q", kind="text"), {"a": ("cheaper", "")})
     assert text.n == 1 and text.counts == {} and text.mean is None
+
+
+def test_multi_poll_max_choices_bounds_the_answer() -> None:
+    spec = PollSpec(id="top2", question="Pick up to two", kind="multi", options=["A", "B", "C"], max_choices=2)
+    model = answer_model(spec)
+    assert model(value=["A", "C"], rationale="ok").value == ["A", "C"]
+    with pytest.raises(ValidationError):
+        model(value=["A", "B", "C"], rationale="too many")
+    with pytest.raises(ValidationError, match="max_choices"):
+        PollSpec(id="x", question="q", kind="single", options=["A", "B"], max_choices=1)
+    with pytest.raises(ValidationError, match="only 3 options"):
+        PollSpec(id="x", question="q", kind="multi", options=["A", "B", "C"], max_choices=4)
