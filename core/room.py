@@ -374,7 +374,7 @@ class Room:
     def _streamer(self, name: str) -> Callable[[str], None]:
         text = PartialTextExtractor("text")
         action = PartialTextExtractor("action")
-        shown = [0]
+        shown = [""]
         status: list[ActivityStatus] = []
 
         def on_delta(delta: str) -> None:
@@ -383,8 +383,8 @@ class Room:
                 kind = action.feed(delta)
                 if kind in ("say", "think", "pass"):
                     status.append("thinking" if kind == "think" else "speaking")
-            if len(partial) > shown[0]:
-                shown[0] = len(partial)
+            if partial and partial != shown[0]:  # grows as it streams; restarts after a repair
+                shown[0] = partial
                 self._activity(name, status[0] if status else "speaking", partial)
 
         return on_delta

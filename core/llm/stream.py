@@ -25,8 +25,12 @@ class PartialTextExtractor:
 
     @property
     def text(self) -> str:
-        match = self._pattern.search(self._buffer)
-        if not match:
+        # The last occurrence wins: after a repair call the backend streams a second object
+        # into the same callback, and that one is the reply that counts.
+        match = None
+        for match in self._pattern.finditer(self._buffer):
+            pass
+        if match is None:
             return ""
         out: list[str] = []
         i = match.end()

@@ -49,3 +49,13 @@ def test_whitespace_variants_and_incomplete_unicode_escape() -> None:
     extractor = PartialTextExtractor()
     assert extractor.feed('{ "text" :  "a\\u00') == "a"
     assert extractor.feed("e9b") == "aéb"
+
+
+def test_a_repaired_reply_streamed_after_a_bad_one_takes_over() -> None:
+    extractor = PartialTextExtractor()
+    extractor.feed('{"action":"say","text":"first attempt, bad"')
+    assert extractor.text == "first attempt, bad"
+    extractor.feed(' ,}{"action":"say","text":"sec')
+    assert extractor.text == "sec"
+    extractor.feed('ond"}')
+    assert extractor.text == "second"
