@@ -15,7 +15,7 @@ Example file::
     base_url = "http://localhost:8000/v1"   # any OpenAI-compatible server
     timeout_s = 60
     max_retries = 3
-    max_concurrency = 8
+    max_concurrency = 64
 
     [azure]
     endpoint = "https://my-resource.openai.azure.com"
@@ -143,7 +143,7 @@ class Settings(_Section):
     retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
     """First backoff; it doubles per attempt unless the server sends ``Retry-After``."""
     retry_max_backoff_s: float = Field(default=30.0, ge=0, le=600)
-    max_concurrency: int = Field(default=8, ge=1, le=512)
+    max_concurrency: int = Field(default=64, ge=1, le=512)
     """LLM calls in flight at once (parallel rounds)."""
     temperature: float | None = Field(default=None, ge=0, le=2)
     """None → the server's default."""

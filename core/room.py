@@ -68,7 +68,7 @@ class Room:
         agents: Sequence[Agent],
         backend: ChatBackend,
         *,
-        max_concurrency: int = 16,
+        max_concurrency: int = 64,
         overhear: bool = False,
         consolidation_concurrency: int = 4,
     ) -> None:

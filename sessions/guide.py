@@ -83,7 +83,7 @@ class PanelSpec(_Strict):
 class Defaults(_Strict):
     policy: Policy = "parallel"
     rounds: int = Field(default=1, ge=0, le=1000)
-    max_concurrency: int = Field(default=16, ge=1, le=256)
+    max_concurrency: int = Field(default=64, ge=1, le=256)
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=16, le=4096)
     model: str | None = None

@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from ..run import run_headless
 
-    # The config's max_concurrency applies only when set explicitly; else the guide's (16).
+    # The config's max_concurrency applies only when set explicitly; else the guide's (default 64).
     options = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
     coro = run_headless(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, **options)
     return _headless(coro, backend, run_dir)

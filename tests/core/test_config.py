@@ -24,7 +24,7 @@ def test_defaults_when_the_default_file_is_missing() -> None:
     settings = load_settings()
     assert settings.source is None
     assert settings.backend is None and settings.model is None and settings.api_key is None
-    assert settings.cache.mode == "off" and settings.max_concurrency == 8
+    assert settings.cache.mode == "off" and settings.max_concurrency == 64
     assert default_backend_name(settings) == "local"
 
 
