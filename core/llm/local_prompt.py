@@ -344,7 +344,18 @@ def is_copy(text: str, prompt: str) -> bool:
     someone said — a 135M model's favourite move), ignoring case, punctuation and a leading
     ``Name:``. Replies under three words are never counted as copies ("No.", "I agree.")."""
     said = _normal(_SPEAKER.sub("", text.strip(), count=1))
-    return len(said.split()) >= 3 and said in _normal(prompt)
+    words = said.split()
+    if len(words) < 3:
+        return False
+    seen = _normal(prompt)
+    if said in seen:
+        return True
+    # A near copy ("I'm X, I've been…" for "I'm X, and I've been…"): most of its six-word runs
+    # appear in what it was shown.
+    if len(words) < 8:
+        return False
+    runs = [" ".join(words[i : i + 6]) for i in range(len(words) - 5)]
+    return sum(run in seen for run in runs) >= 0.5 * len(runs)
 
 
 # -- grammar schema ----------------------------------------------------------------------

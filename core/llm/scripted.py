@@ -47,7 +47,8 @@ _VAGUE = set(
     "should there their where which while other others thing things someone something everyone people "
     "going being having whether reply respond moderator latest discussion participant participants "
     "object action feeling turn name think thought words everybody anyone little maybe quite every never "
-    "empty always often since until after before again still spanish english french latest respond".split()
+    "empty always often since until after before again still spanish english french latest respond "
+    "discuss talk change mind tells hello ideas idea".split()
 )
 
 _OPENERS = [

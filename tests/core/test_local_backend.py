@@ -382,3 +382,9 @@ def test_bad_paths_and_files_give_readable_errors(backend: LocalBackend, tmp_pat
     broken = LocalBackend(junk, n_threads=1, n_ctx=512)
     with pytest.raises(BackendUnavailableError, match="could not load the local model"):
         asyncio.run(broken.load())
+
+
+def test_near_copies_of_what_was_shown_count_as_copies() -> None:
+    shown = "Jean Dubois: I'm Khalil Khatib, and I've been going to the mosque every night since I was a young boy."
+    assert local_prompt.is_copy("I'm Khalil Khatib, I've been going to the mosque every night since I was a young boy.", shown)
+    assert not local_prompt.is_copy("I go to the market every morning since I was a young boy, and I love it.", shown)
