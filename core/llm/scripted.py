@@ -48,7 +48,7 @@ _VAGUE = set(
     "going being having whether reply respond moderator latest discussion participant participants "
     "object action feeling turn name think thought words everybody anyone little maybe quite every never "
     "empty always often since until after before again still spanish english french latest respond "
-    "discuss talk change mind tells hello ideas idea".split()
+    "discuss talk change mind tells hello ideas idea choose choice pick vote".split()
 )
 
 _OPENERS = [
@@ -70,7 +70,7 @@ _NEGATIVE = [
     "I've been burned by things like {topic} before.",
 ]
 _PERSONAL = [
-    "As a {occupation}, {tail}",
+    "As {a_occupation}, {tail}",
     "Because I'm into {interest}, {tail}",
     "I always think about {like} first, so {tail}",
     "Anything that reminds me of {dislike} puts me off, and {tail}",
@@ -95,7 +95,7 @@ _RATIONALES = [
     "It matches what I care about: {like}.",
     "Mostly because of the price and how I live.",
     "I weighed it against {dislike}, and that decided it.",
-    "As a {occupation}, that's the practical answer.",
+    "As {a_occupation}, that's the practical answer.",
     "Gut feeling, to be honest.",
 ]
 _SUMMARIES = [
@@ -226,9 +226,11 @@ class _Writer:
         return "the " + self.rng.choice(words[-8:])
 
     def _fill(self, template: str) -> str:
+        occupation = self._pick_trait("occupation", "working person")
         return template.format(
             topic=self.topic,
-            occupation=self._pick_trait("occupation", "working person"),
+            occupation=occupation,
+            a_occupation=("an " if occupation[:1].lower() in "aeiou" else "a ") + occupation,
             interest=self._pick_trait("interests", "habits"),
             like=self._pick_trait("likes", "simple things"),
             dislike=self._pick_trait("dislikes", "hype"),
