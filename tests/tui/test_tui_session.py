@@ -209,9 +209,30 @@ async def test_export_dialog_writes_the_transcript(guide, cards, tmp_path):
         await submit(pilot, "/export json")
         await settle(pilot)
         assert (run_dir / "transcript.json").is_file()
-        await submit(pilot, "/export json")  # exists, no force: a notice, not a crash
+        before = (run_dir / "transcript.json").read_text(encoding="utf-8")
+        await submit(pilot, "Second line")
         await settle(pilot)
-        assert any("already exists" in n.message for n in app._notifications)
+        await submit(pilot, "/export json")  # exists, no force: the dialog says so, nothing written
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        error = str(dialog.query_one("#dialog-error", Static).content)
+        assert "already exists" in error and "Overwrite" in error and "--force" not in error
+        assert (run_dir / "transcript.json").read_text(encoding="utf-8") == before
+        assert dialog.focused is dialog.query_one("#export-force")  # the fix is one key away
+        await pilot.press("space", "ctrl+s")
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportDialog)
+        assert "Second line" in (run_dir / "transcript.json").read_text(encoding="utf-8")
+        await pilot.press("escape", "e")  # from the dialog: a path outside the allowed folders stays in it
+        dialog = app.screen
+        dialog.query_one("#export-path", Input).value = "/etc/troupe-transcript.md"
+        await pilot.press("ctrl+s")
+        assert app.screen is dialog
+        assert "refusing to write outside" in str(dialog.query_one("#dialog-error", Static).content)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ExportDialog)
+        assert not any(n.severity == "error" for n in app._notifications)
 
 
 async def test_typing_never_fires_the_one_key_bindings(guide, cards, tmp_path):

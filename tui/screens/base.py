@@ -43,11 +43,16 @@ class WorkerScreen(Screen[ResultT]):
     @on(Worker.StateChanged)
     def _report_worker_error(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            notify_error(self.app, event.worker.error, event.worker.description or event.worker.name)
+            if not self.already_reported(event.worker.error):
+                notify_error(self.app, event.worker.error, event.worker.description or event.worker.name)
             self.worker_failed(event.worker)
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         """Hook for screens that must undo something when a worker fails (e.g. auto-run)."""
+
+    def already_reported(self, error: BaseException) -> bool:
+        """Hook for screens that show this failure another way (one notice per failure)."""
+        return False
 
 
 class WorkerModal(ModalScreen[ResultT]):

@@ -74,7 +74,10 @@ class HomeScreen(WorkerScreen[None]):
         self._load_guides()
         self._load_library()
         self._load_runs()
-        self.query_one("#guides", OptionList).focus()
+        guides = self.query_one("#guides", OptionList)
+        if self.guides:  # start on a template: its panel is ticked and a card is previewed at once
+            guides.highlighted = 0
+        guides.focus()
 
     # -- loading ---------------------------------------------------------------------
 
@@ -138,10 +141,18 @@ class HomeScreen(WorkerScreen[None]):
         selection.deselect_all()
         for slug in wanted & set(self.library):
             selection.select(slug)
+        first = next((i for i in range(selection.option_count)
+                      if selection.get_option_at_index(i).value in wanted), None)
+        if first is not None:  # preview the guide's first persona until another is highlighted
+            selection.highlighted = first
+            self._show_card(str(selection.get_option_at_index(first).value))
 
     @on(SelectionList.SelectionHighlighted, "#panel")
     def _persona_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
-        card = self._cards.get(str(event.selection.value))
+        self._show_card(str(event.selection.value))
+
+    def _show_card(self, slug: str) -> None:
+        card = self._cards.get(slug)
         if card is not None:
             preview = Text.assemble((card.name, "bold"), f"\n{card.descriptor}\n\n", card.prompt)
             self.query_one("#preview", Static).update(preview)

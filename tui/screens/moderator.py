@@ -21,7 +21,7 @@ from troupe.core.polls import PollSpec
 from troupe.sessions.guide import StimulusSpec
 
 from ..poll_view import answers_by, poll_views
-from .export import ExportDialog, ExportRequest
+from .export import ExportDialog, ExportRequest, export_problem
 from .help import HelpScreen
 from .persona_detail import PersonaDetail, PersonaDetailScreen
 from .poll import PollDialog
@@ -63,12 +63,17 @@ class ModeratorVerbs:
         def _update_status(self) -> None: ...
         def notify(self, message: str, **kwargs: Any) -> None: ...
         def run_worker(self, *args: Any, **kwargs: Any) -> Any: ...
+        def set_focus(self, widget: Any, scroll_visible: bool = True) -> None: ...
 
     # -- turns -------------------------------------------------------------------------
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
         """Count a verb in flight (shown in the control bar); the controller orders them."""
+        if self.session.state.paused and not self.session.state.ended:
+            # the controller holds it until the session resumes: say so, or it looks stuck
+            self.notify("The session is paused: this waits until you resume it (/resume).",
+                        title="Session paused", severity="warning", timeout=4)
         self._queued += 1
         try:
             yield
@@ -148,6 +153,11 @@ class ModeratorVerbs:
             from troupe.sessions.export import export_run
         except ImportError:
             self.notify("Exports are not available in this installation.", title="Export", severity="warning")
+            return
+        problem = export_problem(self.session.run_dir, request)
+        if problem is not None:  # e.g. /export md a second time: fix it in the dialog
+            self.app.push_screen(ExportDialog(self.session.run_dir, request.fmt if request.fmt in ("md", "json", "csv", "html")
+                                              else "md", request.path, error=problem), self._export_chosen)
             return
         path = await asyncio.to_thread(export_run, self.session.run_dir, request.fmt, out=request.path,
                                        force=request.force)
@@ -234,7 +244,9 @@ class ModeratorVerbs:
 
     def action_focus_input(self, prefix: str = "") -> None:
         command = self.control_bar.input
-        command.focus()
+        # At once, not via ``focus()`` (which waits for the message queue): keys typed right
+        # after ``i`` or ``/`` (fast typing, a paste) must land in the input, not run as keys.
+        self.set_focus(command)
         if prefix and not command.value:
             command.value = prefix
             command.cursor_position = len(prefix)
@@ -288,4 +300,4 @@ class ModeratorVerbs:
         command = self.control_bar.input
         command.value = text
         command.cursor_position = len(text)
-        command.focus()
+        self.set_focus(command)

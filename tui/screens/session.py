@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Footer
+from textual.timer import Timer
 from textual.worker import Worker
 
 from troupe.core import events as ev
@@ -45,6 +46,8 @@ from .moderator import ModeratorVerbs
 
 HISTORY_CHUNK = 250
 """Past events drawn per tick when a run opens, so a long run never freezes the screen."""
+REWRAP_DELAY = 0.25
+"""Seconds after the last resize before the feed is re-wrapped to its new width."""
 FREEZE_EVERY = 2000
 """Events drawn between two ``gc.freeze()`` calls (see :meth:`SessionScreen._settle_memory`)."""
 
@@ -52,22 +55,27 @@ FREEZE_EVERY = 2000
 class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     """A live, moderated session (the verbs are in :class:`ModeratorVerbs`)."""
 
+    # Footer order is priority order: at 80 columns the first ones and ctrl+q still show.
     BINDINGS = [
         Binding("space", "advance", "Round", id="troupe.advance",
                 tooltip="Next round: advance the guide by one beat (stops auto-run when it is on)"),
-        Binding("a", "auto", "Auto", id="troupe.auto", tooltip="Toggle auto-run: keep advancing the guide"),
         Binding("p", "pause_selected", "Pause", id="troupe.pause",
                 tooltip="Pause or resume the selected persona: a paused persona takes no turns"),
         Binding("m", "mute_selected", "Mute", id="troupe.mute",
                 tooltip="Mute or unmute the selected persona: it still takes turns, nobody hears it"),
-        Binding("n", "next_section", "Next section", id="troupe.next_section",
-                tooltip="Skip the rest of this section and start the next"),
+        Binding("n", "next_section", "Next", id="troupe.next_section",
+                tooltip="Next section: skip the rest of this section and start the next"),
+        Binding("e", "export", "Export", id="troupe.export", tooltip="Export the transcript (md, json, csv, html)"),
+        Binding("question_mark", "help", "Help", id="troupe.help", tooltip="Keys and commands"),
+        # the app's quit again, so that the footer lists it before the keys it may drop at 80 columns
+        Binding("ctrl+q", "app.quit", "Quit", id="troupe.session.quit", priority=True,
+                tooltip="Quit. The run stays in its folder; troupe resume RUN_DIR continues it"),
         Binding("s", "stimulus", "Stimulus", id="troupe.stimulus", tooltip="Show text, a concept card or an image"),
         Binding("o", "poll", "Poll", id="troupe.poll", tooltip="Ask the panel a poll question"),
+        Binding("a", "auto", "Auto", id="troupe.auto", tooltip="Toggle auto-run: keep advancing the guide"),
+        Binding("t", "thoughts", "Thoughts", id="troupe.thoughts", tooltip="Show or hide private thoughts",
+                show=False),
         Binding("r", "results", "Results", id="troupe.results", tooltip="Results of the polls so far", show=False),
-        Binding("e", "export", "Export", id="troupe.export", tooltip="Export the transcript (md, json, csv, html)"),
-        Binding("t", "thoughts", "Thoughts", id="troupe.thoughts", tooltip="Show or hide private thoughts"),
-        Binding("question_mark", "help", "Help", id="troupe.help", tooltip="Keys and commands"),
         Binding("i", "focus_input", "Type", id="troupe.type", show=False, tooltip="Type in the control bar"),
         Binding("slash", "focus_input('/')", "Command", id="troupe.command", show=False,
                 tooltip="Type a /command in the control bar"),
@@ -85,6 +93,10 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self.history_loaded = False
         self._queued = 0
         self._drawn_since_freeze = 0
+        self._drawn_upto = 0
+        """The feed shows the events up to here; later ones wait in the bridge."""
+        self._rewrap_timer: Timer | None = None
+        self._last_error_notice: str | None = None
 
     # -- composition ---------------------------------------------------------------
 
@@ -99,7 +111,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             sections = getattr(self.session.guide, "sections", [])
             yield Feed(self.palette, goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)})
         yield ControlBar(self.names)
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def grid(self) -> PersonaGrid:
@@ -132,6 +144,15 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
 
     def on_resize(self) -> None:
         self._relayout()
+        # The feed's lines were wrapped to its old width: once resizing settles, draw them again.
+        if self._rewrap_timer is not None:
+            self._rewrap_timer.stop()
+        self._rewrap_timer = self.set_timer(REWRAP_DELAY, self._rewrap_feed, name="rewrap")
+
+    def _rewrap_feed(self) -> None:
+        self._rewrap_timer = None
+        if self.history_loaded and self.feed.needs_rewrap():
+            self.load_history(self._drawn_upto)
 
     def _relayout(self) -> None:
         # header, control bar and footer take one row each; the grid and the feed share the rest
@@ -139,15 +160,24 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
 
     # -- drawing what the engine reports ---------------------------------------------
 
-    @work(exit_on_error=False, group="history", description="drawing the run so far")
-    async def load_history(self) -> None:
-        """Draw past events into the feed a chunk at a time (keys stay live meanwhile)."""
-        upto = self.bridge.last_seq if self.bridge else 0
+    @work(exit_on_error=False, group="history", exclusive=True, description="drawing the run so far")
+    async def load_history(self, upto: int | None = None) -> None:
+        """Draw past events into the feed a chunk at a time (keys stay live meanwhile).
+
+        Called when the screen opens, and again with the events already shown when a resize
+        changes the feed's width (its lines are wrapped to the width they were drawn at).
+        New events wait in the bridge meanwhile and are drawn after, in order.
+        """
+        self.history_loaded = False
+        if upto is None:
+            upto = self.bridge.last_seq if self.bridge else 0
+        self._drawn_upto = upto
         for _ in range(100):  # lines are wrapped to the feed's width: wait for the first layout
             if self.feed.scrollable_content_region.width:
                 break
             await asyncio.sleep(0.01)
         past = [e for e in self.session.events if e.seq <= upto][-self.config.feed_backlog:]
+        self.feed.clear()
         for start in range(0, len(past), HISTORY_CHUNK):
             self.feed.add_events(past[start:start + HISTORY_CHUNK])
             await asyncio.sleep(0)
@@ -172,6 +202,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         if not batch.events:
             return
         self.feed.add_events(batch.events)
+        self._drawn_upto = max(self._drawn_upto, batch.events[-1].seq)
         self._settle_memory(len(batch.events))
         self._fold_into_panes(batch.events)
         for event in batch.events:
@@ -210,8 +241,13 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     def _announce(self, event: Event) -> None:
         """Notices for the events the moderator must not miss in a busy feed."""
         if isinstance(event, ev.Error) and not event.recovered:
+            if event.message == self._last_error_notice:
+                return  # the same failure for the next persona (an outage): one notice is enough
+            self._last_error_notice = event.message
             who = f"{event.agent}: " if event.agent else ""
             self.notify(f"{who}{event.message}", title=f"Turn failed ({event.kind})", severity="warning", timeout=6)
+        elif isinstance(event, (ev.Say, ev.Think, ev.Pass)):
+            self._last_error_notice = None  # turns work again: the next failure is news
         elif isinstance(event, ev.PollClosed):
             question = next((p.question for p in poll_views(self.session.events) if p.poll_id == event.poll_id), "")
             self.notify(f"{question} — r shows the results", title=f"Poll closed ({event.n} answers)")
@@ -248,10 +284,20 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     def _update_status(self) -> None:
         parts = []
         if self._queued:
-            parts.append(f"⟳ {self._queued} running")
+            waiting = self.session.state.paused and not self.session.state.ended
+            parts.append(f"‖ {self._queued} waiting" if waiting else f"⟳ {self._queued} running")
         if self.auto:
             parts.append("auto ▶")
         self.control_bar.set_status(" · ".join(parts))
+
+    def already_reported(self, error: BaseException) -> bool:
+        """One notice per failure: a turn that fails is also logged as an ``error`` event,
+        and whichever of the two arrives first is the one shown."""
+        message = getattr(error, "message", None) or str(error)
+        if message == self._last_error_notice:
+            return True
+        self._last_error_notice = message
+        return False
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         if worker.group == "auto":
@@ -267,7 +313,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     @on(CommandInput.Leave)
     def _leave_input(self) -> None:
         if self.grid.selected is not None:
-            self.grid.selected.focus()
+            self.set_focus(self.grid.selected)  # at once: the next key is already a panel key
 
     @on(PersonaPane.DetailsRequested)
     def _details_requested(self, message: PersonaPane.DetailsRequested) -> None:

@@ -139,9 +139,22 @@ class Feed(RichLog):
         self.border_title = "feed"
         self.shown = 0
         """How many events the feed has drawn (tests and the benchmark read it)."""
+        self.wrapped_at = 0
+        """The width the lines were wrapped to (0: nothing drawn yet)."""
+
+    def needs_rewrap(self) -> bool:
+        """Whether the lines were wrapped to another width than the feed has now."""
+        width = self.scrollable_content_region.width
+        return bool(self.lines) and width > 0 and max(20, width) != self.wrapped_at
+
+    def clear(self) -> RichLog:
+        self.shown = 0
+        self.wrapped_at = 0
+        return super().clear()
 
     def add_events(self, events: Iterable[Event]) -> None:
         width = max(20, self.scrollable_content_region.width)
+        self.wrapped_at = width
         console = self.app.console
         # follow new events only when the moderator is not reading further up
         follow = self.auto_scroll and self.scroll_y >= self.max_scroll_y - 1

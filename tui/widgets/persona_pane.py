@@ -39,7 +39,7 @@ class PersonaPane(Widget, can_focus=True):
     """A persona's pane; focus it (click, arrows) to make it the selected persona."""
 
     BINDINGS = [
-        Binding("enter", "details", "Details", id="troupe.pane.details",
+        Binding("enter", "details", "Details", id="troupe.pane.details", show=False,
                 tooltip="The persona's card, memory summary, private poll answers and airtime"),
     ]
 
@@ -173,6 +173,8 @@ class PersonaPane(Widget, can_focus=True):
         line = self.partial if self.partial is not None else (self.said[-1] if self.said else "")
         if self.show_thoughts and self.partial is None and self.thoughts:
             line = f"(thinks) {self.thoughts[-1]}"
+        elif self.quiet and self.partial is None:  # the latest turn said nothing: say so
+            line = f"({self.quiet})"
         if line:
             parts.append(("  " + line.replace("\n", " "), "bold" if self.partial is not None else QUIET))
         return Content.assemble(*parts)

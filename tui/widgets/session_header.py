@@ -44,28 +44,72 @@ def format_tokens(tokens: int) -> str:
     return str(tokens)
 
 
+def _ellipsize(text: str, width: int) -> str:
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
 def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
-    """The header line; the title gives way (with an ellipsis) so the figures always show."""
-    rest = Text(no_wrap=True)
-    if info.section_index >= 0:
-        rest.append(f" · {info.section_index + 1} / {info.section_count}: {info.section_title}")
-    elif info.section_count:
-        rest.append(f" · not started ({info.section_count} sections)", style="dim")
-    rest.append(f" · {elapsed}")
-    rest.append(f" · {format_tokens(info.tokens)} tok ${info.cost_usd:.2f}")
-    rest.append(f" · {info.backend or '?'}{'/' + info.model if info.model else ''}", style="dim")
+    """The header line, fitted to ``width`` cells (0: no limit).
+
+    The state flags (PAUSED, AUTO, ENDED), the section number, the elapsed time and the
+    tokens and cost always show; when the line is too long the rest gives way in this order:
+    the session title shrinks, the backend name goes (the model stays), the section title
+    shortens, "tok" goes, the model goes, then the title and the section title go entirely.
+    """
+    flags = Text(no_wrap=True)
     if info.auto:
-        rest.append("  AUTO ▶", style="bold #98c379")
+        flags.append("  AUTO ▶", style="bold #98c379")
     if info.ended:
-        rest.append("  ENDED", style="bold reverse")
+        flags.append("  ENDED", style="bold reverse")
     elif info.paused:
-        rest.append("  ‖ PAUSED", style="bold reverse #e5c07b")
-    title = f" {info.title}"
-    room = width - rest.cell_len if width else len(title)
-    if len(title) > room:
-        title = title[: max(8, room) - 1] + "…"
-    text = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
-    text.append_text(rest)
+        flags.append("  ‖ PAUSED", style="bold reverse #e5c07b")
+
+    started = info.section_index >= 0
+    position = f"{info.section_index + 1} / {info.section_count}" if started else ""
+    model_full = f"{info.backend or '?'}{'/' + info.model if info.model else ''}"
+    model_short = info.model or info.backend or "?"
+    tokens = format_tokens(info.tokens)
+
+    def build(model: str, section_room: int | None, tok: bool) -> tuple[Text, int]:
+        """The line, and how many cells its title got."""
+        rest = Text(no_wrap=True)
+        if started:
+            rest.append(f" · {position}")
+            shown = info.section_title if section_room is None else _ellipsize(info.section_title, section_room)
+            if shown:
+                rest.append(f": {shown}")
+        elif info.section_count:
+            rest.append(f" · not started ({info.section_count} sections)" if section_room is None
+                        else " · not started", style="dim")
+        rest.append(f" · {elapsed}")
+        rest.append(f" · {tokens} tok ${info.cost_usd:.2f}" if tok else f" · {tokens} ${info.cost_usd:.2f}")
+        if model:
+            rest.append(f" · {model}", style="dim")
+        rest.append_text(flags)
+        title = f" {info.title}"
+        if width:
+            room = width - rest.cell_len - 1
+            title = " " + _ellipsize(info.title, room) if room > 0 else ""
+        text = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
+        text.append_text(rest)
+        return text, len(title) - 1
+
+    # (model part, section title room, "tok", title cells wanted): the first that fits wins
+    steps: list[tuple[str, int | None, bool, int]] = [
+        (model_full, None, True, 24),
+        (model_short, None, True, 16),
+        (_ellipsize(model_short, 16), 14, True, 12),
+        (_ellipsize(model_short, 12), 12, False, 8),
+        (_ellipsize(model_short, 10), 0, False, 0),
+        ("", 0, False, 0),
+    ]
+    text = Text()
+    for model, section_room, tok, wanted in steps:
+        text, title_cells = build(model, section_room, tok)
+        if not width or (text.cell_len <= width and title_cells >= min(wanted, len(info.title))):
+            break
     return text
 
 

@@ -1,0 +1,141 @@
+"""Regressions found by driving the TUI in a real terminal (tmux) as a moderator would."""
+
+from __future__ import annotations
+
+import asyncio
+
+from troupe.core import events as ev
+from troupe.core.llm.scripted import ScriptedBackend
+from troupe.tui.launch import new_session_app
+from troupe.tui.widgets.session_header import HeaderInfo, header_text
+
+from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit, tui_config
+
+
+def app_for(guide, cards, tmp_path, backend=None, **config):
+    run_dir = tmp_path / "run"
+    app = new_session_app(guide, cards, backend or ScriptedBackend(seed=4), run_dir, seed=4,
+                          config=tui_config(tmp_path, **config))
+    return app, run_dir
+
+
+LONG = HeaderInfo(title="Gazpacho Go — bottled chilled gazpacho concept test", section_index=2, section_count=5,
+                  section_title="Concept reactions", tokens=97_100, cost_usd=0.08, backend="scripted",
+                  model="scripted-1", paused=True)
+
+
+def test_header_keeps_the_paused_flag_figures_and_model_at_80_columns():
+    for width in (80, 100, 120):
+        line = header_text(LONG, "02:56", width).plain
+        assert len(line) <= width, line
+        for part in ("PAUSED", "3 / 5", "02:56", "97.1k", "$0.08", "scripted-1"):
+            assert part in line, (width, line)
+    auto = header_text(HeaderInfo(**{**LONG.__dict__, "auto": True}), "02:56", 80).plain
+    assert "AUTO" in auto and "PAUSED" in auto and len(auto) <= 80
+    assert "Concept reactions" in header_text(LONG, "02:56", 160).plain
+
+
+async def test_the_feed_is_rewrapped_when_the_terminal_gets_narrower(guide, cards, tmp_path):
+    app, run_dir = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await session_screen(pilot)
+        await submit(pilot, "Tell us, in as many words as you like, what you usually have for lunch on a busy day?")
+        await settle(pilot)
+        await pilot.resize_terminal(80, 24)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if screen.history_loaded and not screen.feed.needs_rewrap():
+                break
+        await settle(pilot)
+        width = screen.feed.scrollable_content_region.width
+        assert screen.feed.wrapped_at == max(20, width) < 100
+        assert all(strip.cell_length <= width for strip in screen.feed.lines)
+        text = " ".join(feed_text(screen).split())
+        said = [e for e in events_of(run_dir) if isinstance(e, (ev.Moderator, ev.Say))]
+        for event in said:  # every word is still on screen, wrapped rather than clipped
+            assert " ".join(event.text.split()) in text
+        assert screen.feed.shown == sum(1 for e in events_of(run_dir) if e.type in
+                                        ("session_started", "section_started", "moderator", "say"))
+
+
+
+async def test_a_verb_sent_while_the_session_is_paused_says_it_waits(guide, cards, tmp_path):
+    app, run_dir = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await session_screen(pilot)
+        await submit(pilot, "/pause")
+        await submit(pilot, "What do you think of the price?")
+        await pilot.pause(0.3)
+        screen.flush()
+        assert any(n.title == "Session paused" for n in app._notifications)
+        assert "waiting" in str(screen.control_bar.query_one("#run-status").content)
+        log = events_of(run_dir)
+        assert [e.text for e in log if isinstance(e, ev.Moderator)] == ["What do you think of the price?"]
+        assert not any(isinstance(e, ev.Say) for e in log)
+        await submit(pilot, "/resume")
+        await settle(pilot)
+        assert any(isinstance(e, ev.Say) for e in events_of(run_dir))
+        assert "waiting" not in str(screen.control_bar.query_one("#run-status").content)
+
+
+async def test_home_opens_on_a_template_with_its_panel_ticked_and_a_card_previewed(tmp_path):
+    from textual.widgets import OptionList, SelectionList, Static
+
+    from troupe.tui.app import TroupeApp
+
+    app = TroupeApp(tui_config(tmp_path / "runs"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        home = app.screen
+        assert home.query_one("#guides", OptionList).highlighted == 0
+        panel = home.query_one("#panel", SelectionList)
+        assert 2 <= len(panel.selected) <= 12
+        highlighted = panel.get_option_at_index(panel.highlighted).value
+        assert highlighted in panel.selected
+        preview = str(home.query_one("#preview", Static).content)
+        assert home._cards[highlighted].name in preview and "You are" in preview
+
+
+def test_a_compact_pane_says_when_the_latest_turn_was_silent():
+    from troupe.tui.widgets.persona_pane import PersonaPane
+
+    pane = PersonaPane("Lucas Oliveira", "19 · student · Porto", "#61afef")
+    pane.set_compact(True)
+    pane.add_pass()
+    assert "(passed: stayed silent)" in pane.render().plain
+    pane.add_said("Too dear for me.")
+    assert "Too dear for me." in pane.render().plain and "passed" not in pane.render().plain
+    pane.add_thought("Not sure what to say.")
+    assert "(thought privately)" in pane.render().plain
+
+
+async def test_an_outage_is_one_notice_however_many_turns_and_workers_fail(guide, cards, tmp_path):
+    from troupe.core.errors import BackendUnavailableError
+
+    from tests.tui.test_tui_resilience import FailingFor
+
+    backend = FailingFor("Maria Lopez", BackendUnavailableError("connection refused: http://127.0.0.1:9"))
+    app, run_dir = app_for(guide, cards, tmp_path, backend=backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await session_screen(pilot)
+        await submit(pilot, "Hello?")
+        await settle(pilot)
+        await pilot.pause(0.3)
+        shown = [n for n in app._notifications if "connection refused" in n.message]
+        assert len(shown) == 1, [(n.title, n.message) for n in shown]
+        assert screen.grid.pane("Maria Lopez").badge_key == "error"
+        assert any(isinstance(e, ev.Error) for e in events_of(run_dir))
+
+
+async def test_the_footer_shows_the_essential_keys_and_quit_at_80_columns(guide, cards, tmp_path):
+    from textual.widgets import Footer
+
+    app, _ = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await session_screen(pilot)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        keys = list(screen.query_one(Footer).query("FooterKey"))
+        palette = next(k for k in keys if "palette" in str(k.render()))
+        shown = {str(k.render()).split()[0] for k in keys if k is not palette and k.region.right <= palette.region.x}
+        assert {"space", "p", "m", "n", "e", "?", "^q"} <= shown, shown
