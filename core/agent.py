@@ -28,8 +28,9 @@ from .prompt import DEFAULT_RULES, TURN_TASK, Prompt, PromptBudget, PromptBuilde
 from .tokens import truncate_to_tokens
 
 
-FATAL_KINDS = frozenset({"auth", "quota", "config", "connection"})
-"""Backend error kinds no retry on the next turn can fix: they halt the session."""
+FATAL_KINDS = frozenset({"auth", "quota", "config", "connection", "not_found"})
+"""Backend error kinds no retry on the next turn can fix: they halt the session (a 404 —
+the model name or the endpoint is wrong — fails every turn alike)."""
 
 
 def is_fatal(exc: BaseException) -> bool:

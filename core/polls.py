@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .validation import LocatedValueError
+
 PollKind = Literal["likert5", "likert7", "single", "multi", "number", "text"]
 
 LIKERT_LABELS: dict[str, list[str]] = {
@@ -39,19 +41,38 @@ class PollSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> PollSpec:
-        if self.kind in ("single", "multi") and not self.options:
-            raise ValueError(f"a {self.kind} poll needs options")
-        if self.kind in LIKERT_LABELS:
+        if self.kind in ("single", "multi"):
+            if not self.options:
+                raise LocatedValueError(("options",), f"a {self.kind} poll needs options")
+            if len(self.options) < 2:
+                raise LocatedValueError(("options",), f"a {self.kind} poll needs at least two options")
+        elif self.kind in LIKERT_LABELS:
             n = len(LIKERT_LABELS[self.kind])
             if self.options is None:
                 self.options = list(LIKERT_LABELS[self.kind])
             elif len(self.options) != n:
-                raise ValueError(f"a {self.kind} poll needs exactly {n} labels, got {len(self.options)}")
+                raise LocatedValueError(("options",), f"a {self.kind} poll needs exactly {n} labels, got {len(self.options)}")
+        elif self.options is not None:
+            raise LocatedValueError(("options",), f"a {self.kind} poll takes no options (they are for single, multi and Likert polls)")
+        seen: set[str] = set()
+        for i, option in enumerate(self.options or ()):
+            key = option.strip().casefold()
+            if not key:
+                raise LocatedValueError(("options", i), "an option cannot be empty")
+            if key in seen:
+                raise LocatedValueError(("options", i), f"{option!r} is listed twice")
+            seen.add(key)
         if self.max_choices is not None:
             if self.kind != "multi":
-                raise ValueError("max_choices applies to multi polls only")
+                raise LocatedValueError(("max_choices",), "max_choices applies to multi polls only")
             if self.max_choices > len(self.options or ()):
-                raise ValueError(f"max_choices is {self.max_choices} but there are only {len(self.options or ())} options")
+                raise LocatedValueError(
+                    ("max_choices",), f"max_choices is {self.max_choices} but there are only {len(self.options or ())} options"
+                )
+        if self.kind != "number":
+            for bound in ("min", "max"):
+                if getattr(self, bound) is not None:
+                    raise LocatedValueError((bound,), f"{bound} applies to number polls only")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("min is greater than max")
+            raise LocatedValueError(("min",), "min is greater than max")
         return self

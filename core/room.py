@@ -71,8 +71,13 @@ class Room:
         max_concurrency: int = 64,
         overhear: bool = False,
         consolidation_concurrency: int = 4,
+        stop_on_backend_error: bool = False,
     ) -> None:
         self.log = log
+        self.stop_on_backend_error = stop_on_backend_error
+        """Halt on every backend failure that outlived the backend's retries (server errors,
+        rate limits, timeouts), not only on fatal ones: for unattended runs, where a turn
+        logged as failed would be lost for good, while a halted run resumes and redoes it."""
         self.backend = backend
         self.agents: dict[str, Agent] = {a.name: a for a in agents}
         self.overhear = overhear
@@ -223,6 +228,17 @@ class Room:
 
     # -- turns ----------------------------------------------------------------------------
 
+    def halts(self, exc: BaseException) -> bool:
+        """Whether a backend error stops the session (logged once, propagated) rather than
+        failing one turn: always for :func:`is_fatal` errors; with ``stop_on_backend_error``
+        also for retryable ones the backend gave up on. Invalid output never halts."""
+        if is_fatal(exc):
+            return True
+        return (
+            self.stop_on_backend_error and isinstance(exc, BackendError)
+            and not isinstance(exc, InvalidOutputError) and exc.retryable
+        )
+
     def spawn_turn(self, agent: Agent, situation: Situation, key: str) -> asyncio.Task[Event | None]:
         """Start a turn as a task the room can cancel on stop."""
         task = asyncio.ensure_future(self.take_turn(agent, situation, key))
@@ -234,8 +250,8 @@ class Room:
         """One turn of ``agent``: one LLM call, then its events, logged in one burst.
 
         Returns the ``say``/``think``/``pass`` (or ``error``) event, or None when the turn was
-        skipped (agent paused, session stopping). A fatal backend error (server down, key
-        refused — :func:`is_fatal`) is logged once, stops the room and propagates.
+        skipped (agent paused, session stopping). A backend error that halts (server down, key
+        refused — :meth:`halts`) is logged once, stops the room and propagates.
         """
         await self.wait_running()
         if self.stopping or agent.name in self.paused:
@@ -250,10 +266,12 @@ class Room:
                 outcome = await self._call(agent, situation)
             if outcome is None:
                 return None
+            if outcome.error is not None and self.halts(outcome.error):
+                raise outcome.error
             # Written at once (never half a turn), then durable and routed.
             events = await self.commit(self._turn_items(agent, outcome, situation, key))
         except BackendError as exc:
-            if not is_fatal(exc):
+            if not self.halts(exc):
                 raise
             # The server is gone (or the key refused): log it once, stop the other turns, let
             # the session halt. No round_key: the turn was not taken; resume redoes it.
@@ -302,8 +320,10 @@ class Room:
                 if self.stopping:
                     return None
                 outcome = await agent.answer(self.backend, prompt, output_model, purpose=purpose)
+                if outcome.error is not None and self.halts(outcome.error):
+                    raise outcome.error
             except BackendError as exc:
-                if not is_fatal(exc):
+                if not self.halts(exc):
                     raise
                 if not self.stopping:
                     self.record("error", agent=agent.name, kind=exc.kind, message=str(exc), recovered=False,

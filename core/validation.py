@@ -21,6 +21,26 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+class LocatedValueError(ValueError):
+    """A validator's problem that knows which field it is about (``loc``, relative to the model).
+
+    Pydantic reports a model validator's exception at the model itself; raising this instead
+    lets the one-line message name the field (``polls[0].options``), not just the table.
+    """
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = tuple(loc)
+
+
+def located(err: dict[str, Any]) -> tuple[tuple[Any, ...], str] | None:
+    """``(loc, message)`` for a pydantic error raised as :class:`LocatedValueError`, else None."""
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, LocatedValueError):
+        return tuple(err["loc"]) + cause.loc, str(cause)
+    return None
+
+
 def field_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -34,14 +54,18 @@ def field_path(loc: tuple[Any, ...]) -> str:
 def bad_input_from_validation(exc: ValidationError, path: str | Path | None, *, prefix: tuple[Any, ...] = ()) -> BadInputError:
     err = exc.errors(include_url=False, include_input=False)[0]
     msg = err["msg"]
-    if err["type"] == "extra_forbidden":
+    loc = tuple(err["loc"])
+    where = located(err)
+    if where is not None:
+        loc, msg = where
+    elif err["type"] == "extra_forbidden":
         msg = "unknown field"
     elif err["type"] == "missing":
         msg = "required field is missing"
     more = len(exc.errors()) - 1
     if more > 0:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return BadInputError(msg, path=str(path) if path else None, field=field_path(prefix + tuple(err["loc"])))
+    return BadInputError(msg, path=str(path) if path else None, field=field_path(prefix + loc))
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -53,6 +77,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise BadInputError("file not found", path=str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInputError(f"invalid TOML: {exc}", path=str(p)) from None
+    except UnicodeDecodeError:
+        raise BadInputError("not UTF-8 text", path=str(p)) from None
     except OSError as exc:
         raise BadInputError(f"cannot read: {exc.strerror}", path=str(p)) from None
 

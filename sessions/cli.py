@@ -32,8 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="troupe",
         description="Moderated focus groups and brainstorming sessions with LLM personas.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
-    parser.add_argument("--config", metavar="PATH", help="config file (default: $TROUPE_CONFIG or ~/.config/troupe/config.toml)")
+    _add_global_options(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         try:
@@ -43,7 +42,33 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(subparsers)
+    for sub in _subcommands(parser):
+        _add_global_options(sub, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """``-v`` and ``--config``: accepted before the command and after it (``troupe run x --config c.toml``).
+
+    On subcommands they default to SUPPRESS, so that leaving them out there keeps what was
+    given before the command.
+    """
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log debug details to stderr")
+    parser.add_argument(
+        "--config", metavar="PATH", default=None if default is False else default,
+        help="config file (default: $TROUPE_CONFIG or ~/.config/troupe/config.toml)",
+    )
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand parser, nested ones included (``troupe personas show``)."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found.append(sub)
+                found.extend(_subcommands(sub))
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from troupe.core.errors import BadInputError
 from troupe.core.polls import PollSpec
-from troupe.core.validation import field_path, read_toml
+from troupe.core.validation import LocatedValueError, field_path, located, read_toml
 
 Policy = Literal["parallel", "round_robin", "free", "directed"]
 SessionKind = Literal["focus_group", "brainstorm", "interview", "concept_test", "ab_test"]
@@ -28,16 +28,8 @@ SessionKind = Literal["focus_group", "brainstorm", "interview", "concept_test", 
 GUIDES_DIR = Path(__file__).parent / "guides"
 
 
-class GuideLocatedError(ValueError):
-    """A cross-field problem that knows where it lives (``loc``), so the message can name it.
-
-    Pydantic puts a validator's exception in ``ctx["error"]``; :func:`format_guide_error` reads
-    ``loc`` from there instead of reporting the problem at the guide's root.
-    """
-
-    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
+GuideLocatedError = LocatedValueError
+"""A cross-field problem that knows where it lives (``loc``), so the message can name it."""
 
 
 class _Strict(BaseModel):
@@ -57,9 +49,9 @@ class StimulusSpec(_Strict):
     @model_validator(mode="after")
     def _check(self) -> StimulusSpec:
         if self.kind == "image" and not self.path:
-            raise ValueError("an image stimulus needs a path")
+            raise GuideLocatedError(("path",), "an image stimulus needs a path")
         if self.kind == "concept" and not self.title:
-            raise ValueError("a concept stimulus needs a title")
+            raise GuideLocatedError(("title",), "a concept stimulus needs a title")
         return self
 
 
@@ -213,10 +205,9 @@ def format_guide_error(exc: ValidationError, path: str | Path | None, data: Any)
     err = errors[0]
     loc = tuple(err["loc"])
     msg = err["msg"]
-    located = (err.get("ctx") or {}).get("error")
-    if isinstance(located, GuideLocatedError):
-        loc = loc + located.loc
-        msg = str(located)
+    where = located(err)
+    if where is not None:
+        loc, msg = where
     elif err["type"] == "extra_forbidden":
         msg = "unknown key"
     elif err["type"] == "missing":

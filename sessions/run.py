@@ -56,9 +56,16 @@ def default_run_dir(guide: Guide, *, base: str | Path | None = None, now: dateti
 def check_new_run_dir(path: str | Path) -> Path:
     """``--out`` must be a new or empty directory (never overwrite a run)."""
     p = Path(path)
-    if p.exists() and (not p.is_dir() or any(p.iterdir())):
+    if p.exists() and not p.is_dir():
+        raise BadInputError("is a file, not a folder; choose another --out", path=str(p))
+    if p.exists() and any(p.iterdir()):
         raise BadInputError("already exists and is not an empty directory; choose another --out", path=str(p))
     return p
+
+
+def already_ended(run_dir: str | Path) -> RunStateError:
+    """The error for resuming a run whose log holds ``session_ended``."""
+    return RunStateError(f"{run_dir}: this run has already ended; use `troupe branch` to continue it differently")
 
 
 # -- meta.json --------------------------------------------------------------------------------
@@ -140,6 +147,8 @@ async def run_headless(
     """Run ``guide`` to its end with no UI (rich progress on stderr); returns the run dir."""
     from .session import Session
 
+    # Unattended: a backend failure halts the run (resumable) rather than losing the turn.
+    session_options.setdefault("stop_on_backend_error", True)
     session = await Session.start(guide, cards, backend, run_dir, seed=seed, rounds_cap=rounds_cap, **session_options)
     return await _drive(session, progress=progress)
 
@@ -148,7 +157,7 @@ async def resume_headless(run_dir: str | Path, backend: ChatBackend, *, progress
     """Reopen a stopped run and take it to its end with no UI; returns the run dir."""
     from .session import Session
 
-    session = await Session.reopen(run_dir, backend)
+    session = await Session.reopen(run_dir, backend, stop_on_backend_error=True)
     return await _drive(session, progress=progress)
 
 
@@ -193,6 +202,6 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 __all__ = [
-    "EVENTS_FILE", "META_FILE", "branch_run", "check_new_run_dir", "default_run_dir", "read_meta",
+    "EVENTS_FILE", "META_FILE", "already_ended", "branch_run", "check_new_run_dir", "default_run_dir", "read_meta",
     "resume_headless", "run_headless", "slugify", "update_meta", "write_meta",
 ]

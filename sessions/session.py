@@ -42,7 +42,7 @@ from troupe.core.room import ActivityListener, AgentActivity, Room
 
 from .guide import Guide, Section, StimulusSpec, parse_guide
 from .plan import Beat, beat_of, plan_guide, poll_progress, round_progress
-from .run import EVENTS_FILE, update_meta, write_meta
+from .run import EVENTS_FILE, already_ended, update_meta, write_meta
 from .state import AgentState, SessionState, StateTracker
 
 LOCAL_BUDGET = 1200
@@ -84,6 +84,7 @@ class Session:
         overhear: bool,
         budget: int | None,
         retrieval: str = "lexical",
+        stop_on_backend_error: bool = False,
     ) -> None:
         self.run_dir = run_dir
         self.log = log
@@ -103,7 +104,7 @@ class Session:
         self.retrieval = retrieval
         self.room = Room(
             log, [Agent(c, panel=names, config=config, recall=_recall(backend, retrieval)) for c in cards], backend,
-            max_concurrency=max_concurrency, overhear=overhear,
+            max_concurrency=max_concurrency, overhear=overhear, stop_on_backend_error=stop_on_backend_error,
         )
         self.plan: list[Beat] = plan_guide(guide, seed=seed, rounds_cap=rounds_cap)
         self._beat_index = {b.key: i for i, b in enumerate(self.plan)}
@@ -134,6 +135,7 @@ class Session:
         overhear: bool = False,
         budget: int | None = None,
         retrieval: str = "lexical",
+        stop_on_backend_error: bool = False,
     ) -> Session:
         """Seat ``cards``, open ``run_dir/events.jsonl`` and log ``session_started``.
 
@@ -141,6 +143,9 @@ class Session:
         to resume, branch or export it. Nothing else happens until :meth:`step` (or a command).
         ``retrieval="embeddings"`` recalls older memories through the backend's ``embed``
         coroutine (``embed(texts) -> vectors``) instead of the default BM25 index.
+        ``stop_on_backend_error=True`` (unattended runs) halts the session on any backend
+        failure that survived the backend's retries (5xx, 429, timeout), not only on an outage,
+        so that no turn is silently lost; see :class:`~troupe.core.room.Room`.
         """
         card_list = list(cards.values()) if isinstance(cards, Mapping) else list(cards)
         if not card_list:
@@ -158,7 +163,7 @@ class Session:
         session = cls(
             run_dir=run, log=log, guide=guide, cards=card_list, backend=backend, seed=seed,
             rounds_cap=rounds_cap, max_concurrency=concurrency, overhear=overhear, budget=budget,
-            retrieval=retrieval,
+            retrieval=retrieval, stop_on_backend_error=stop_on_backend_error,
         )
         model = guide.defaults.model or getattr(backend, "model", None)
         session.room.record(
@@ -173,7 +178,9 @@ class Session:
         return session
 
     @classmethod
-    async def reopen(cls, run_dir: str | Path, backend: ChatBackend, *, clock: Clock | None = None) -> Session:
+    async def reopen(
+        cls, run_dir: str | Path, backend: ChatBackend, *, clock: Clock | None = None, stop_on_backend_error: bool = False
+    ) -> Session:
         """Reopen a stopped or crashed run: rebuild everything from its events.
 
         Agents' memories and states of mind, pause/mute flags and the position in the guide are
@@ -192,7 +199,7 @@ class Session:
             raise RunStateError(f"{path}: the first event is not a self-contained session_started")
         if any(e.type == "session_ended" for e in events):
             log.close()
-            raise RunStateError(f"{run}: this run has already ended; use `troupe branch` to continue it differently")
+            raise already_ended(run)
         extra = first.__pydantic_extra__ or {}
         try:
             guide = parse_guide(first.guide, first.spec)
@@ -205,7 +212,7 @@ class Session:
             rounds_cap=extra.get("rounds_cap"),
             max_concurrency=int(extra.get("max_concurrency") or guide.defaults.max_concurrency),
             overhear=bool(extra.get("overhear", False)), budget=extra.get("budget"),
-            retrieval=str(extra.get("retrieval") or "lexical"),
+            retrieval=str(extra.get("retrieval") or "lexical"), stop_on_backend_error=stop_on_backend_error,
         )
         for event in events:
             session._observe(event)

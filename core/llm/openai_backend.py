@@ -437,7 +437,7 @@ class OpenAIBackend:
             err = BackendError(
                 f"model '{model}' or the endpoint was not found at {url} (404): {_server_message(exc)}; "
                 "check the model name and that the base URL ends in /v1",
-                kind="bad_request",
+                kind="not_found",
             )
         elif isinstance(exc, openai.RateLimitError):
             if _is_quota(exc):

@@ -21,9 +21,10 @@ from typing import Any
 from troupe.core.card import PersonaCard
 from troupe.core.errors import BackendError, BadInputError, TroupeError
 from troupe.core.llm.protocol import ChatBackend
+from troupe.core.log import read_events
 
 from ..guide import Guide, load_guide
-from ..run import EVENTS_FILE, branch_run, check_new_run_dir, default_run_dir
+from ..run import EVENTS_FILE, already_ended, branch_run, check_new_run_dir, default_run_dir
 from .options import add_backend_options, non_negative
 
 
@@ -102,12 +103,21 @@ def seat_cards(guide: Guide, personas: str | None) -> list[PersonaCard]:
     if not names:
         where = str(guide.source) if guide.source else "the guide"
         raise BadInputError(f"{where}: panel.personas is empty; pass --personas")
+    source = str(guide.source) if from_guide and guide.source else None
     cards: list[PersonaCard] = []
-    for name in names:
-        query = str(guide.resolve_path(name)) if from_guide and _is_path(name) else name
-        card = render_card(resolve_persona(query))
+    for i, name in enumerate(names):
+        field = f"panel.personas[{i}]" if from_guide else "--personas"
+        is_path = _is_path(name)
+        query = str(guide.resolve_path(name)) if from_guide and is_path else name
+        try:
+            persona = resolve_persona(query)
+        except BadInputError as exc:
+            if is_path:  # the message already names the persona file that is wrong
+                raise
+            raise BadInputError(exc.message, path=source, field=field) from None
+        card = render_card(persona)
         if any(c.name == card.name for c in cards):
-            raise BadInputError(f"{card.name} is seated twice", field="--personas" if not from_guide else "panel.personas")
+            raise BadInputError(f"{card.name} is seated twice", path=source, field=field)
         cards.append(card)
     return cards
 
@@ -136,6 +146,13 @@ def _headless(coro: Any, backend: ChatBackend, run_dir: Path) -> int:
         print(f"troupe: {exc}", file=sys.stderr)
         print(f"troupe: the run is saved in {run_dir}; continue it with `troupe resume {run_dir}`", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: the turns in flight are dropped whole; the log is intact
+        if (run_dir / EVENTS_FILE).is_file():
+            print(f"troupe: interrupted; the run is saved in {run_dir}; continue it with `troupe resume {run_dir}`",
+                  file=sys.stderr)
+        else:
+            print("troupe: interrupted", file=sys.stderr)
+        return 130
     print(done)
     return 0
 
@@ -169,6 +186,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / EVENTS_FILE).is_file():
         raise BadInputError("not a run folder (no events.jsonl)", path=str(run_dir))
+    if any(e.type == "session_ended" for e in read_events(run_dir / EVENTS_FILE)):
+        raise already_ended(run_dir)  # before building a backend the run would never use
     backend_name, model = recorded_backend(run_dir)
     backend = make_backend(args.backend or backend_name, args.model or (None if args.backend else model))
     if not args.headless:

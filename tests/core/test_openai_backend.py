@@ -320,7 +320,7 @@ async def test_api_key_never_appears_in_any_error(fake_openai: FakeOpenAIServer)
     await run(OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=SECRET, max_retries=0))
 
     kinds = {getattr(f, "kind", None) for f in failures}
-    assert kinds == {"auth", "bad_request", "server", "quota", "rate_limit", "timeout", "invalid_output", "connection"}
+    assert kinds == {"auth", "bad_request", "not_found", "server", "quota", "rate_limit", "timeout", "invalid_output", "connection"}
     assert len(failures) == 10
     for exc in failures:
         assert SECRET not in str(exc) and SECRET not in repr(exc.args), type(exc)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from troupe.core.agent import AgentConfig, Situation
-from troupe.core.errors import BackendUnavailableError
+from troupe.core.errors import BackendError, BackendUnavailableError
 from troupe.core.llm.protocol import ChatRequest, ChatResponse
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.core.policies import RoundSpec, parallel
@@ -148,6 +148,38 @@ async def test_a_backend_that_is_down_is_logged_once_and_raised(tmp_path: Path) 
     errors = [e for e in room.log.events if e.type == "error"]
     assert len(errors) == 1 and errors[0].recovered is False
     assert not any(e.type == "say" for e in room.log.events)
+
+
+@pytest.mark.parametrize("stop_on_backend_error", [False, True])
+async def test_a_server_error_fails_one_turn_or_halts_an_unattended_room(tmp_path: Path, stop_on_backend_error: bool) -> None:
+    """Interactive rooms log a 5xx that outlived the retries as a failed turn and go on; with
+    ``stop_on_backend_error`` (headless runs) it halts like an outage, with no ``round_key``,
+    so that resume redoes the turn. Invalid output never halts."""
+    server = BackendError("failed (500) after 4 attempts", kind="server", retryable=True)
+    replies = by_agent({"Maria Lopez": server, "Tom Becker": "garbage", "Aiko Sato": say("Sure."), "Kwame Mensah": say("Ok.")})
+
+    def script(request):
+        reply = replies(request)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    backend = ScriptedBackend(script=[script] * 6, latency=0.01)
+    room = make_room(tmp_path, backend, stop_on_backend_error=stop_on_backend_error)
+    room.record("moderator", text="Go.", to=None)
+    if not stop_on_backend_error:
+        events = await round_of(room)
+        assert sorted((e.agent, e.kind) for e in events if e.type == "error") == [
+            ("Maria Lopez", "server"), ("Tom Becker", "invalid_output")]
+        assert all(e.round_key == "r1" for e in events if e.type == "error")
+        return
+    with pytest.raises(BackendError):
+        await round_of(room)
+    errors = [e for e in room.log.events if e.type == "error" and e.kind == "server"]
+    assert [e.agent for e in errors] == ["Maria Lopez"]
+    assert "round_key" not in errors[0].model_dump()
+    assert room.stopping
+    assert room.halts(server) and not room.halts(BackendError("bad", kind="bad_request"))
 
 
 class GatedConsolidation:

@@ -125,3 +125,12 @@ def test_show_bad_file_exits_2_without_traceback(write, capsys) -> None:
     assert main(["personas", "show", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"troupe: {path}: age: Input should be a valid integer, unable to parse string as an integer"]
+
+
+def test_validate_a_folder_with_a_non_utf8_file_exits_2_without_traceback(tmp_path: Path, capsys) -> None:
+    (tmp_path / "good.toml").write_text('name = "Good"\n', encoding="utf-8")
+    (tmp_path / "latin1.toml").write_bytes('name = "Zoé"\n'.encode("latin-1"))
+    assert main(["personas", "validate", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"{tmp_path / 'latin1.toml'}: not UTF-8 text", "troupe: 1 bad file"]
+    assert "Traceback" not in captured.err

@@ -91,6 +91,15 @@ def test_bad_files_give_one_line_naming_file_and_field(write, name, content, fie
     assert info.value.exit_code == 2
 
 
+@pytest.mark.parametrize("name", ["latin1.toml", "latin1.json"])
+def test_a_file_that_is_not_utf8_is_bad_input_not_a_crash(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes('name = "Zoé"\n'.encode("latin-1") if name.endswith(".toml") else '{"name": "Zoé"}'.encode("latin-1"))
+    with pytest.raises(BadInputError) as info:
+        load_persona(path)
+    assert str(info.value) == f"{path}: not UTF-8 text"
+
+
 def test_missing_file_and_unsupported_suffix(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="file not found"):
         load_persona(tmp_path / "ghost.toml")

@@ -77,7 +77,26 @@ def test_section_without_title_is_named_by_index(tmp_path: Path) -> None:
 def test_poll_validator_message_keeps_its_location(tmp_path: Path) -> None:
     extra = '[[sections.polls]]\nid = "pick"\nquestion = "Which?"\nkind = "single"\n'
     path = write(tmp_path, MINIMAL.format(extra=extra))
-    assert error_of(path) == f'{path}: sections[1] "Concept reactions": polls[0]: a single poll needs options'
+    assert error_of(path) == f'{path}: sections[1] "Concept reactions": polls[0].options: a single poll needs options'
+
+
+@pytest.mark.parametrize(
+    ("poll", "expected"),
+    [
+        ('kind = "number"\noptions = ["a", "b"]\n',
+         "polls[0].options: a number poll takes no options (they are for single, multi and Likert polls)"),
+        ('kind = "text"\noptions = ["a"]\n', "polls[0].options: a text poll takes no options"),
+        ('kind = "likert5"\nmin = 1\n', "polls[0].min: min applies to number polls only"),
+        ('kind = "single"\noptions = ["Only"]\n', "polls[0].options: a single poll needs at least two options"),
+        ('kind = "multi"\noptions = ["A", "B", " a"]\n', "polls[0].options[2]: ' a' is listed twice"),
+        ('kind = "multi"\noptions = ["A", "B"]\nmax_choices = 3\n', "polls[0].max_choices: max_choices is 3"),
+        ('kind = "number"\nmin = 5\nmax = 1\n', "polls[0].min: min is greater than max"),
+    ],
+)
+def test_poll_settings_that_do_not_fit_its_kind_are_refused(tmp_path: Path, poll: str, expected: str) -> None:
+    extra = f'[[sections.polls]]\nid = "q"\nquestion = "Q?"\n{poll}'
+    path = write(tmp_path, MINIMAL.format(extra=extra))
+    assert error_of(path).startswith(f'{path}: sections[1] "Concept reactions": {expected}')
 
 
 def test_duplicate_poll_id_points_at_the_second_use(tmp_path: Path) -> None:
@@ -97,7 +116,7 @@ def test_persona_seated_twice(tmp_path: Path) -> None:
 def test_concept_stimulus_needs_a_title(tmp_path: Path) -> None:
     extra = '[[sections.stimuli]]\nkind = "concept"\ntext = "A soup."\n'
     path = write(tmp_path, MINIMAL.format(extra=extra))
-    assert error_of(path) == f'{path}: sections[1] "Concept reactions": stimuli[0]: a concept stimulus needs a title'
+    assert error_of(path) == f'{path}: sections[1] "Concept reactions": stimuli[0].title: a concept stimulus needs a title'
 
 
 def test_image_stimulus_must_exist_relative_to_the_guide(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from troupe.core.events import EVENT_TYPES
-from troupe.sessions.cli import main
+from troupe.sessions.cli import build_parser, main
 
 GUIDE = """
 title = "CLI soup"
@@ -75,7 +75,7 @@ def test_personas_and_rounds_options(guide_file: Path, capsys) -> None:
     ("argv", "needle"),
     [
         (["--personas", "nobody-at-all"], "nobody-at-all"),
-        (["--out", "soup.toml"], "soup.toml"),
+        (["--out", "soup.toml"], "soup.toml: is a file, not a folder; choose another --out"),
         (["--rounds", "-1"], "--rounds"),
     ],
 )
@@ -87,6 +87,24 @@ def test_bad_input_is_exit_2_with_one_line(guide_file: Path, capsys, argv: list[
     assert needle in err and "Traceback" not in err
     if "--rounds" not in argv:
         assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("panel", "argv", "expected"),
+    [
+        ('["maria-lopez", "ghost-person"]', [],
+         "{guide}: panel.personas[1]: persona 'ghost-person' is not in the library"),
+        ('["maria-lopez", "Maria Lopez"]', [], "{guide}: panel.personas[1]: Maria Lopez is seated twice"),
+        ('["maria-lopez"]', ["--personas", "tom-becker,ghosty"], "--personas: persona 'ghosty' is not in the library"),
+    ],
+)
+def test_an_unknown_or_repeated_panel_persona_names_the_guide_and_field(
+    guide_file: Path, capsys, panel: str, argv: list[str], expected: str
+) -> None:
+    guide_file.write_text(GUIDE.replace('["maria-lopez", "tom-becker", "aiko-sato"]', panel), encoding="utf-8")
+    assert main(["run", str(guide_file), "--backend", "scripted", "--headless", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("troupe: " + expected.format(guide=guide_file)) and "\n" not in err
 
 
 def test_unknown_session_is_exit_2(guide_file: Path, capsys) -> None:
@@ -151,3 +169,84 @@ def test_branch_copies_a_prefix_that_resumes_differently(guide_file: Path, capsy
     assert main(["resume", str(source), "--headless"]) == 1  # finished: branch it instead
     assert "already ended" in capsys.readouterr().err
     assert main(["resume", "nowhere", "--headless"]) == 2
+
+
+@pytest.mark.parametrize("failure", ["500", "429", "404"])
+def test_a_server_that_keeps_failing_halts_the_headless_run_instead_of_completing_it(
+    guide_file: Path, capsys, monkeypatch, fake_openai, failure: str
+) -> None:
+    """5xx/429 that outlive the retries (and a 404: wrong model or endpoint) stop an unattended
+    run with exit 1 and no lost turn: the failed turn is redone by `troupe resume`."""
+    from tests.support.fake_openai import error
+
+    config = guide_file.parent / "troupe.toml"
+    config.write_text("max_retries = 1\ntimeout_s = 5\n", encoding="utf-8")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-QA-distinctive-key-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    status = int(failure)
+    down = [True]
+
+    def behaviour(body: dict) -> object:
+        if down[0]:
+            return error(status, retry_after=0.01 if status == 429 else None)
+        return fake_openai._generate(body)
+
+    fake_openai.enqueue(*[behaviour] * 100)
+    code = main(["--config", str(config), "run", str(guide_file), "--backend", "openai", "--headless", "--out", "flaky"])
+    err = capsys.readouterr().err
+    assert code == 1 and f"({status}" in err and "troupe resume flaky" in err and "Traceback" not in err
+    assert "distinctive" not in err
+    lines = events(Path("flaky"))
+    failed = [e for e in lines if e["type"] == "error"]
+    assert len(failed) == 1 and "round_key" not in failed[0]  # not a taken turn: resume redoes it
+    assert not any(e["type"] in ("say", "think", "pass", "session_ended") for e in lines)
+    down[0] = False  # the server is back
+    assert run_ok(capsys, "--config", str(config), "resume", "flaky", "--headless") == Path("flaky")
+    lines = events(Path("flaky"))
+    assert lines[-1]["type"] == "session_ended"
+    assert sum(1 for e in lines if e["type"] in ("say", "think", "pass")) == 3 * 2  # every turn of both rounds
+
+
+def test_ctrl_c_in_a_headless_run_says_how_to_resume(guide_file: Path, capsys, monkeypatch) -> None:
+    import troupe.sessions.run as run_module
+
+    real = run_module.run_headless
+
+    async def interrupted(guide, cards, backend, run_dir, **kw):
+        from troupe.sessions.session import Session
+
+        session = await Session.start(guide, cards, backend, run_dir)
+        await session.step()
+        await session.aclose()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "run_headless", interrupted)
+    assert main(["run", str(guide_file), "--backend", "scripted", "--headless", "--out", "cut"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == "troupe: interrupted; the run is saved in cut; continue it with `troupe resume cut`"
+    monkeypatch.setattr(run_module, "run_headless", real)
+    assert run_ok(capsys, "resume", "cut", "--headless") == Path("cut")
+    assert events(Path("cut"))[-1]["type"] == "session_ended"
+
+
+def test_config_and_verbose_are_accepted_after_the_command_too(guide_file: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TROUPE_CONFIG", "")  # main() sets it from --config; monkeypatch restores it
+    bad = guide_file.parent / "bad.toml"
+    bad.write_text('bakend = "openai"\n', encoding="utf-8")
+    for argv in (["--config", str(bad), "run", str(guide_file)], ["run", str(guide_file), "--config", str(bad), "-v"]):
+        assert main([*argv, "--backend", "scripted", "--headless", "--out", "never"]) == 2
+        assert capsys.readouterr().err.strip() == f"troupe: {bad}: bakend: unknown field"
+    # Given only before the command, it is not reset by the subcommand's own (absent) option.
+    args = build_parser().parse_args(["--config", "x.toml", "-v", "personas", "list"])
+    assert args.config == "x.toml" and args.verbose is True
+
+
+def test_resuming_a_finished_run_says_so_before_needing_a_backend(guide_file: Path, capsys, monkeypatch) -> None:
+    source = run_ok(capsys, "run", str(guide_file), "--backend", "scripted", "--headless", "--out", "done")
+    lines = (source / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["backend"] = "openai"  # recorded on openai; no key in this environment
+    (source / "events.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n", encoding="utf-8")
+    assert main(["resume", "done", "--headless"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "troupe: done: this run has already ended; use `troupe branch` to continue it differently"
