@@ -4,9 +4,9 @@
 
 Builds a run of N events (4 personas; the real Session writes the first ones, the rest are
 appended to its log), reopens it in the TUI headlessly (``run_test``, 120×40) with the real
-``Session.resume``, and prints:
+``Session.reopen``, and prints:
 
-* open time: ``Session.resume`` replaying the log + the feed drawing it (in chunks, keys live);
+* open time: ``Session.reopen`` replaying the log + the feed drawing it (in chunks, keys live);
 * key → screen: for each key typed into the control bar, the time from posting the key to the
   first frame the compositor hands to the terminal that shows it (``App._display``), idle and
   while a round streams into the panes; median, p95 and max;

@@ -2,7 +2,7 @@
 
 The TUI and the CLI drive sessions only through this class (see ``docs/architecture.md``).
 All state lives in the event log; the controller's in-memory state (the room's agents, the
-position in the guide, :attr:`Session.state`) is rebuilt from it by :meth:`Session.resume`.
+position in the guide, :attr:`Session.state`) is rebuilt from it by :meth:`Session.reopen`.
 
 Concurrency: guide beats and moderator commands that make LLM calls (``step``, ``say``,
 ``ask``, ``show``, ``poll``, ``run_round``, ``next_section``) are serialised by one lock, so a
@@ -49,26 +49,8 @@ LOCAL_BUDGET = 1200
 """Input-token budget for the embedded tiny local model (short persona card too)."""
 
 
-class _Hybrid:
-    """``Session.resume(run_dir, backend)`` reopens a run; ``session.resume()`` un-pauses it.
-
-    The architecture names both ``resume``; this descriptor dispatches on class vs instance.
-    The unambiguous spellings are :meth:`Session.reopen` and :meth:`Session.unpause`.
-    """
-
-    def __init__(self, on_class: Any, on_instance: Any) -> None:
-        self._on_class = on_class
-        self._on_instance = on_instance
-        self.__doc__ = f"{on_class.__doc__}\n\nOn an instance: {on_instance.__doc__}"
-
-    def __get__(self, obj: Any, owner: type) -> Any:
-        if obj is None:
-            return self._on_class.__get__(owner, owner)
-        return self._on_instance.__get__(obj, owner)
-
-
 class Session:
-    """A running session. Build with :meth:`start` or :meth:`resume` (class method)."""
+    """A running session. Build with :meth:`start`, or :meth:`reopen` for an existing run."""
 
     def __init__(
         self,
@@ -297,7 +279,7 @@ class Session:
         if self._ended:
             return
         if self.room.session_paused:
-            self.unpause()
+            self.resume()
         while True:
             beat = self.plan[self._cursor] if self._cursor < len(self.plan) else None
             if not await self.step():
@@ -478,16 +460,15 @@ class Session:
             self.room.record("agent_unmuted", agent=n)
 
     def pause(self) -> None:
-        """No new turns start until :meth:`unpause` (``session.resume()``); turns in flight finish."""
+        """No new turns start until :meth:`resume`; turns in flight finish and are logged."""
         if not self.room.session_paused and not self._ended:
             self.room.record("session_paused")
 
-    def unpause(self) -> None:
-        """Let turns start again after :meth:`pause`."""
+    def resume(self) -> None:
+        """Let turns start again after :meth:`pause`. (To reopen a stopped run from its
+        directory, use the class method :meth:`reopen`.)"""
         if self.room.session_paused and not self._ended:
             self.room.record("session_resumed")
-
-    resume = _Hybrid(reopen, unpause)
 
     async def end(self, reason: str = "moderator") -> None:
         """Stop now: cancel turns in flight (dropped whole), log ``session_ended``."""

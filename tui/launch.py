@@ -36,7 +36,7 @@ def resume_app(run_dir: str | Path, backend: Any, *, config: TuiConfig | None = 
     async def opener(cfg: TuiConfig) -> Any:
         from troupe.sessions.session import Session
 
-        return await Session.resume(Path(run_dir), backend, clock=cfg.clock)
+        return await Session.reopen(Path(run_dir), backend, clock=cfg.clock)
 
     return TroupeApp(config, opener=opener, opening_label=f"Resuming {run_dir}…")
 

@@ -72,7 +72,7 @@ async def test_a_run_killed_mid_way_resumes_to_the_end_without_repeating_turns(t
     assert before[-1]["type"] != "session_ended"
 
     backend = ScriptedBackend(seed=1)
-    session = await Session.resume(run_dir, backend)
+    session = await Session.reopen(run_dir, backend)
     await session.run_to_end()
     await session.aclose()
     after = read(run_dir)
@@ -125,7 +125,7 @@ async def test_a_poll_cut_off_mid_way_asks_only_the_missing_agents(tmp_path: Pat
     branch = branch_run(tmp_path / "full", second_answer, tmp_path / "branch")
 
     backend = ScriptedBackend(seed=3)
-    resumed = await Session.resume(branch, backend)
+    resumed = await Session.reopen(branch, backend)
     await resumed.run_to_end()
     await resumed.aclose()
     lines = read(branch)

@@ -176,7 +176,7 @@ async def test_session_pause_holds_the_guide_until_resume(tmp_path: Path) -> Non
     task = asyncio.ensure_future(session.step())
     await asyncio.sleep(0.05)
     assert not task.done() and len(session.events) == 2  # session_started, session_paused
-    session.resume()  # on an instance, resume() un-pauses
+    session.resume()
     assert await task
     assert [e.type for e in session.events][-3:] == ["session_resumed", "section_started", "moderator"]
     await session.aclose()

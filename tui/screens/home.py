@@ -223,6 +223,6 @@ class HomeScreen(WorkerScreen[None]):
             from troupe.sessions.session import Session
 
             backend = await asyncio.to_thread(make_backend, load_settings(), name, model)
-            return await Session.resume(run.path, backend, clock=cfg.clock)
+            return await Session.reopen(run.path, backend, clock=cfg.clock)
 
         self.app.open_session(opener, f"Resuming {run.path.name}…")  # type: ignore[attr-defined]
