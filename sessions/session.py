@@ -23,7 +23,6 @@ import asyncio
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from troupe.core.agent import Agent, AgentConfig, Situation
 from troupe.core.card import PersonaCard
