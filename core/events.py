@@ -160,6 +160,9 @@ class RoundStarted(Event):
     round: int | None = None
     adhoc: bool = False
     to: list[str] | None = None
+    reply_to: int | None = None
+    """For an ad-hoc round: the ``seq`` of the moderator line or stimulus it answers (resume
+    answers a moderator line whose round never finished)."""
 
 
 class RoundEnded(Event):

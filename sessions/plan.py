@@ -138,4 +138,40 @@ def poll_progress(events: Sequence[Event], poll_id: str) -> PollProgress:
     return progress
 
 
-__all__ = ["Beat", "PollProgress", "RoundProgress", "beat_of", "plan_guide", "poll_progress", "position", "round_progress"]
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A moderator line or stimulus (``source=moderator``) whose round never finished —
+    a crash or a quit between logging it and the personas' answers."""
+
+    event: Event
+    key: str | None
+    """The ad-hoc round that started answering it (resume skips who already answered)."""
+    policy: str | None
+    to: list[str] | None
+
+
+def unanswered(events: Sequence[Event]) -> list[Unanswered]:
+    """The moderator's own lines and stimuli still owed an answer, oldest first."""
+    started: dict[int, Event] = {}
+    ended: set[str] = set()
+    for event in events:
+        if event.type == "round_started" and getattr(event, "reply_to", None) is not None:
+            started[event.reply_to] = event  # type: ignore[attr-defined]
+        elif event.type == "round_ended":
+            ended.add(event.key)  # type: ignore[attr-defined]
+    owed = []
+    for event in events:
+        if event.type not in ("moderator", "stimulus") or getattr(event, "source", None) != "moderator":
+            continue
+        round_ = started.get(event.seq)
+        if round_ is None:
+            owed.append(Unanswered(event, None, None, getattr(event, "to", None)))
+        elif round_.key not in ended:  # type: ignore[attr-defined]
+            owed.append(Unanswered(event, round_.key, round_.policy, round_.to))  # type: ignore[attr-defined]
+    return owed
+
+
+__all__ = [
+    "Beat", "PollProgress", "RoundProgress", "Unanswered", "beat_of", "plan_guide", "poll_progress", "position",
+    "round_progress", "unanswered",
+]

@@ -40,7 +40,7 @@ from troupe.core.prompt import PromptBudget
 from troupe.core.room import ActivityListener, AgentActivity, Room
 
 from .guide import Guide, Section, StimulusSpec, parse_guide
-from .plan import Beat, beat_of, plan_guide, poll_progress, round_progress
+from .plan import Beat, Unanswered, beat_of, plan_guide, poll_progress, round_progress, unanswered
 from .run import EVENTS_FILE, already_ended, update_meta, write_meta
 from .state import AgentState, SessionState, StateTracker
 
@@ -90,6 +90,8 @@ class Session:
         self.plan: list[Beat] = plan_guide(guide, seed=seed, rounds_cap=rounds_cap)
         self._beat_index = {b.key: i for i, b in enumerate(self.plan)}
         self._cursor = 0
+        self._owed: list[Unanswered] = []
+        """Moderator lines a reopened run still owes an answer (answered by the next step)."""
         self._tracker = StateTracker(section_count=len(guide.sections))
         self._tracker.state.beats_total = len(self.plan)
         self._lock = asyncio.Lock()
@@ -198,6 +200,7 @@ class Session:
         for event in events:
             session._observe(event)
         session.room.replay(events)
+        session._owed = unanswered(events)
         return session
 
     # -- observation ------------------------------------------------------------------------
@@ -217,8 +220,8 @@ class Session:
 
     @property
     def finished(self) -> bool:
-        """True when every beat of the guide is done."""
-        return self._cursor >= len(self.plan)
+        """True when every beat of the guide is done (and every moderator line answered)."""
+        return self._cursor >= len(self.plan) and not self._owed
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """``callback(event)`` after each durable append; returns an unsubscribe function."""
@@ -259,12 +262,16 @@ class Session:
         """
         await self.room.wait_running()  # a paused session holds no lock while it waits
         async with self._lock:
-            if self._ending or self._cursor >= len(self.plan):
+            if self._ending or (self._cursor >= len(self.plan) and not self._owed):
                 return False
             await self.room.wait_running()
             if self._ending:
                 return False
             self.room.restart()
+            if self._owed:
+                await self._answer(self._owed[0])
+                self._owed.pop(0)
+                return True
             beat = self.plan[self._cursor]
             await self._run_beat(beat)
             return True
@@ -320,16 +327,28 @@ class Session:
         elif beat.kind == "close":
             record("section_ended", index=beat.section, skipped=False, beat=beat.key)
 
+    async def _answer(self, owed: Unanswered) -> None:
+        """Answer a moderator line or stimulus left unanswered when the run stopped."""
+        event = owed.event
+        names = owed.to
+        policy = owed.policy or ("directed" if names and event.type == "moderator" else self._current_policy())
+        situation = Situation(current=getattr(event, "text", ""), current_seq=event.seq)
+        await self._round(
+            policy, key=owed.key or self._adhoc_key(), to=names, situation=situation, reply_to=event.seq,
+            resume=owed.key is not None,
+        )
+
     async def _round(
         self, policy: str, *, key: str, hint: str | None = None, to: Sequence[str] | None = None, index: int = 0,
         section: int | None = None, block: int | None = None, round_no: int | None = None,
-        beat: str | None = None, situation: Situation | None = None,
+        beat: str | None = None, situation: Situation | None = None, reply_to: int | None = None,
+        resume: bool = False,
     ) -> list[Event]:
-        progress = round_progress(self.log.events, key) if beat else None
+        progress = round_progress(self.log.events, key) if beat or resume else None
         if progress is None or not progress.started:  # bookkeeping: no need to wait for its fsync
             self.room.record_soon(
                 "round_started", key=key, policy=policy, section=section, block=block, round=round_no,
-                adhoc=beat is None, to=list(to) if to else None,
+                adhoc=beat is None, to=list(to) if to else None, reply_to=reply_to,
             )
         spec = RoundSpec(
             key=key, situation=situation or self.room.situation(hint), to=list(to) if to else None,
@@ -383,8 +402,8 @@ class Session:
             self._check_open()
             self.room.restart()
             if names:
-                return await self._round("directed", key=self._adhoc_key(), to=names, situation=situation)
-            return await self._round(self._current_policy(), key=self._adhoc_key(), situation=situation)
+                return await self._round("directed", key=self._adhoc_key(), to=names, situation=situation, reply_to=said.seq)
+            return await self._round(self._current_policy(), key=self._adhoc_key(), situation=situation, reply_to=said.seq)
 
     async def ask(self, name: str, text: str) -> list[Event]:
         """Directed: only ``name`` answers."""
@@ -396,12 +415,12 @@ class Session:
         async with self._lock:
             self._check_open()
             self.room.restart()
-            self.room.record(
+            shown = self.room.record(
                 "stimulus", source="moderator", kind=stimulus.kind, text=stimulus.text.strip(), to=names or None,
                 title=stimulus.title, path=stimulus.path,
             )
             policy = self._current_policy() if not names or self._current_policy() != "directed" else "directed"
-            return await self._round(policy, key=self._adhoc_key(), to=names)
+            return await self._round(policy, key=self._adhoc_key(), to=names, reply_to=shown.seq)
 
     async def poll(self, spec: PollSpec) -> PollResult:
         """Run a poll now (an id already used in this run gets a ``-2``, ``-3``… suffix)."""

@@ -17,7 +17,8 @@ import pytest
 from troupe.core.errors import RunStateError
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.sessions.guide import parse_guide
-from troupe.sessions.plan import position
+from troupe.core.log import read_events
+from troupe.sessions.plan import position, unanswered
 from troupe.sessions.run import branch_run
 from troupe.sessions.session import Session
 
@@ -173,3 +174,51 @@ async def test_only_a_self_contained_unfinished_run_can_be_resumed(tmp_path: Pat
         await Session.reopen(tmp_path / "bare", ScriptedBackend())
     with pytest.raises(RunStateError):
         await Session.reopen(tmp_path / "nothing", ScriptedBackend())
+
+
+async def test_a_moderator_line_left_unanswered_is_answered_after_reopen(tmp_path: Path) -> None:
+    """Quit between logging the moderator's line and the personas' answers: resume owes it."""
+    run_dir = tmp_path / "run"
+    session = await Session.start(parse_guide(guide_data()), make_cards(), ScriptedBackend(seed=1), run_dir)
+    line = session.room.record("moderator", text="What would you pay for it?", to=None, source="moderator")
+    await session.aclose()
+
+    reopened = await Session.reopen(run_dir, ScriptedBackend(seed=2))
+    assert not reopened.finished
+    assert await reopened.step()
+    answers = [e for e in reopened.events if e.type in TURNS and getattr(e, "round_key", None)]
+    assert answers and {e.agent for e in answers} == set(reopened.cards)
+    started = [e for e in reopened.events if e.type == "round_started" and getattr(e, "reply_to", None) == line.seq]
+    assert len(started) == 1
+    await reopened.aclose()
+    assert unanswered(read_events(run_dir / "events.jsonl")) == []
+
+
+async def test_an_interrupted_moderator_round_resumes_with_only_the_missing_answers(tmp_path: Path) -> None:
+    from troupe.core.errors import BackendUnavailableError
+
+    run_dir = tmp_path / "run"
+    cards = make_cards()
+    first = cards[0].name
+
+    def fail_unless_first(request):  # the first persona answers, the others find the server down
+        if request.agent == first:
+            return {"action": "say", "text": "I would pay two euros.", "to": None, "feeling": None}
+        return BackendUnavailableError("server down")
+
+    backend = ScriptedBackend(script=[fail_unless_first] * len(cards))
+    session = await Session.start(parse_guide(guide_data()), cards, backend, run_dir, stop_on_backend_error=True)
+    with pytest.raises(BackendUnavailableError):
+        await session.say("What would you pay for it?")
+    await session.aclose()
+
+    fresh = ScriptedBackend(seed=3)
+    reopened = await Session.reopen(run_dir, fresh)
+    assert await reopened.step()
+    asked = {r.agent for r in fresh.requests if r.purpose == "turn"}
+    assert first not in asked and asked == {c.name for c in cards[1:]}
+    moderator = next(e for e in reopened.events if e.type == "moderator" and e.text == "What would you pay for it?")
+    round_ = next(e for e in reopened.events if e.type == "round_started" and e.reply_to == moderator.seq)
+    turns = [e for e in reopened.events if e.type in TURNS and e.round_key == round_.key]
+    assert sorted(e.agent for e in turns) == sorted(c.name for c in cards)  # each exactly once
+    await reopened.aclose()
