@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from troupe.core.card import PersonaCard
 from troupe.core.errors import BadInputError, RunStateError
-from troupe.core.events import SessionStarted
+from troupe.core.events import Event, SessionStarted
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events, write_events
 
@@ -185,16 +185,30 @@ async def _with_progress(session: Session) -> None:
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(_short(state.title), total=state.beats_total, completed=state.beats_done, stats="")
 
-        def on_beat(beat: Beat) -> None:
+        current = [""]
+
+        def refresh() -> None:
             s = session.state
             stats = f"{s.calls} calls · {s.prompt_tokens + s.completion_tokens:,} tok"
             if s.cost_usd:
                 stats += f" · ${s.cost_usd:.3f}"
             if s.errors:
                 stats += f" · {s.errors} errors"
-            bar.update(task, completed=s.beats_done, stats=f"{beat.describe()} · {stats}")
+            bar.update(task, completed=s.beats_done, stats=" · ".join(filter(None, (current[0], stats))))
 
-        await session.run_to_end(on_beat=on_beat)
+        def on_beat(beat: Beat) -> None:
+            current[0] = beat.describe()
+            refresh()
+
+        def on_event(event: Event) -> None:  # live figures during a long round, not only between beats
+            if event.type in ("llm_call", "error"):
+                refresh()
+
+        unsubscribe = session.subscribe(on_event)
+        try:
+            await session.run_to_end(on_beat=on_beat)
+        finally:
+            unsubscribe()
 
 
 def _short(text: str, limit: int = 40) -> str:
