@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "poll": "poll the panel: /poll QUESTION opens the poll dialog",
     "pause": "pause a persona (/pause Name) or, with no name, the whole session",
     "resume": "resume a persona (/resume Name) or, with no name, the whole session",
+    "results": "the results of the polls so far (the latest first)",
     "mute": "mute a persona: it still takes turns, nobody hears it",
     "unmute": "unmute a persona",
     "next": "skip to the next section of the guide",

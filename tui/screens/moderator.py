@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -20,7 +21,7 @@ from textual import work
 from troupe.core.polls import PollSpec
 from troupe.sessions.guide import StimulusSpec
 
-from ..poll_view import answers_by, poll_views
+from ..poll_view import PollView, answers_by, poll_views
 from .export import ExportDialog, ExportRequest, export_problem
 from .help import HelpScreen
 from .persona_detail import PersonaDetail, PersonaDetailScreen
@@ -54,6 +55,7 @@ class ModeratorVerbs:
         auto: bool
         show_thoughts: bool
         _queued: int
+        _asked_polls: set[str]
         grid: PersonaGrid
         control_bar: ControlBar
         app: Any
@@ -97,11 +99,40 @@ class ModeratorVerbs:
 
     @work(exit_on_error=False, group="turns", description="polling the panel")
     async def run_poll(self, spec: PollSpec) -> None:
-        async with self._turn():
-            await self.session.poll(spec)
-        self.flush()
-        polls = [p for p in poll_views(self.session.events) if p.poll_id == spec.id]
-        self.app.push_screen(PollResultsScreen(polls, self.palette))
+        """Run a poll asked from the poll dialog, then offer its results (:meth:`offer_results`)."""
+        self._asked_polls.add(spec.id)
+        try:
+            async with self._turn():
+                result = await self.session.poll(spec)
+            self.flush()  # draws the poll; its "poll closed" notice, if any, is offer_results' to give
+        finally:
+            self._asked_polls.discard(spec.id)
+        self.offer_results(getattr(result, "poll_id", spec.id))
+
+    def asked_here(self, poll_id: str) -> bool:
+        """Whether ``poll_id`` is a poll from the dialog still running (the session may have
+        suffixed its id with ``-2``… if the guide uses it too)."""
+        return any(poll_id == p or poll_id.startswith(f"{p}-") for p in self._asked_polls)
+
+    def offer_results(self, poll_id: str) -> None:
+        """After a poll the moderator asked: open its results, unless that would get in the way.
+
+        The results screen is modal: opened while the moderator types a follow-up in the
+        control bar, or works in another dialog, it would take the keys being typed. Then,
+        as after the guide's own polls, a notice says how to open them (r, or /results).
+        """
+        polls = [p for p in poll_views(self.session.events) if p.poll_id == poll_id]
+        if not polls:
+            return
+        if self.app.screen is self and not self.control_bar.input.is_composing():
+            self.app.push_screen(PollResultsScreen(polls, self.palette))
+        else:
+            self.poll_closed_notice(polls[0])
+
+    def poll_closed_notice(self, poll: PollView) -> None:
+        n = poll.closed.n if poll.closed is not None else len(poll.answers)
+        self.notify(f"{poll.question}\nr shows the results (/results while typing)",
+                    title=f"Poll closed ({n} answers)", timeout=8, markup=False)
 
     @work(exit_on_error=False, group="turns", description="advancing the guide")
     async def step(self) -> None:
@@ -207,7 +238,9 @@ class ModeratorVerbs:
         self.next_section()
 
     def action_stimulus(self) -> None:
-        self.app.push_screen(StimulusDialog(), self._stimulus_chosen)
+        source = getattr(self.session.guide, "source", None)  # image paths may be the guide's own
+        base = Path(source).parent if source else None
+        self.app.push_screen(StimulusDialog(base=base), self._stimulus_chosen)
 
     def _stimulus_chosen(self, spec: StimulusSpec | None) -> None:
         if spec is not None:
@@ -267,7 +300,13 @@ class ModeratorVerbs:
         )))
 
     def palette_actions(self) -> list[PaletteAction]:
-        """Every moderator action, for the command palette (ctrl+p)."""
+        """Every moderator action, for the command palette (ctrl+p).
+
+        Toggles are listed as the action that applies now (``Pause Tom Becker``, or
+        ``Resume Tom Becker (paused)``): the palette asks for this list each time it opens
+        or searches, so the titles follow the session's state.
+        """
+        state = self.session.state
         actions = [
             PaletteAction("Next round", "Advance the guide by one beat (space)", self.action_advance),
             PaletteAction("Toggle auto-run", "Keep advancing the guide by itself (a)", self.action_auto),
@@ -275,20 +314,28 @@ class ModeratorVerbs:
             PaletteAction("Next section", "Skip to the next section of the guide (n)", self.action_next_section),
             PaletteAction("Show a stimulus…", "Text, a concept card or an image (s)", self.action_stimulus),
             PaletteAction("Poll the panel…", "Ask a poll question (o)", self.action_poll),
-            PaletteAction("Poll results", "Charts of the polls so far (r)", self.action_results),
+            PaletteAction("Poll results", "Charts of the polls so far (r, /results)", self.action_results),
+            PaletteAction("Resume the session (paused)", "Turns start again (/resume)",
+                          lambda: self._set_paused(None, False)) if state.paused else
             PaletteAction("Pause the session", "No new turns until resumed (/pause)", lambda: self._set_paused(None, True)),
-            PaletteAction("Resume the session", "Turns start again (/resume)", lambda: self._set_paused(None, False)),
             PaletteAction("Export…", "Write the transcript as md, json, csv or html (e)", self.action_export),
             PaletteAction("Toggle private thoughts", "Show or hide what personas think (t)", self.action_thoughts),
             PaletteAction("End the session", "Close the session; the run stays in its folder (/end)", self.end_session),
             PaletteAction("Help", "Keys and commands (?)", self.action_help),
         ]
         for name in self.names:
+            agent = state.agents.get(name)
+            paused, muted = bool(agent and agent.paused), bool(agent and agent.muted)
             actions += [
-                PaletteAction(f"Pause / resume {name}", "A paused persona takes no turns",
-                              lambda n=name: self._set_paused(n, not self.session.state.agents[n].paused)),
-                PaletteAction(f"Mute / unmute {name}", "A muted persona still talks, but nobody hears it",
-                              lambda n=name: self._set_muted(n, not self.session.state.agents[n].muted)),
+                # the action that applies now, and the state it changes (the entry runs exactly that)
+                PaletteAction(f"Resume {name} (paused)", "They take turns again (p, /resume)",
+                              lambda n=name: self._set_paused(n, False)) if paused else
+                PaletteAction(f"Pause {name}", "A paused persona takes no turns (p, /pause)",
+                              lambda n=name: self._set_paused(n, True)),
+                PaletteAction(f"Unmute {name} (muted)", "The room hears them again (m, /unmute)",
+                              lambda n=name: self._set_muted(n, False)) if muted else
+                PaletteAction(f"Mute {name}", "A muted persona still talks, but nobody hears it (m, /mute)",
+                              lambda n=name: self._set_muted(n, True)),
                 PaletteAction(f"Details of {name}", "Card, memory summary, private answers, airtime",
                               lambda n=name: self.open_details(n)),
                 PaletteAction(f"Ask {name}…", "Type the question in the control bar",

@@ -36,7 +36,7 @@ from ..palette import SpeakerPalette
 from ..poll_view import poll_views
 from ..session_api import ModeratedSession
 from ..widgets.control_bar import CommandInput, ControlBar
-from ..widgets.feed import Feed
+from ..widgets.feed import Feed, halted_turn
 from ..widgets.persona_grid import PersonaGrid
 from ..widgets.persona_pane import PersonaPane
 from ..widgets.session_header import HeaderInfo, SessionHeader, format_elapsed
@@ -97,6 +97,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         """The feed shows the events up to here; later ones wait in the bridge."""
         self._rewrap_timer: Timer | None = None
         self._last_error_notice: str | None = None
+        self._asked_polls: set[str] = set()
+        """Ids of the polls asked from the poll dialog that are still running."""
 
     # -- composition ---------------------------------------------------------------
 
@@ -245,12 +247,20 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
                 return  # the same failure for the next persona (an outage): one notice is enough
             self._last_error_notice = event.message
             who = f"{event.agent}: " if event.agent else ""
-            self.notify(f"{who}{event.message}", title=f"Turn failed ({event.kind})", severity="warning", timeout=6)
+            if halted_turn(event):  # the session stopped before the turn: it is redone, not lost
+                self.notify(f"{who}{event.message}\nResume or retry to redo the turn.",
+                            title=f"Not answered ({event.kind})", severity="warning", timeout=8, markup=False)
+            else:
+                self.notify(f"{who}{event.message}", title=f"Turn failed ({event.kind})", severity="warning", timeout=6,
+                            markup=False)
         elif isinstance(event, (ev.Say, ev.Think, ev.Pass)):
             self._last_error_notice = None  # turns work again: the next failure is news
         elif isinstance(event, ev.PollClosed):
-            question = next((p.question for p in poll_views(self.session.events) if p.poll_id == event.poll_id), "")
-            self.notify(f"{question} — r shows the results", title=f"Poll closed ({event.n} answers)")
+            if self.asked_here(event.poll_id):
+                return  # the moderator's own poll: run_poll opens its results, or gives this notice
+            poll = next((p for p in poll_views(self.session.events) if p.poll_id == event.poll_id), None)
+            if poll is not None:
+                self.poll_closed_notice(poll)
         elif isinstance(event, ev.SessionEnded):
             self.auto = False
             self.notify("The session has ended. e exports it; ctrl+q quits.", title="Session ended")
@@ -355,5 +365,6 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             {
                 "next": self.action_next_section, "round": self.extra_round, "step": self.action_advance,
                 "auto": self.action_auto, "thoughts": self.action_thoughts, "help": self.action_help,
+                "results": self.action_results,
                 "end": self.end_session,
             }[verb]()

@@ -8,9 +8,11 @@ persona grid where those keys work, and ``/`` or ``i`` there comes back here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -20,6 +22,11 @@ from textual.widgets import Input, Static
 from ..command_line import CommandError, CommandSuggester, Parsed, parse_line
 
 PLACEHOLDER = "speak to the room · @Name ask one · /command (try /help) · esc: keys"
+TYPING_PAUSE_S = 2.0
+"""A key typed into the input this recently means the moderator is still typing, even if the
+line is empty (just sent, or erased to start again): nothing modal should open on them."""
+NOT_TYPING_KEYS = frozenset({"enter", "escape"})
+"""Keys that end typing (send the line, leave the input) rather than compose a line."""
 
 
 class CommandInput(Input):
@@ -43,6 +50,20 @@ class CommandInput(Input):
         self.history: list[str] = []
         self._cursor = 0
         self._draft = ""
+        self.typed_at = float("-inf")
+        """``time.monotonic()`` of the latest key that edited the line (or moved in it)."""
+
+    def on_key(self, event: events.Key) -> None:
+        # Runs before Input's own key handling (which inserts the character); only records.
+        if event.key not in NOT_TYPING_KEYS:
+            self.typed_at = time.monotonic()
+
+    def on_paste(self) -> None:
+        self.typed_at = time.monotonic()
+
+    def is_composing(self) -> bool:
+        """Whether the moderator is typing a line: there is a draft, or a key went in just now."""
+        return bool(self.value.strip()) or time.monotonic() - self.typed_at < TYPING_PAUSE_S
 
     def remember(self, line: str) -> None:
         if line and (not self.history or self.history[-1] != line):

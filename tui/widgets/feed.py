@@ -61,6 +61,48 @@ def _short(name: str) -> str:
     return name.split(" ", 1)[0]
 
 
+OUTAGES = {
+    "connection": "backend unreachable",
+    "auth": "backend refused the key",
+    "quota": "backend quota used up",
+    "not_found": "model or endpoint not found",
+    "config": "backend not configured",
+    "missing_extra": "backend not installed",
+    "server": "backend server error",
+    "rate_limit": "backend rate limit",
+    "timeout": "backend timed out",
+}
+"""What stopped the session, by the kind of backend failure that halted it (``core/errors.py``);
+any other kind reads "backend unavailable"."""
+UNAVAILABLE_KINDS = frozenset({"connection", "auth", "quota", "not_found", "config", "missing_extra", "backend"})
+"""Kinds that always halt a session (a server gone, a key refused: ``core/agent.py``'s fatal
+kinds, and ``BackendUnavailableError``'s own)."""
+
+
+def halted_turn(event: ev.Error) -> bool:
+    """Whether ``event`` is a backend failure that halted the session before the turn (or poll
+    answer) was taken: such errors carry no ``round_key`` (nor ``poll_id``), so resuming the run,
+    or retrying, redoes that turn (docs/architecture.md). An error *with* a ``round_key`` is a
+    turn that failed and counts as taken; it is not redone."""
+    if event.recovered or event.purpose not in (None, "turn", "poll"):
+        return False
+    if getattr(event, "round_key", None) is not None or getattr(event, "poll_id", None) is not None:
+        return False
+    # a log without ``purpose`` predates these rules: only a server that is gone halted it then
+    return event.purpose is not None or event.kind in UNAVAILABLE_KINDS
+
+
+def error_outcome(event: ev.Error) -> str:
+    """What became of the turn an ``error`` event is about, in the moderator's words."""
+    if event.recovered:
+        return "recovered"
+    if halted_turn(event):
+        return f"not answered — {OUTAGES.get(event.kind, 'backend unavailable')}; resume or retry to redo it"
+    if event.purpose == "poll":
+        return "no answer to this poll"
+    return "turn lost"
+
+
 def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | None = None) -> FeedRow | None:
     """The feed line(s) for one event, or ``None`` for events the feed does not show.
 
@@ -103,8 +145,7 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
         return FeedRow(event.seq, "SESSION", pal.SYSTEM, Text(f"{event.title} — {', '.join(event.personas)}", style="bold"))
     if isinstance(event, ev.Error):
         who = f"{event.agent}: " if event.agent else ""
-        status = "recovered" if event.recovered else "turn lost"
-        return FeedRow(event.seq, "ERROR", pal.ERROR, Text(f"{who}{event.kind}: {event.message} ({status})"))
+        return FeedRow(event.seq, "ERROR", pal.ERROR, Text(f"{who}{event.kind}: {event.message} ({error_outcome(event)})"))
     system = {
         "agent_paused": "paused", "agent_resumed": "resumed", "agent_muted": "muted",
         "agent_unmuted": "unmuted",
