@@ -1,10 +1,15 @@
-"""``troupe personas``: list the library, show a persona faithfully, validate persona files.
+"""``troupe personas``: list the library, show a persona faithfully, validate persona files,
+generate a population from a spec and profile a set of personas.
 
 ``show`` prints *every* field the persona holds (``extra`` included), as an indented outline
 that reads like YAML, so a user can check that an imported TinyTroupe persona lost nothing;
 ``--card`` shows instead what the model will actually receive, with its token estimate, and
 ``--json`` the normalised data (which loads back as a Troupe persona). ``validate`` checks
 every file given and reports each bad one on a single ``path: field: reason`` line.
+``generate`` samples skeletons from a population spec and enriches each with one LLM call
+(``troupe.personas.factory``), with a progress bar on stderr; ``profile`` prints the make-up
+of a set of personas and, with ``--spec``, how far it is from the spec's targets
+(``troupe.personas.profile``).
 """
 
 from __future__ import annotations
@@ -21,14 +26,17 @@ from rich.text import Text
 
 from troupe.core.errors import BadInputError
 from troupe.core.tokens import estimate_tokens
-from troupe.personas.card import render_card
+from troupe.personas.card import descriptor, render_card
+from troupe.personas.population import DEFAULT_CONCURRENCY, MANIFEST
 from troupe.personas.library import list_library, resolve_persona
 from troupe.personas.load import SUFFIXES, load_fragment, persona_from_source, read_source
 from troupe.personas.model import Persona
 
+from .options import add_backend_options, non_negative, positive
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("personas", help="list, show and validate personas")
+    parser = subparsers.add_parser("personas", help="list, show, validate, generate and profile personas")
     parser.set_defaults(handler=lambda args: (parser.print_help(), 0)[1])
     sub = parser.add_subparsers(dest="personas_command", metavar="ACTION", parser_class=type(parser))
 
@@ -46,6 +54,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_validate = sub.add_parser("validate", help="check persona and fragment files (exit 2 if any is bad)")
     p_validate.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders of *.toml / *.json")
     p_validate.set_defaults(handler=run_validate)
+
+    p_generate = sub.add_parser("generate", help="generate a population of personas from a spec (TOML)")
+    p_generate.add_argument("spec", metavar="SPEC.toml", help="population spec (see docs/personas.md)")
+    p_generate.add_argument("--out", required=True, metavar="DIR", help="folder for the persona files and population.json")
+    p_generate.add_argument("--size", type=positive, metavar="N", help="number of personas (default: the spec's size)")
+    p_generate.add_argument("--seed", type=non_negative, metavar="S", help="sampling seed (default: the spec's seed)")
+    add_backend_options(p_generate)
+    p_generate.add_argument("--concurrency", type=positive, default=DEFAULT_CONCURRENCY, metavar="K",
+                            help=f"LLM calls in flight at once (default {DEFAULT_CONCURRENCY})")
+    p_generate.add_argument("--force", action="store_true", help="replace a population already in DIR")
+    p_generate.set_defaults(handler=run_generate)
+
+    p_profile = sub.add_parser("profile", help="demographic and attitudinal profile of a set of personas")
+    p_profile.add_argument("paths", nargs="*", metavar="DIR_OR_NAME", help="folders, files or library names (default: the library)")
+    p_profile.add_argument("--spec", metavar="SPEC.toml",
+                           help="compare the set with this population spec's targets (default for one generated "
+                                "population folder: the spec in its population.json)")
+    p_profile.add_argument("--json", action="store_true", help="print the profile (and comparison) as JSON")
+    p_profile.set_defaults(handler=run_profile)
 
 
 # -- list ------------------------------------------------------------------------------------
@@ -199,8 +226,192 @@ def _expand(paths: list[str]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUFFIXES)))
+        if p.is_dir():  # a generated population's manifest is not a persona
+            out.extend(sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUFFIXES) and f.name != MANIFEST))
         else:
             out.append(p)
     return out
+
+
+# -- generate --------------------------------------------------------------------------------
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from troupe.core.config import load_settings
+    from troupe.core.llm.factory import make_backend
+    from troupe.personas.factory import PopulationFactory, check_out_dir, sample_skeletons
+    from troupe.personas.population import MAX_SIZE, load_spec
+
+    spec = load_spec(args.spec)
+    if args.size is not None and args.size > MAX_SIZE:
+        raise BadInputError(f"must be at most {MAX_SIZE}", field="--size")
+    seed = spec.seed if args.seed is None else args.seed
+    check_out_dir(args.out, force=args.force)  # before any model is loaded or called
+    skeletons = sample_skeletons(spec, size=args.size, seed=seed)
+    backend = make_backend(load_settings(), args.backend, args.model)
+    if getattr(backend, "name", None) == "local":
+        print("troupe: note: the embedded local model is small and slow for writing personas (minutes each on a "
+              "laptop); use a capable model (--backend openai) for research, or --backend scripted for a dry run",
+              file=sys.stderr)
+    factory = PopulationFactory(spec, backend, concurrency=args.concurrency)
+    result = asyncio.run(_generate_with_progress(factory, skeletons, args.out, seed, args.force))
+    usage = result.usage
+    tokens = usage.prompt_tokens + usage.completion_tokens
+    cost = f" · ${usage.cost_usd:.4f}" if usage.cost_usd else ""
+    print(
+        f"{len(result.generated)} persona{'s' if len(result.generated) != 1 else ''} in {result.out_dir} "
+        f"(manifest {result.manifest.name}) · {usage.calls} calls · {tokens:,} tokens{cost}"
+    )
+    if result.failed:
+        first = result.failed[0].error
+        reason = result.aborted or first
+        print(f"troupe: {len(result.failed)} of {len(skeletons)} personas failed: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _generate_with_progress(factory: Any, skeletons: list[Any], out: str, seed: int, force: bool) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from troupe.personas.factory import Generated
+
+    console = Console(file=sys.stderr, highlight=False)
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=False) as bar:
+            backend = factory.backend
+            task = bar.add_task(f"personas · {getattr(backend, 'name', '?')} {getattr(backend, 'model', '') or ''}".rstrip(), total=len(skeletons))
+
+            def done(outcome: Any) -> None:
+                bar.advance(task)
+                s = outcome.skeleton
+                if isinstance(outcome, Generated):
+                    note = "" if outcome.name_source == "model" else f" [dim](name: {outcome.name_source})[/]"
+                    bar.console.print(f"[green]✓[/] {outcome.persona.name} · {descriptor(outcome.persona)} → {outcome.path.name}{note}")
+                else:
+                    bar.console.print(f"[red]✗[/] #{s.index} ({s.age} · {s.occupation_title or '?'} · {s.residence}): {outcome.error}")
+
+            return await factory.generate(skeletons, out, seed=seed, force=force, on_outcome=done)
+    finally:
+        await factory.backend.aclose()
+
+
+# -- profile ---------------------------------------------------------------------------------
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from troupe.personas.population import load_spec
+    from troupe.personas.profile import collect_personas, compare_to_spec, profile_personas, recorded_spec
+
+    spec = load_spec(args.spec) if args.spec else None
+    if spec is None and len(args.paths) == 1 and Path(args.paths[0]).is_dir():
+        spec = recorded_spec(args.paths[0])  # a generated population: compare with its own spec
+    personas = collect_personas(args.paths)
+    profile = profile_personas(personas)
+    comparison = compare_to_spec(personas, spec) if spec else None
+    if args.json:
+        data = {"profile": profile.to_json(), "comparison": comparison.to_json() if comparison else None}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    console = Console(highlight=False)
+    where = ", ".join(args.paths) if args.paths else "the library"
+    print_profile(console, profile, where)
+    if comparison is not None:
+        print_comparison(console, comparison)
+    return 0
+
+
+_TOP = 10
+_FREE_TEXT = 60  # values longer than this are descriptions, not categories
+
+
+def print_profile(console: Console, profile: Any, where: str) -> None:
+    overview = Table(title=f"Profile of {profile.count} persona{'s' if profile.count != 1 else ''} ({where})", header_style="bold", show_header=False)
+    overview.add_column("", style="bold")
+    overview.add_column("")
+    if profile.age:
+        a = profile.age
+        overview.add_row("age", f"mean {a.mean:.1f} · median {a.median:g} · sd {a.sd:.1f} · range {a.min:g}–{a.max:g} (n {a.n})")
+    if profile.talkativeness:
+        t = profile.talkativeness
+        overview.add_row("talkativeness", f"min {t.min:.2f} · q1 {t.q1:.2f} · median {t.median:.2f} · q3 {t.q3:.2f} · max {t.max:.2f} · sd {t.sd:.2f}")
+    console.print(overview)
+
+    from rich.columns import Columns
+
+    ages = Table(title="Age", header_style="bold")
+    for name, justify in (("bucket", "left"), ("n", "right"), ("share", "right"), ("", "left")):
+        ages.add_column(name, justify=justify)  # type: ignore[arg-type]
+    total = sum(profile.age_buckets.values()) or 1
+    for label, n in profile.age_buckets.items():
+        ages.add_row(label, str(n), f"{n / total:.0%}", "█" * round(20 * n / total))
+
+    tables: list[Table] = []
+    free_text: list[str] = []
+    for key, counts in profile.categories.items():
+        if not counts:
+            continue
+        if max(len(v) for v in counts) > _FREE_TEXT:
+            free_text.append(f"[bold]{key}[/]: free text, {len(counts)} distinct value{'s' if len(counts) != 1 else ''} (see --json)")
+            continue
+        table = Table(title=key.replace("attitude.", "attitude: ").replace("_", " "), header_style="bold")
+        for name, justify in (("value", "left"), ("n", "right"), ("share", "right")):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        n_total = sum(counts.values())
+        items = list(counts.items()) if key == "income" or key.startswith("attitude.") else counts.most_common()
+        for value, n in items[:_TOP]:
+            table.add_row(value, str(n), f"{n / n_total:.0%}")
+        if len(items) > _TOP:
+            rest = sum(n for _, n in items[_TOP:])
+            table.add_row(f"… {len(items) - _TOP} more", str(rest), f"{rest / n_total:.0%}", style="dim")
+        tables.append(table)
+
+    big = Table(title="Big five (0..1)", header_style="bold")
+    for name, justify in (("factor", "left"), ("mean", "right"), ("sd", "right"), ("min", "right"), ("max", "right"), ("n", "right")):
+        big.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for factor, s in profile.big_five.items():
+        if s is None:
+            big.add_row(factor, "–", "–", "–", "–", "0")
+        else:
+            big.add_row(factor, f"{s.mean:.2f}", f"{s.sd:.2f}", f"{s.min:.2f}", f"{s.max:.2f}", str(s.n))
+    console.print(Columns([ages, big], padding=(0, 2)))
+    console.print(Columns(tables, padding=(0, 2)))
+    for line in free_text:
+        console.print(line)
+
+
+def print_comparison(console: Console, comparison: Any) -> None:
+    from rich.columns import Columns
+
+    summary = Table(title=f"Compared with {comparison.spec or 'the spec'} (n {comparison.n})", header_style="bold")
+    for name, justify in (("attribute", "left"), ("n", "right"), ("TVD", "right"), ("χ²", "right"), ("df", "right"), ("p", "right"), ("notes", "left")):
+        summary.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    details: list[Table] = []
+    for attr in comparison.attributes:
+        label = attr.attribute.replace("attitude.", "attitude: ").replace("_", " ")
+        summary.add_row(
+            label, str(attr.n), "–" if attr.tvd is None else f"{attr.tvd:.3f}",
+            "–" if attr.chi2 is None else f"{attr.chi2:.2f}", "–" if attr.dof is None else str(attr.dof),
+            "–" if attr.p_value is None else f"{attr.p_value:.3f}", "; ".join(attr.notes),
+        )
+        table = Table(title=label, header_style="bold")
+        for name, justify in (("category", "left"), ("target", "right"), ("observed", "right"), ("share", "right"), ("diff", "right")):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for row in attr.rows:
+            diff = row.share - row.target
+            style = "yellow" if abs(diff) >= 0.1 else None
+            table.add_row(row.category, f"{row.target:.0%}", str(row.observed), f"{row.share:.0%}", f"{diff:+.0%}", style=style)
+        details.append(table)
+    console.print(summary)
+    console.print(Text("TVD: total variation distance, 0 = the spec's shares exactly, 1 = no overlap. χ²: Pearson goodness of fit; "
+                       "a small p says the difference is unlikely to be chance.", style="dim"))
+    console.print(Columns(details, padding=(0, 2)))
+    if comparison.quotas:
+        quotas = Table(title="Quotas", header_style="bold")
+        for name, justify in (("quota", "left"), ("count", "right"), ("allowed", "right"), ("", "left")):
+            quotas.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for q in comparison.quotas:
+            quotas.add_row(q.description, str(q.count), f"{q.low}–{q.high}", "[green]met[/]" if q.met else "[red]not met[/]")
+        console.print(quotas)
