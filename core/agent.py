@@ -161,6 +161,7 @@ class Agent:
             return None
         if isinstance(event, Moderator):
             mind.on_prompt("the moderator", event.text, to_me=to_me, seq=event.seq)
+            self.memory.prime(event.text)  # the next turns' question: embedded in the background
             if event.to:
                 target = " (to you)" if to_me and len(event.to) == 1 else f" (to {', '.join(event.to)})"
             else:
@@ -170,6 +171,7 @@ class Agent:
             title = f' "{event.title}"' if event.title else ""
             what = {"concept": "a concept card", "image": "a picture"}.get(event.kind, "this")
             mind.on_prompt(f"what the moderator showed{title}", event.text, to_me=to_me and bool(event.to), seq=event.seq)
+            self.memory.prime(event.text)
             return f"The moderator shows {what}{title}: {event.text}"
         if isinstance(event, SectionStarted):
             mind.on_section(event.title, event.rules)
@@ -211,7 +213,7 @@ class Agent:
         query = " ".join(filter(None, [situation.current, self.mind.intent or ""]))
         recalled = await self.memory.recall_for(
             query, limit=self.config.recall_limit, max_tokens=self.config.budget.recalled,
-            exclude_seq=situation.current_seq,
+            exclude_seq=situation.current_seq, focus=situation.current or None,
         )
         return self.builder.build(
             summary=self.memory.summary, window=self.memory.window, state=self.mind.render(),

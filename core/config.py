@@ -29,6 +29,10 @@ Example file::
     model_path = "~/models/SmolLM2-135M-Instruct-Q8_0.gguf"
     n_threads = 4
 
+    [memory]
+    retrieval = "embeddings"        # lexical (default, BM25) | embeddings (through the backend)
+    embedding_model = "text-embedding-3-small"
+
     [prices."my-finetune"]          # USD per 1M tokens, extends the built-in table
     input = 0.3
     output = 1.2
@@ -52,6 +56,9 @@ from .validation import bad_input_from_validation, field_path, read_toml
 
 BackendName = Literal["openai", "local", "scripted"]
 CacheMode = Literal["off", "record", "replay"]
+Retrieval = Literal["lexical", "embeddings"]
+
+RETRIEVALS: tuple[str, ...] = ("lexical", "embeddings")
 
 BACKEND_NAMES: tuple[str, ...] = ("openai", "local", "scripted")
 
@@ -63,6 +70,8 @@ ENV_VARS: dict[str, str] = {
     "TROUPE_BACKEND": "backend",
     "TROUPE_CACHE": "cache.mode",
     "TROUPE_CACHE_PATH": "cache.path",
+    "TROUPE_RETRIEVAL": "memory.retrieval",
+    "TROUPE_EMBEDDING_MODEL": "memory.embedding_model",
     "AZURE_OPENAI_API_KEY": "azure.api_key",
     "AZURE_OPENAI_ENDPOINT": "azure.endpoint",
     "OPENAI_API_VERSION": "azure.api_version",
@@ -126,6 +135,25 @@ class LocalSettings(_Section):
     n_ctx: int = Field(default=4096, ge=512, le=131072)
 
 
+class MemorySettings(_Section):
+    """How agents recall older memories (``core/memory.py``)."""
+
+    retrieval: Retrieval = "lexical"
+    """``lexical``: a BM25 keyword index, no model, no calls. ``embeddings``: vectors from the
+    backend's embeddings endpoint (cosine, blended with BM25); a backend that cannot embed
+    (``local``) falls back to lexical with a warning. ``$TROUPE_RETRIEVAL``; ``--retrieval``."""
+    embedding_model: str | None = None
+    """None → the backend's default (``text-embedding-3-small`` for openai; on Azure, the
+    embedding deployment's name). ``$TROUPE_EMBEDDING_MODEL``."""
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _check_model(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip() if value else value
+
+
 class Settings(_Section):
     """Everything Troupe reads from the config file and the environment."""
 
@@ -150,6 +178,7 @@ class Settings(_Section):
     azure: AzureSettings = Field(default_factory=AzureSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     """Extra/override prices, USD per 1M tokens, keyed by model name."""
 

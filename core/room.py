@@ -39,7 +39,7 @@ from .journal import Item
 from .llm.protocol import CallUsage, ChatBackend
 from .llm.stream import PartialTextExtractor
 from .log import EventLog
-from .memory import MemoryNote, PendingConsolidation
+from .memory import EmbeddingStore, MemoryNote, PendingConsolidation
 from .prompt import Prompt
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class Room:
         overhear: bool = False,
         consolidation_concurrency: int = 4,
         stop_on_backend_error: bool = False,
+        embeddings: EmbeddingStore | None = None,
     ) -> None:
         self.log = log
         self.stop_on_backend_error = stop_on_backend_error
@@ -95,6 +96,12 @@ class Room:
         self._consolidations: dict[str, asyncio.Task[None]] = {}
         self._listeners: list[ActivityListener] = []
         self._text_listeners = 0
+        self.embeddings = embeddings
+        """The session's shared embedding store (``retrieval="embeddings"``), else None. Its
+        calls run in the background; the room logs them (``llm_call``, purpose ``embed``)."""
+        if embeddings is not None:
+            embeddings.on_calls = self._embedded
+            embeddings.on_error = self._embedding_failed
         # Subscribed first (build the room before anyone else subscribes), so that agents have
         # perceived an event by the time other subscribers (the UI) hear of it.
         self._unsubscribe = log.subscribe(self.apply)
@@ -442,12 +449,27 @@ class Room:
         items.append(("memory_consolidated", dict(agent=agent.name, summary=summary.strip(), upto_seq=pending.upto_seq)))
         await self.commit(items)
 
+    # -- embeddings (off the critical path) ------------------------------------------------
+
+    def _embedded(self, calls: list[CallUsage]) -> None:
+        for type, fields in call_items(None, "embed", calls):
+            self.record_soon(type, **fields)
+
+    def _embedding_failed(self, exc: BackendError) -> None:
+        self.record_soon(
+            "error", agent=None, kind=exc.kind, recovered=True, purpose="embed",
+            message=f"{exc}; memories are recalled by keywords (lexical) from now on",
+        )
+
     @property
     def consolidations_in_flight(self) -> int:
         return len(self._consolidations)
 
     async def drain(self, timeout: float | None = None) -> None:
-        """Let consolidations in flight finish (up to ``timeout`` seconds), then cancel the rest."""
+        """Let consolidations and embeddings in flight finish (up to ``timeout`` seconds), then
+        cancel the rest."""
+        if self.embeddings is not None:
+            await self.embeddings.drain(timeout)
         tasks = list(self._consolidations.values())
         if not tasks:
             return
@@ -457,12 +479,14 @@ class Room:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def cancel_all(self) -> None:
-        """Cancel every turn and consolidation task and wait until they are gone."""
+        """Cancel every turn, consolidation and embedding task and wait until they are gone."""
         self.stop()
         tasks = list(self._turn_tasks) + list(self._consolidations.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.embeddings is not None:
+            await self.embeddings.aclose()
 
 
 def call_items(agent: str | None, purpose: str, calls: Sequence[CallUsage]) -> list[Item]:

@@ -20,6 +20,7 @@ server is back) goes on from where it stopped.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -29,10 +30,10 @@ from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
 from troupe.core.errors import BadInputError, RunStateError
 from troupe.core.events import Event, SessionStarted
-from troupe.core.llm.protocol import ChatBackend
+from troupe.core.llm.protocol import ChatBackend, embedding_backend
 from troupe.core.journal import GroupCommitLog
 from troupe.core.log import EventLog
-from troupe.core.memory import EmbeddingRecall, Recall
+from troupe.core.memory import EmbeddingRecall, EmbeddingStore
 from troupe.core.policies import RoundSpec, get_policy
 from troupe.core.poll_run import PollResult, run_poll
 from troupe.core.polls import PollSpec
@@ -43,6 +44,8 @@ from .guide import Guide, Section, StimulusSpec, parse_guide
 from .plan import Beat, Unanswered, beat_of, plan_guide, poll_progress, round_progress, unanswered
 from .run import EVENTS_FILE, already_ended, update_meta, write_meta
 from .state import AgentState, SessionState, StateTracker
+
+log = logging.getLogger(__name__)
 
 LOCAL_BUDGET = 1200
 """Input-token budget for the embedded tiny local model (short persona card too)."""
@@ -65,6 +68,7 @@ class Session:
         overhear: bool,
         budget: int | None,
         retrieval: str = "lexical",
+        embedding_model: str | None = None,
         stop_on_backend_error: bool = False,
     ) -> None:
         self.run_dir = run_dir
@@ -82,10 +86,18 @@ class Session:
             model=defaults.model, seed=seed, short_prompt=local,
         )
         names = list(self.cards)
-        self.retrieval = retrieval
+        self.embeddings = _embedding_store(backend, retrieval, embedding_model)
+        """The session-wide vectors behind ``retrieval="embeddings"`` (None: lexical)."""
+        self.retrieval = "embeddings" if self.embeddings is not None else "lexical"
+        """The retrieval in effect (``lexical`` when the backend cannot embed)."""
+        store = self.embeddings
+        fresh = 2 * (len(names) + 1)  # ~two rounds of items: each persona's line and the moderator's
         self.room = Room(
-            log, [Agent(c, panel=names, config=config, recall=_recall(backend, retrieval)) for c in cards], backend,
-            max_concurrency=max_concurrency, overhear=overhear, stop_on_backend_error=stop_on_backend_error,
+            log,
+            [Agent(c, panel=names, config=config, recall=EmbeddingRecall(store, fresh=fresh) if store else None)
+             for c in cards],
+            backend, max_concurrency=max_concurrency, overhear=overhear, stop_on_backend_error=stop_on_backend_error,
+            embeddings=store,
         )
         self.plan: list[Beat] = plan_guide(guide, seed=seed, rounds_cap=rounds_cap)
         self._beat_index = {b.key: i for i, b in enumerate(self.plan)}
@@ -118,14 +130,17 @@ class Session:
         overhear: bool = False,
         budget: int | None = None,
         retrieval: str = "lexical",
+        embedding_model: str | None = None,
         stop_on_backend_error: bool = False,
     ) -> Session:
         """Seat ``cards``, open ``run_dir/events.jsonl`` and log ``session_started``.
 
         The event carries the full guide and every card, so the run directory alone is enough
         to resume, branch or export it. Nothing else happens until :meth:`step` (or a command).
-        ``retrieval="embeddings"`` recalls older memories through the backend's ``embed``
-        coroutine (``embed(texts) -> vectors``) instead of the default BM25 index.
+        ``retrieval="embeddings"`` recalls older memories through the backend's embeddings
+        (``embedding_model``, default the backend's) blended with BM25, instead of BM25 alone;
+        a backend that cannot embed (``local``) falls back to lexical with a warning. The
+        retrieval in effect and the embedding model are recorded, and a resumed run uses them.
         ``stop_on_backend_error=True`` (unattended runs) halts the session on any backend
         failure that survived the backend's retries (5xx, 429, timeout), not only on an outage,
         so that no turn is silently lost; see :class:`~troupe.core.room.Room`.
@@ -136,7 +151,7 @@ class Session:
         names = [c.name for c in card_list]
         if len(set(names)) != len(names):
             raise BadInputError(f"two personas share a name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
-        _recall(backend, retrieval)  # fail before anything is written
+        _check_retrieval(retrieval)  # fail before anything is written
         run = Path(run_dir)
         path = run / EVENTS_FILE
         if path.exists() and path.stat().st_size > 0:
@@ -146,7 +161,7 @@ class Session:
         session = cls(
             run_dir=run, log=log, guide=guide, cards=card_list, backend=backend, seed=seed,
             rounds_cap=rounds_cap, max_concurrency=concurrency, overhear=overhear, budget=budget,
-            retrieval=retrieval, stop_on_backend_error=stop_on_backend_error,
+            retrieval=retrieval, embedding_model=embedding_model, stop_on_backend_error=stop_on_backend_error,
         )
         model = guide.defaults.model or getattr(backend, "model", None)
         session.room.record(
@@ -154,7 +169,8 @@ class Session:
             personas=names, backend=getattr(backend, "name", "unknown"), model=model, seed=seed,
             guide=guide.model_dump(mode="json"), persona_cards={c.name: c.to_dict() for c in card_list},
             rounds_cap=rounds_cap, max_concurrency=concurrency, overhear=overhear, budget=budget,
-            retrieval=retrieval,
+            retrieval=session.retrieval,
+            **({"embedding_model": session.embeddings.model} if session.embeddings is not None else {}),
         )
         write_meta(run, title=guide.title, backend=getattr(backend, "name", None), model=model,
                    personas=names, seed=seed, started_at=log.events[0].ts)
@@ -195,7 +211,10 @@ class Session:
             rounds_cap=extra.get("rounds_cap"),
             max_concurrency=int(extra.get("max_concurrency") or guide.defaults.max_concurrency),
             overhear=bool(extra.get("overhear", False)), budget=extra.get("budget"),
-            retrieval=str(extra.get("retrieval") or "lexical"), stop_on_backend_error=stop_on_backend_error,
+            retrieval=str(extra.get("retrieval") or "lexical"),
+            # the recorded embedding model, unless the run is resumed on another kind of backend
+            embedding_model=extra.get("embedding_model") if getattr(backend, "name", None) == first.backend else None,
+            stop_on_backend_error=stop_on_backend_error,
         )
         for event in events:
             session._observe(event)
@@ -555,16 +574,28 @@ class Session:
         return names, (rest if names else text)
 
 
-def _recall(backend: ChatBackend, retrieval: str) -> Recall | None:
-    """The memory retrieval for each agent: BM25 (None → the default) or the backend's embeddings."""
+RETRIEVALS = ("lexical", "embeddings")
+
+
+def _check_retrieval(retrieval: str) -> None:
+    if retrieval not in RETRIEVALS:
+        raise BadInputError(f"unknown retrieval {retrieval!r} (lexical or embeddings)", field="retrieval")
+
+
+def _embedding_store(backend: ChatBackend, retrieval: str, model: str | None) -> EmbeddingStore | None:
+    """The shared store behind ``retrieval="embeddings"``; None for lexical, or — with a
+    one-line warning — when the backend cannot embed (the local model is no embedding model)."""
+    _check_retrieval(retrieval)
     if retrieval == "lexical":
         return None
-    if retrieval == "embeddings":
-        embed = getattr(backend, "embed", None)
-        if not callable(embed):
-            raise BadInputError(f"the {getattr(backend, 'name', '?')} backend has no embeddings; use retrieval='lexical'")
-        return EmbeddingRecall(embed)
-    raise BadInputError(f"unknown retrieval {retrieval!r} (lexical or embeddings)")
+    embedder = embedding_backend(backend)
+    if embedder is None:
+        log.warning(
+            "the %s backend cannot embed texts; recalling memories lexically (BM25) instead of by embeddings",
+            getattr(backend, "name", "?"),
+        )
+        return None
+    return EmbeddingStore(embedder, model=model)
 
 
 def _budget(total: int) -> PromptBudget:

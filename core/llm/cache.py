@@ -16,6 +16,13 @@ recorded reply. A replay that asks more often than was recorded gets the latest 
 Structured outputs store the final valid JSON; a hit re-validates it into ``parsed``. With
 ``on_delta`` a hit is replayed as deltas, so streaming UIs behave the same.
 
+Embeddings (:meth:`CachedBackend.embed`) are cached per text, keyed by ``(model, text)``
+without occurrence numbers (an embedding model is deterministic). Because of that, ``record``
+reads through: texts already in the file are not embedded again, only the others go to the
+inner backend, in one call. ``replay`` serves every vector from the file (zero inner calls) or
+raises :class:`CacheMissError`. Vectors are stored as float32 and returned as float32 in both
+modes, so a recorded run and its replay rank memories identically.
+
 Concurrency: SQLite in WAL mode with a busy timeout (several processes), one connection per
 wrapper guarded by a lock, tiny autocommit statements run off the event loop
 (``asyncio.to_thread``) so a busy file never stalls the session.
@@ -24,8 +31,11 @@ wrapper guarded by a lock, tiny autocommit statements run off the event loop
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import sqlite3
+import struct
 import threading
 import time
 from dataclasses import asdict
@@ -35,8 +45,11 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from ..errors import CacheMissError, ConfigError, InvalidOutputError
-from .protocol import CallUsage, ChatBackend, ChatRequest, ChatResponse, DeltaCallback
+from ..errors import BackendError, CacheMissError, ConfigError, InvalidOutputError
+from ..tokens import estimate_tokens
+from .protocol import (
+    CallUsage, ChatBackend, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, embedding_backend,
+)
 from .structured import describe_error, validate_output
 
 CacheMode = Literal["off", "record", "replay"]
@@ -83,6 +96,11 @@ class CachedBackend:
     def model(self) -> str | None:
         return self.inner.model
 
+    @property
+    def embedding_model(self) -> str | None:
+        """The inner backend's (None when it cannot embed: then neither can the cache)."""
+        return getattr(self.inner, "embedding_model", None)
+
     # -- the protocol -------------------------------------------------------------------
 
     async def complete(self, request: ChatRequest, *, on_delta: DeltaCallback | None = None) -> ChatResponse:
@@ -96,6 +114,50 @@ class CachedBackend:
         response = await self.inner.complete(request, on_delta=on_delta)
         await asyncio.to_thread(self._store, key, occurrence, request, response)
         return response
+
+    async def embed(self, texts: list[str], *, model: str | None = None) -> EmbeddingResponse:
+        """Vectors for ``texts``: from the file where recorded, the rest from the inner backend
+        in one call (``record``; see the module docstring). A hit adds one ``cached`` usage entry."""
+        inner = embedding_backend(self.inner)
+        if inner is None and self.mode != "replay":
+            raise BackendError(f"the {self.name} backend cannot embed texts", kind="unsupported")
+        if self.mode == "off":
+            assert inner is not None
+            return await inner.embed(texts, model=model)
+        name = model or self.embedding_model
+        start = time.perf_counter()
+        keys = [embedding_key(name, t) for t in texts]
+        found = await asyncio.to_thread(self._lookup_many, sorted(set(keys)))
+        vectors: dict[str, list[float]] = {k: _unpack(blob) for k, (blob, _) in found.items()}
+        missing = {k: t for k, t in zip(keys, texts) if k not in vectors}
+        calls: list[CallUsage] = []
+        if found:
+            self.hits += len(found)
+            calls.append(CallUsage(
+                prompt_tokens=sum(tokens for _, tokens in found.values()), completion_tokens=0,
+                latency_ms=(time.perf_counter() - start) * 1000.0, cached=True, cost_usd=0.0, model=name,
+            ))
+        served = name
+        if missing:
+            if self.mode == "replay" or inner is None:  # (a replay never calls the inner backend)
+                self.misses += len(missing)
+                first = next(iter(missing.values()))
+                raise CacheMissError(
+                    f"{self.path}: no recorded embedding for {len(missing)} text{'s' if len(missing) != 1 else ''} "
+                    f"(model {name}; e.g. {first[:60]!r}); record it again with cache mode 'record'"
+                )
+            response = await inner.embed(list(missing.values()), model=model)
+            if len(response.vectors) != len(missing):
+                raise BackendError(f"the {self.name} backend returned {len(response.vectors)} embeddings for {len(missing)} texts")
+            rows = []
+            for (key, text), vec in zip(missing.items(), response.vectors):
+                blob = _pack(vec)
+                vectors[key] = _unpack(blob)  # float32 both ways: record and replay rank alike
+                rows.append((key, blob, estimate_tokens(text)))
+            await asyncio.to_thread(self._store_many, rows, name)
+            calls.extend(response.calls)
+            served = response.model or name
+        return EmbeddingResponse(vectors=[vectors[k] for k in keys], calls=calls, model=served)
 
     async def aclose(self) -> None:
         if self._closed:
@@ -192,7 +254,47 @@ class CachedBackend:
             self._connect().execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             self.writes += 1
 
+    def _lookup_many(self, keys: list[str]) -> dict[str, tuple[str, int]]:
+        """Recorded embeddings: key → (packed vector, prompt tokens)."""
+        out: dict[str, tuple[str, int]] = {}
+        with self._lock:
+            conn = self._connect()
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, text, usage in conn.execute(
+                    f"SELECT key, text, usage FROM responses WHERE occurrence = 0 AND key IN ({marks})", chunk
+                ):
+                    out[key] = (text, int(json.loads(usage).get("prompt_tokens", 0)))
+        return out
+
+    def _store_many(self, rows: list[tuple[str, str, int]], model: str | None) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        values = [
+            (key, 0, self.inner.name, model, "embed", None, blob, json.dumps({"prompt_tokens": tokens, "model": model}), now)
+            for key, blob, tokens in rows
+        ]
+        with self._lock:
+            self._connect().executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            self.writes += len(values)
+
     def count(self) -> int:
         """How many replies the file holds (all keys, all occurrences)."""
         with self._lock:
             return int(self._connect().execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+
+def embedding_key(model: str | None, text: str) -> str:
+    """The cache key of one text's embedding (a different namespace from chat requests)."""
+    blob = json.dumps({"embed": model, "text": text}, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _pack(vector: list[float]) -> str:
+    """A vector as base64 of little-endian float32 (4 bytes a dimension, not ~20 as JSON)."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+
+
+def _unpack(blob: str) -> list[float]:
+    raw = base64.b64decode(blob)
+    return list(struct.unpack(f"<{len(raw) // 4}f", raw))

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import BACKEND_NAMES, Settings, default_backend_name
 from ..errors import BackendUnavailableError, BadInputError, CacheMissError
-from .protocol import ChatBackend, ChatRequest, ChatResponse, DeltaCallback
+from .protocol import ChatBackend, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse
 
 LOCAL_EXTRA_HINT = "install the local extra: pip install 'troupe[local]'"
 
@@ -34,7 +34,11 @@ def make_backend(settings: Settings, name: str | None = None, model: str | None 
             raise
         # A replay never calls the inner backend, so it must not need its key or extra:
         # a recorded session replays on a machine with neither.
-        inner = _ReplayOnly(chosen, model or settings.model or _default_model(chosen), exc.message)
+        embeds = _default_embedding_model(chosen)
+        inner = _ReplayOnly(
+            chosen, model or settings.model or _default_model(chosen), exc.message,
+            embedding_model=(settings.memory.embedding_model or embeds) if embeds else None,
+        )
     if mode == "off":
         return inner
     from .cache import CachedBackend
@@ -46,7 +50,7 @@ def _build(name: str, settings: Settings, model: str | None) -> ChatBackend:
     if name == "scripted":
         from .scripted import ScriptedBackend
 
-        return ScriptedBackend(model=model or settings.model or "scripted-1")
+        return ScriptedBackend(model=model or settings.model or "scripted-1", embedding_model=settings.memory.embedding_model)
     if name == "openai":
         from .openai_backend import OpenAIBackend
 
@@ -87,16 +91,35 @@ def _default_model(name: str) -> str | None:
     return "scripted-1"
 
 
+def _default_embedding_model(name: str) -> str | None:
+    """The embedding model a backend would use (None: it cannot embed)."""
+    if name == "openai":
+        from .openai_backend import DEFAULT_EMBEDDING_MODEL
+
+        return DEFAULT_EMBEDDING_MODEL
+    if name == "scripted":
+        from .scripted import DEFAULT_EMBEDDING_MODEL as SCRIPTED_EMBEDDING_MODEL
+
+        return SCRIPTED_EMBEDDING_MODEL
+    return None
+
+
 class _ReplayOnly:
     """Stands in for a backend that cannot be built, behind a replay cache. It is never called
-    on a hit; a miss is a :class:`CacheMissError` raised by the cache before it gets here."""
+    on a hit; a miss is a :class:`CacheMissError` raised by the cache before it gets here.
+    It keeps the embedding model the real backend would have, so a replayed run recalls
+    memories the way the recording did."""
 
-    def __init__(self, name: str, model: str | None, reason: str) -> None:
+    def __init__(self, name: str, model: str | None, reason: str, *, embedding_model: str | None = None) -> None:
         self.name = name
         self.model = model
         self.reason = reason
+        self.embedding_model = embedding_model
 
     async def complete(self, request: ChatRequest, *, on_delta: DeltaCallback | None = None) -> ChatResponse:
+        raise CacheMissError(f"replay only: the {self.name} backend is unavailable ({self.reason})")
+
+    async def embed(self, texts: list[str], *, model: str | None = None) -> EmbeddingResponse:
         raise CacheMissError(f"replay only: the {self.name} backend is unavailable ({self.reason})")
 
     async def aclose(self) -> None:

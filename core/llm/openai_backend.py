@@ -13,6 +13,9 @@ module adds on top of the client:
   exactly. Our loop (rather than the client's) keeps the backoff configurable — tests use
   milliseconds — and never retries a stream that already emitted text (that would duplicate
   deltas in the UI).
+* **Embeddings** (:meth:`OpenAIBackend.embed`, ``client.embeddings.create``) in batches, with
+  the same retries, accounting and error translation as chat; default model
+  ``text-embedding-3-small``.
 * **Accounting**: a :class:`CallUsage` per call (prompt / completion / provider-cached tokens,
   latency including retries, cost from ``pricing.py``).
 * **Errors** are translated here, at the edge, into the ``BackendError`` family with one
@@ -32,9 +35,9 @@ import random
 import re
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
 from pydantic import BaseModel
@@ -42,7 +45,7 @@ from pydantic import BaseModel
 from ..errors import BackendError, BackendUnavailableError
 from ..tokens import estimate_tokens
 from .pricing import ModelPrice, cost_usd
-from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, Message
+from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message
 from .structured import complete_structured
 
 from ..config import display_url
@@ -53,6 +56,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4.1-mini"
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
+EMBEDDING_BATCH_SIZE = 256
+"""Inputs per embeddings call (OpenAI accepts up to 2,048; memory lines are short)."""
+T = TypeVar("T")
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 120.0
 """A server asking us to wait longer than this gets an error now rather than a frozen session."""
@@ -181,11 +188,16 @@ class OpenAIBackend:
         temperature: float | None = None,
         prices: Mapping[str, ModelPrice] | None = None,
         client: openai.AsyncOpenAI | None = None,
+        embedding_model: str | None = None,
+        embedding_batch_size: int = EMBEDDING_BATCH_SIZE,
     ) -> None:
         azure_on = azure is not None and azure.configured
         azure_key = azure.api_key.get_secret_value() if azure_on and azure.api_key else None
         self._secrets = [s for s in (api_key, azure_key) if s]
         self.model = model or (azure.deployment if azure_on and azure.deployment else None) or DEFAULT_MODEL
+        self.embedding_model: str | None = embedding_model or DEFAULT_EMBEDDING_MODEL
+        """For :meth:`embed` (on Azure: the embedding deployment's name)."""
+        self.embedding_batch_size = max(1, embedding_batch_size)
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
@@ -236,6 +248,7 @@ class OpenAIBackend:
             retry_max_backoff_s=settings.retry_max_backoff_s,
             temperature=settings.temperature,
             prices=settings.prices,
+            embedding_model=settings.memory.embedding_model,
         )
 
     async def probe(self, timeout_s: float = 5.0) -> str:
@@ -301,12 +314,22 @@ class OpenAIBackend:
     ) -> tuple[str, CallUsage, str | None]:
         kwargs = self._request_kwargs(messages, request, model, response_format)
         start = time.perf_counter()
-        attempt = 0
+        emitted = [False]
+        text, usage, served_model, finish = await self._retrying(
+            lambda: self._attempt(kwargs, on_delta, emitted), model, emitted
+        )
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        return text, self._usage(usage, served_model or model, messages, text, latency_ms), finish
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], model: str, emitted: list[bool] | None = None) -> T:
+        """Run ``attempt`` with our retry policy (see the module docstring); errors come out
+        translated and redacted. ``emitted[0]`` set by a streaming attempt forbids a retry."""
+        tries = 0
         while True:
-            emitted = [False]
+            if emitted is not None:
+                emitted[0] = False
             try:
-                text, usage, served_model, finish = await self._attempt(kwargs, on_delta, emitted)
-                break
+                return await attempt()
             except openai.APIStatusError as exc:
                 failure: openai.OpenAIError = exc
                 retry = exc.status_code in RETRY_STATUSES and not _is_quota(exc)
@@ -314,20 +337,53 @@ class OpenAIBackend:
             except openai.APIConnectionError as exc:  # includes APITimeoutError
                 failure, retry, wait = exc, True, None
             except openai.OpenAIError as exc:
-                raise self._translate(exc, model, attempt + 1) from None
-            if emitted[0]:  # text already reached the UI: a retry would repeat it
+                raise self._translate(exc, model, tries + 1) from None
+            if emitted is not None and emitted[0]:  # text already reached the UI: a retry would repeat it
                 raise self._redacted(BackendError(
                     f"the reply stream from {self.base_url} broke off mid-reply ({_root_cause(failure)})",
                     kind="stream", retryable=True,
                 )) from None
-            if not retry or attempt >= self.max_retries or (wait is not None and wait > MAX_RETRY_AFTER_S):
-                raise self._translate(failure, model, attempt + 1, wait) from None
-            delay = wait if wait is not None else self._backoff(attempt)
-            log.info("openai: %s; retry %d/%d in %.2fs", type(failure).__name__, attempt + 1, self.max_retries, delay)
+            if not retry or tries >= self.max_retries or (wait is not None and wait > MAX_RETRY_AFTER_S):
+                raise self._translate(failure, model, tries + 1, wait) from None
+            delay = wait if wait is not None else self._backoff(tries)
+            log.info("openai: %s; retry %d/%d in %.2fs", type(failure).__name__, tries + 1, self.max_retries, delay)
             await asyncio.sleep(delay)
-            attempt += 1
-        latency_ms = (time.perf_counter() - start) * 1000.0
-        return text, self._usage(usage, served_model or model, messages, text, latency_ms), finish
+            tries += 1
+
+    # -- embeddings ----------------------------------------------------------------------------
+
+    async def embed(self, texts: list[str], *, model: str | None = None) -> EmbeddingResponse:
+        """Embed ``texts`` with ``client.embeddings.create``, ``embedding_batch_size`` inputs a
+        call (one :class:`CallUsage` per call), same retries and error translation as chat.
+
+        Sent as ``encoding_format="float"``, which every OpenAI-compatible server understands.
+        """
+        model = model or self.embedding_model or DEFAULT_EMBEDDING_MODEL
+        vectors: list[list[float]] = []
+        calls: list[CallUsage] = []
+        served: str | None = None
+        for i in range(0, len(texts), self.embedding_batch_size):
+            batch = texts[i : i + self.embedding_batch_size]
+            start = time.perf_counter()
+            create = functools.partial(self._client.embeddings.create, model=model, input=batch, encoding_format="float")
+            result = await self._retrying(create, model)
+            data = sorted(result.data, key=lambda d: d.index)
+            if len(data) != len(batch) or any(not isinstance(d.embedding, list) for d in data):
+                raise self._redacted(BackendError(
+                    f"the model server at {self.base_url} returned {len(data)} embeddings for {len(batch)} inputs",
+                    kind="bad_response",
+                ))
+            vectors.extend(list(d.embedding) for d in data)
+            served = result.model or model
+            usage = getattr(result, "usage", None)
+            prompt = int(getattr(usage, "prompt_tokens", 0) or 0) if usage is not None else 0
+            if not prompt:  # some compatible servers send no usage: estimate rather than report zero
+                prompt = sum(estimate_tokens(t) for t in batch)
+            calls.append(CallUsage(
+                prompt_tokens=prompt, completion_tokens=0, latency_ms=(time.perf_counter() - start) * 1000.0,
+                cost_usd=cost_usd(served, prompt, 0, 0, self.prices), model=served,
+            ))
+        return EmbeddingResponse(vectors=vectors, calls=calls, model=served or model)
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.retry_backoff_s * (2.0**attempt), self.retry_max_backoff_s)

@@ -53,6 +53,10 @@ BUILTIN_PRICES: dict[str, ModelPrice] = {
     "gpt-4-turbo": _p(10.00, 30.00),
     "gpt-4": _p(30.00, 60.00),
     "gpt-3.5-turbo": _p(0.50, 1.50),
+    # embedding models (input tokens only)
+    "text-embedding-3-small": _p(0.02, 0.0),
+    "text-embedding-3-large": _p(0.13, 0.0),
+    "text-embedding-ada-002": _p(0.10, 0.0),
 }
 
 

@@ -13,6 +13,11 @@ human text out of it). ``complete`` still returns the full response at the end.
 
 Every real call's accounting is in ``response.calls`` (one :class:`CallUsage` per HTTP/model
 call, so a repaired reply has two) — the session logs one ``llm_call`` event per entry.
+
+Embeddings are an optional second capability (:class:`EmbeddingBackend`): ``embed(texts)``
+returns one vector per text and the same per-call accounting. A backend that has the method
+but no embedding model (``embedding_model`` is None — e.g. the cache around a local model)
+cannot embed; :func:`embedding_backend` is the one check callers use.
 """
 
 from __future__ import annotations
@@ -102,6 +107,16 @@ class ChatResponse:
         return sum(c.completion_tokens for c in self.calls)
 
 
+@dataclass(slots=True)
+class EmbeddingResponse:
+    vectors: list[list[float]]
+    """One vector per input text, in input order."""
+    calls: list[CallUsage] = field(default_factory=list)
+    """One entry per real call (a long input list may be sent in several batches);
+    ``completion_tokens`` is always 0."""
+    model: str | None = None
+
+
 @runtime_checkable
 class ChatBackend(Protocol):
     """An LLM backend."""
@@ -118,3 +133,22 @@ class ChatBackend(Protocol):
     async def aclose(self) -> None:
         """Release connections / models. Safe to call twice."""
         ...
+
+
+@runtime_checkable
+class EmbeddingBackend(Protocol):
+    """A backend that can also embed texts (optional; see :func:`embedding_backend`)."""
+
+    embedding_model: str | None
+    """The default embedding model; None when this backend cannot embed."""
+
+    async def embed(self, texts: list[str], *, model: str | None = None) -> EmbeddingResponse:
+        """Embed ``texts`` (non-empty strings), batching as the provider requires."""
+        ...
+
+
+def embedding_backend(backend: object) -> EmbeddingBackend | None:
+    """``backend`` if it can embed (has ``embed`` and an embedding model), else None."""
+    if callable(getattr(backend, "embed", None)) and getattr(backend, "embedding_model", None):
+        return backend  # type: ignore[return-value]
+    return None

@@ -13,23 +13,30 @@ Two modes, which combine:
 Replies depend only on ``(seed, request)`` — never on call order — so concurrent turns stay
 deterministic. ``latency`` (seconds) simulates a server; ``stream_chunk`` sets how many
 characters each streamed delta carries.
+
+**Embeddings** (:meth:`ScriptedBackend.embed`) are real, if crude: :func:`hashed_embedding`
+is a hashed bag of words plus character trigrams, so texts sharing words (or word forms:
+"bottle", "bottled") are close and unrelated texts are near-orthogonal. Deterministic, no model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import math
 import random
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..errors import BackendError
 from ..tokens import estimate_tokens
-from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, Message
+from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message
 from .structured import complete_structured, to_json_text
 
 ScriptItem = Any
@@ -104,6 +111,39 @@ _SUMMARIES = [
 ]
 
 
+DEFAULT_EMBEDDING_MODEL = "scripted-embedding-1"
+EMBEDDING_DIMENSIONS = 256
+_EMBED_WORD = re.compile(r"[a-zà-ÿ0-9]+(?:'[a-z]+)?")
+
+
+def hashed_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A deterministic unit vector for ``text``: each content word adds a signed hashed feature
+    (weight 1) and each of its character trigrams a smaller one (0.35), scaled by
+    ``1 + log(count)``. Shared words and word forms make texts close; no semantics beyond that.
+    An empty (or all-stop-word) text gets the zero vector."""
+    vec = [0.0] * dimensions
+    words = [w for w in _EMBED_WORD.findall(text.lower()) if w not in _STOP]
+    for word, count in Counter(words).items():
+        scale = 1.0 + math.log(count)
+        for index, weight in _word_features(word, dimensions):
+            vec[index] += weight * scale
+    norm = math.sqrt(sum(x * x for x in vec))
+    return [x / norm for x in vec] if norm else vec
+
+
+@lru_cache(maxsize=16384)
+def _word_features(word: str, dimensions: int) -> tuple[tuple[int, float], ...]:
+    padded = f"^{word}$"
+    grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
+    features = [("w:" + word, 1.0)] + [("g:" + g, 0.35) for g in grams]
+    out = []
+    for name, weight in features:
+        digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+        index = int.from_bytes(digest[:4], "little") % dimensions
+        out.append((index, weight if digest[4] & 1 else -weight))
+    return tuple(out)
+
+
 class ScriptedBackend:
     """A deterministic fake model. See the module docstring."""
 
@@ -119,8 +159,12 @@ class ScriptedBackend:
         stream_delay: float = 0.0,
         model: str = "scripted-1",
         say_weight: float = 0.85,
+        embedding_model: str | None = None,
+        embedding_dimensions: int = EMBEDDING_DIMENSIONS,
     ) -> None:
         self.model = model
+        self.embedding_model: str | None = embedding_model or DEFAULT_EMBEDDING_MODEL
+        self.embedding_dimensions = embedding_dimensions
         self.seed = seed
         self.latency = latency
         self.stream_chunk = max(1, stream_chunk)
@@ -130,6 +174,8 @@ class ScriptedBackend:
         self.requests: list[ChatRequest] = []
         """Every request seen, in arrival order (tests inspect prompts here)."""
         self.calls = 0
+        self.embedded: list[list[str]] = []
+        """The input list of every :meth:`embed` call, in order."""
 
     def enqueue(self, *items: ScriptItem) -> None:
         self._queue.extend(items)
@@ -163,6 +209,20 @@ class ScriptedBackend:
             return await complete_structured(request, call_once)
         text, usage = await call_once(request.messages, False)
         return ChatResponse(text=text, calls=[usage], model=usage.model)
+
+    async def embed(self, texts: list[str], *, model: str | None = None) -> EmbeddingResponse:
+        """One call: :func:`hashed_embedding` of each text (``latency`` applies)."""
+        start = time.perf_counter()
+        self.embedded.append(list(texts))
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        vectors = [hashed_embedding(t, self.embedding_dimensions) for t in texts]
+        name = model or self.embedding_model
+        usage = CallUsage(
+            prompt_tokens=sum(estimate_tokens(t) for t in texts), completion_tokens=0,
+            latency_ms=(time.perf_counter() - start) * 1000.0, model=name,
+        )
+        return EmbeddingResponse(vectors=vectors, calls=[usage], model=name)
 
     # -- reply generation -------------------------------------------------------------
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
 
 from troupe.core.card import PersonaCard
+from troupe.core.config import RETRIEVALS
 from troupe.core.errors import BackendError, BadInputError, TroupeError
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
@@ -40,6 +42,11 @@ def register(subparsers: Any) -> None:
     run.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-<guide>)")
     run.add_argument("--rounds", type=non_negative, metavar="N", help="cap each discussion block at N rounds")
     run.add_argument("--headless", action="store_true", help="no UI: run to the end, progress on stderr, run dir on stdout")
+    run.add_argument(
+        "--retrieval", choices=RETRIEVALS,
+        help="how personas recall older memories: lexical (BM25, no calls) or embeddings (the backend's "
+             "embeddings endpoint; model from [memory] embedding_model) (default: $TROUPE_RETRIEVAL or lexical)",
+    )
     run.set_defaults(handler=cmd_run)
 
     resume = subparsers.add_parser(
@@ -69,20 +76,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     cards = seat_cards(guide, args.personas)
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide)
     settings = _settings()
+    retrieval = args.retrieval or settings.memory.retrieval
     backend = make_backend(args.backend, args.model, settings)
     if not args.headless:
         launch = _tui("launch_session")
+        extra = _retrieval_option(launch, retrieval)
         try:
-            return int(launch(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds))
+            return int(launch(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, **extra))
         finally:
             _close(backend)
 
     from ..run import run_headless
 
     # The config's max_concurrency applies only when set explicitly; else the guide's (default 64).
-    options = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    options: dict[str, Any] = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    if retrieval != "lexical":
+        options["retrieval"] = retrieval
     coro = run_headless(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, **options)
     return _headless(coro, backend, run_dir)
+
+
+def _retrieval_option(launch: Any, retrieval: str) -> dict[str, Any]:
+    """``retrieval=`` for the TUI launcher when it takes one (lexical is everyone's default)."""
+    if retrieval == "lexical":
+        return {}
+    params = inspect.signature(launch).parameters
+    if "retrieval" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return {"retrieval": retrieval}
+    print(f"troupe: this terminal UI does not offer retrieval={retrieval} yet; "
+          "memories are recalled lexically (use --headless for embeddings)", file=sys.stderr)
+    return {}
 
 
 def seat_cards(guide: Guide, personas: str | None) -> list[PersonaCard]:

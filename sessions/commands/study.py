@@ -84,7 +84,9 @@ def cmd_study(args: argparse.Namespace) -> int:
     settings = load_settings()
     backend = make_backend(args.backend, args.model, settings)
     # As in `troupe run`: the config's max_concurrency applies only when set explicitly.
-    options = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    options: dict[str, Any] = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    if settings.memory.retrieval != "lexical":  # [memory] retrieval / $TROUPE_RETRIEVAL, as for `troupe run`
+        options["retrieval"] = settings.memory.retrieval
     study_dir.mkdir(parents=True, exist_ok=True)
     outcomes = asyncio.run(_run_with_progress(guide, plans, backend, study_dir, args.rounds, args.concurrency, options))
     first_ok = next((o for o in outcomes if o.ok), None)

@@ -143,3 +143,64 @@ def test_several_processes_record_into_one_file(tmp_path: Path) -> None:
         assert proc.returncode == 0, err.decode()
     backend = CachedBackend(ScriptedBackend(), db, "replay")
     assert backend.count() == 75
+
+
+async def test_embeddings_are_cached_per_text_and_replay_with_zero_calls(tmp_path: Path) -> None:
+    db = tmp_path / "cache.sqlite"
+    inner = ScriptedBackend()
+    recorder = CachedBackend(inner, db, "record")
+    assert recorder.embedding_model == "scripted-embedding-1"
+    first = await recorder.embed(["soup in a bottle", "rain in Leeds"])
+    assert inner.embedded == [["soup in a bottle", "rain in Leeds"]] and recorder.writes == 2
+    assert [c.cached for c in first.calls] == [False]
+    # read-through: only the new text goes to the inner backend, the others come from the file
+    second = await recorder.embed(["rain in Leeds", "a new line", "soup in a bottle"])
+    assert inner.embedded[-1] == ["a new line"]
+    assert second.vectors[0] == first.vectors[1] and second.vectors[2] == first.vectors[0]
+    assert [c.cached for c in second.calls] == [True, False] and second.calls[0].cost_usd == 0.0
+    await recorder.aclose()
+
+    never = ScriptedBackend()
+    replayer = CachedBackend(never, db, "replay")
+    replayed = await replayer.embed(["a new line", "soup in a bottle", "rain in Leeds"])
+    assert never.embedded == []  # zero calls
+    assert replayed.vectors == [second.vectors[1], first.vectors[0], first.vectors[1]]
+    [call] = replayed.calls
+    assert call.cached and call.prompt_tokens > 0 and call.completion_tokens == 0
+    with pytest.raises(CacheMissError, match="no recorded embedding for 1 text"):
+        await replayer.embed(["soup in a bottle", "never seen"])
+    # another model is another key: recorded vectors are never mixed across models
+    with pytest.raises(CacheMissError, match="other-model"):
+        await replayer.embed(["soup in a bottle"], model="other-model")
+    await replayer.aclose()
+
+
+async def test_cached_vectors_are_float32_in_record_and_replay_alike(tmp_path: Path) -> None:
+    import struct
+
+    db = tmp_path / "cache.sqlite"
+    recorder = CachedBackend(ScriptedBackend(), db, "record")
+    live = (await recorder.embed(["gazpacho in a glass bottle"])).vectors[0]
+    exact = (await ScriptedBackend().embed(["gazpacho in a glass bottle"])).vectors[0]
+    assert live == list(struct.unpack(f"<{len(exact)}f", struct.pack(f"<{len(exact)}f", *exact)))
+    await recorder.aclose()
+    replayer = CachedBackend(ScriptedBackend(), db, "replay")
+    assert (await replayer.embed(["gazpacho in a glass bottle"])).vectors[0] == live
+    await replayer.aclose()
+
+
+async def test_a_cache_around_a_backend_without_embeddings_cannot_embed(tmp_path: Path) -> None:
+    from troupe.core.llm.protocol import embedding_backend
+
+    class ChatOnly(ScriptedBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding_model = None
+
+    for mode in ("off", "record"):
+        cache = CachedBackend(ChatOnly(), tmp_path / "c.sqlite", mode)
+        assert cache.embedding_model is None and embedding_backend(cache) is None
+        with pytest.raises(BackendError, match="cannot embed") as info:
+            await cache.embed(["soup"])
+        assert not isinstance(info.value, CacheMissError)
+        await cache.aclose()

@@ -185,3 +185,22 @@ def test_with_overrides_keeps_secrets_and_validates(monkeypatch: pytest.MonkeyPa
 def test_settings_forbid_extra_fields_directly() -> None:
     with pytest.raises(ValidationError):
         Settings.model_validate({"modle": "x"})
+
+
+def test_memory_retrieval_from_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().memory.retrieval == "lexical" and load_settings().memory.embedding_model is None
+    path = write(tmp_path, '[memory]\nretrieval = "embeddings"\nembedding_model = "text-embedding-3-large"\n')
+    s = load_settings(path)
+    assert s.memory.retrieval == "embeddings" and s.memory.embedding_model == "text-embedding-3-large"
+    monkeypatch.setenv("TROUPE_RETRIEVAL", "lexical")
+    monkeypatch.setenv("TROUPE_EMBEDDING_MODEL", "nomic-embed-text")
+    s = load_settings(path)
+    assert s.memory.retrieval == "lexical" and s.memory.embedding_model == "nomic-embed-text"
+    assert s.origin("memory.retrieval") == "$TROUPE_RETRIEVAL"
+    monkeypatch.setenv("TROUPE_RETRIEVAL", "vectors")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value).startswith("environment: TROUPE_RETRIEVAL: ")
+    monkeypatch.delenv("TROUPE_RETRIEVAL")
+    with pytest.raises(ConfigError, match="memory.retrieval"):
+        load_settings(write(tmp_path, '[memory]\nretrieval = "semantic"\n', "bad.toml"))

@@ -67,3 +67,29 @@ async def test_cache_mode_wraps_and_replays_without_a_key(tmp_path: Path, monkey
     with pytest.raises(CacheMissError):
         await openai_replay.complete(request)  # recorded under the scripted model name
     await openai_replay.aclose()
+
+
+async def test_embedding_models_reach_the_backends_and_replay_keeps_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from troupe.core.config import MemorySettings
+    from troupe.core.llm.protocol import embedding_backend
+
+    openai_backend = make_backend(Settings(api_key="sk-test"), "openai")
+    assert openai_backend.embedding_model == "text-embedding-3-small"
+    await openai_backend.aclose()
+    chosen = make_backend(Settings(api_key="sk-test", memory=MemorySettings(embedding_model="text-embedding-3-large")), "openai")
+    assert chosen.embedding_model == "text-embedding-3-large"
+    await chosen.aclose()
+    assert make_backend(Settings(), "scripted").embedding_model == "scripted-embedding-1"
+
+    # a replay-only openai backend (no key) still embeds from the file; a local one never embeds
+    monkeypatch.setenv("TROUPE_CACHE", "replay")
+    monkeypatch.setenv("TROUPE_CACHE_PATH", str(tmp_path / "c.sqlite"))
+    replay = make_backend(load_settings(), "openai")
+    assert embedding_backend(replay) is replay and replay.embedding_model == "text-embedding-3-small"
+    with pytest.raises(CacheMissError):
+        await replay.embed(["never recorded"])
+    await replay.aclose()
+    monkeypatch.setitem(sys.modules, "troupe.core.llm.local", None)
+    local_replay = make_backend(load_settings(), "local")
+    assert embedding_backend(local_replay) is None
+    await local_replay.aclose()

@@ -18,6 +18,7 @@ from troupe.core.config import AzureSettings
 from troupe.core.errors import BackendError, BackendUnavailableError, InvalidOutputError
 from troupe.core.llm.openai_backend import OpenAIBackend, retry_after_seconds, strict_json_schema
 from troupe.core.llm.protocol import ChatRequest, Message
+from troupe.core.tokens import estimate_tokens
 
 SECRET = "sk-troupe-LEAKCHECK-0123456789abcdef"
 
@@ -325,3 +326,84 @@ async def test_api_key_never_appears_in_any_error(fake_openai: FakeOpenAIServer)
     for exc in failures:
         assert SECRET not in str(exc) and SECRET not in repr(exc.args), type(exc)
         assert "LEAKCHECK" not in str(exc)
+
+
+# -- embeddings ------------------------------------------------------------------------------
+
+
+async def test_embeddings_are_batched_with_usage_and_cost(fake_openai: FakeOpenAIServer) -> None:
+    from troupe.core.llm.scripted import hashed_embedding
+
+    backend = backend_for(fake_openai, embedding_batch_size=2)
+    texts = ["soup in a bottle", "rain in Leeds", "the price", "my kids", "the green label"]
+    response = await backend.embed(texts)
+    await backend.aclose()
+
+    bodies = [r.body for r in fake_openai.embedding_requests]
+    assert [b["input"] for b in bodies] == [texts[0:2], texts[2:4], texts[4:5]]
+    assert {b["model"] for b in bodies} == {"text-embedding-3-small"} and {b["encoding_format"] for b in bodies} == {"float"}
+    assert response.vectors == [hashed_embedding(t, 64) for t in texts]  # in input order
+    assert len(response.calls) == 3 and response.model == "text-embedding-3-small"
+    for call, batch in zip(response.calls, (texts[0:2], texts[2:4], texts[4:5])):
+        assert call.prompt_tokens == sum(estimate_tokens(t) for t in batch) and call.completion_tokens == 0
+        assert call.cost_usd == pytest.approx(call.prompt_tokens * 0.02 / 1e6) and not call.cached
+    assert fake_openai.chat_requests == []
+
+
+async def test_embeddings_use_the_configured_model_and_retry_like_chat(fake_openai: FakeOpenAIServer) -> None:
+    backend = backend_for(fake_openai, embedding_model="nomic-embed-text")
+    fake_openai.enqueue_embeddings(error(503, retry_after_ms=1), error(429, retry_after=0.01))
+    response = await backend.embed(["soup"])
+    assert len(fake_openai.embedding_requests) == 3 and len(response.vectors) == 1
+    assert fake_openai.embedding_requests[-1].body["model"] == "nomic-embed-text"
+    assert (await backend.embed(["soup"], model="other-embedder")).model == "other-embedder"
+    await backend.aclose()
+
+
+async def test_embedding_errors_are_translated_and_never_show_the_key(fake_openai: FakeOpenAIServer) -> None:
+    echo = f"Incorrect API key provided: {SECRET}"
+    failures: list[BackendError] = []
+
+    async def run(backend: OpenAIBackend) -> None:
+        try:
+            await backend.embed(["soup in a bottle"])
+        except BackendError as exc:
+            failures.append(exc)
+        finally:
+            await backend.aclose()
+
+    fake_openai.require_key = "sk-the-right-one"
+    await run(backend_for(fake_openai, api_key=SECRET))  # 401
+    fake_openai.require_key = None
+    for behaviour in (error(400, echo), error(404, echo), error(500, echo), error(429, echo, code="insufficient_quota")):
+        fake_openai.enqueue_embeddings(behaviour)
+        await run(backend_for(fake_openai, api_key=SECRET, max_retries=0))
+    fake_openai.enqueue_embeddings(hang(5))
+    await run(backend_for(fake_openai, api_key=SECRET, max_retries=0, timeout_s=0.2))
+    await run(OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=SECRET, max_retries=0))
+
+    assert [f.kind for f in failures] == ["auth", "bad_request", "not_found", "server", "quota", "timeout", "connection"]
+    assert "text-embedding-3-small" in str(failures[2])  # a 404 names the model
+    for exc in failures:
+        assert SECRET not in str(exc) and SECRET not in repr(exc.args) and "LEAKCHECK" not in str(exc)
+
+
+async def test_a_server_without_embeddings_is_a_not_found_error() -> None:
+    with FakeOpenAIServer(embeddings_endpoint=False) as server:
+        backend = backend_for(server)
+        with pytest.raises(BackendError) as info:
+            await backend.embed(["soup"])
+        await backend.aclose()
+    assert info.value.kind == "not_found" and "/v1" in str(info.value)
+
+
+async def test_embeddings_accept_base64_from_servers_that_send_it(fake_openai: FakeOpenAIServer) -> None:
+    """The fake server speaks the client's default encoding too (what the official client asks for)."""
+    import openai
+
+    from troupe.core.llm.scripted import hashed_embedding
+
+    async with openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key="sk-test") as client:
+        result = await client.embeddings.create(model="text-embedding-3-small", input=["soup"])
+    assert fake_openai.embedding_requests[0].body["encoding_format"] == "base64"
+    assert result.data[0].embedding == pytest.approx(hashed_embedding("soup", 64), abs=1e-6)

@@ -107,3 +107,29 @@ def test_scripted_from_function_and_bad_input() -> None:
     assert response.parsed.text == "Aiko"
     with pytest.raises(BackendError):
         scripted_from("not a list")  # type: ignore[arg-type]
+
+
+def _cos(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))
+
+
+async def test_embeddings_are_deterministic_unit_vectors_and_similar_texts_are_close() -> None:
+    from troupe.core.llm.scripted import hashed_embedding
+
+    backend = ScriptedBackend(latency=0)
+    texts = ["I love the glass bottle.", "The bottled soup looks cheap.", "Rain all week in Leeds.", "the"]
+    response = await backend.embed(texts)
+    again = await ScriptedBackend(seed=42).embed(list(reversed(texts)))  # any seed, any order
+    assert response.vectors == list(reversed(again.vectors))
+    assert response.vectors[0] == hashed_embedding(texts[0])
+    assert all(len(v) == 256 for v in response.vectors)
+    assert all(abs(_cos(v, v) - 1.0) < 1e-9 for v in response.vectors[:3])
+    assert response.vectors[3] == [0.0] * 256  # only stop words: no direction at all
+    bottle, bottled, rain, _ = response.vectors
+    assert _cos(bottle, bottled) > 0.15 > 0.05 > max(abs(_cos(bottle, rain)), abs(_cos(bottled, rain)))  # "bottle*" trigrams
+    assert _cos(hashed_embedding("price of the soup"), hashed_embedding("soup price")) > 0.95  # word order is ignored
+    [call] = response.calls
+    assert call.prompt_tokens > 0 and call.completion_tokens == 0 and call.model == response.model == "scripted-embedding-1"
+    assert backend.embedded == [texts] and backend.calls == 0  # embeddings are not chat calls
+    assert (await backend.embed(["x y"], model="other")).model == "other"
+    assert len((await ScriptedBackend(embedding_dimensions=32).embed(["soup"])).vectors[0]) == 32

@@ -269,30 +269,25 @@ async def test_five_library_personas_ten_rounds_against_a_fake_openai_server(tmp
     assert max(c["prompt_tokens"] for c in calls if c["purpose"] == "turn") <= 3000
 
 
-class EmbeddingScripted(ScriptedBackend):
-    """A scripted backend with a bag-of-words ``embed`` (the embeddings hook)."""
-
-    vocabulary = ("soup", "bottle", "price", "lunch", "sandwich", "salad")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.embedded = 0
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        self.embedded += len(texts)
-        return [[float(t.lower().count(w)) + 0.01 for w in self.vocabulary] for t in texts]
-
-
 async def test_memories_can_be_recalled_through_the_backends_embeddings(tmp_path: Path) -> None:
     from troupe.core.memory import EmbeddingRecall
 
-    backend = EmbeddingScripted()
+    backend = ScriptedBackend()
     session = await start(tmp_path, backend, retrieval="embeddings", budget=900)
     assert all(isinstance(a.memory.recall, EmbeddingRecall) for a in session.room.agents.values())
     await session.run_to_end()
-    assert backend.embedded > 0  # older memories were searched by vector once the window moved on
+    lines = check_log(session)
+    embeds = [e for e in lines if e["type"] == "llm_call" and e["purpose"] == "embed"]
+    turns = [e for e in lines if e["type"] in ("say", "think", "pass")]
+    # one llm_call per embed call, batched: far fewer calls than turns, none on the turn's own account
+    assert len(embeds) == len(backend.embedded) and 0 < len(embeds) < len(turns)
+    assert all(e["agent"] is None and e["completion_tokens"] == 0 and e["prompt_tokens"] > 0 for e in embeds)
+    assert sum(1 for e in lines if e["type"] == "llm_call" and e["purpose"] != "embed") == backend.calls
     assert session.events[0].retrieval == "embeddings"
+    assert session.events[0].embedding_model == "scripted-embedding-1"
+    texts = [t for batch in backend.embedded for t in batch]
+    assert len(texts) == len(set(texts))  # each distinct line embedded once for the whole room
     await session.aclose()
-    with pytest.raises(BadInputError, match="no embeddings"):
-        await Session.start(guide(), make_cards(), ScriptedBackend(), tmp_path / "other", retrieval="embeddings")
+    with pytest.raises(BadInputError, match="unknown retrieval"):
+        await Session.start(guide(), make_cards(), ScriptedBackend(), tmp_path / "other", retrieval="vectors")
     assert not (tmp_path / "other").exists()

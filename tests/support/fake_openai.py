@@ -4,6 +4,10 @@ It speaks just enough HTTP/1.1 (keep-alive, chunked SSE) for the ``openai`` clie
 
 * ``POST /v1/chat/completions`` — JSON reply, or an SSE stream (``"stream": true``) that ends
   with a usage chunk when ``stream_options.include_usage`` is set;
+* ``POST /v1/embeddings`` — deterministic vectors (the scripted backend's
+  :func:`~troupe.core.llm.scripted.hashed_embedding`, ``embedding_dimensions`` wide or the
+  request's ``dimensions``), as float lists or base64 float32 (``encoding_format``), with usage;
+  errors and hangs for it are queued separately (:meth:`FakeOpenAIServer.enqueue_embeddings`);
 * ``GET /v1/models`` — one model, for ``troupe doctor``'s probe.
 
 Replies come from a queue of scripted behaviours (:func:`reply`, :func:`error`, :func:`hang`,
@@ -26,8 +30,10 @@ scripts alike, and one thread handles hundreds of concurrent connections::
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
+import struct
 import random
 import threading
 import time
@@ -37,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from troupe.core.llm.protocol import ChatRequest, Message
-from troupe.core.llm.scripted import _Writer
+from troupe.core.llm.scripted import _Writer, hashed_embedding
 from troupe.core.tokens import estimate_tokens
 
 
@@ -131,6 +137,8 @@ class FakeOpenAIServer:
         model: str = "gpt-4.1-mini-2025-04-14",
         seed: int = 0,
         models_endpoint: bool = True,
+        embedding_dimensions: int = 64,
+        embeddings_endpoint: bool = True,
     ) -> None:
         self.latency = latency
         self.stream_chunk = max(1, stream_chunk)
@@ -140,6 +148,10 @@ class FakeOpenAIServer:
         self.seed = seed
         self.models_endpoint = models_endpoint
         """False: ``GET /v1/models`` answers 404, as some compatible servers do."""
+        self.embedding_dimensions = embedding_dimensions
+        self.embeddings_endpoint = embeddings_endpoint
+        """False: ``POST /v1/embeddings`` answers 404, as chat-only servers do."""
+        self._embedding_queue: deque[ErrorReply | Hang | Reply] = deque()
         self.requests: list[RecordedRequest] = []
         self.max_in_flight = 0
         self._in_flight = 0
@@ -213,10 +225,20 @@ class FakeOpenAIServer:
         with self._lock:
             self._queue.extend(behaviours)
 
+    def enqueue_embeddings(self, *behaviours: ErrorReply | Hang | Reply) -> None:
+        """Behaviours for the next ``/embeddings`` requests (a :class:`Reply` only sets latency)."""
+        with self._lock:
+            self._embedding_queue.extend(behaviours)
+
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self.requests if r.path.split("?", 1)[0].endswith("/chat/completions")]
+
+    @property
+    def embedding_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.split("?", 1)[0].endswith("/embeddings")]
 
     def _next(self, body: dict[str, Any]) -> Reply | ErrorReply | Hang:
         with self._lock:
@@ -281,6 +303,8 @@ class FakeOpenAIServer:
         if method == "GET" and path.endswith("/models") and self.models_endpoint:
             await self._send_json(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "fake"}]})
             return True
+        if method == "POST" and path.endswith("/embeddings") and self.embeddings_endpoint:
+            return await self._embeddings(body, writer)
         if method != "POST" or not path.endswith("/chat/completions"):
             await self._send_error(writer, ErrorReply(404, f"no route {method} {path}"))
             return True
@@ -306,6 +330,37 @@ class FakeOpenAIServer:
             return True
         finally:
             self._in_flight -= 1
+
+    async def _embeddings(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        with self._lock:
+            behaviour = self._embedding_queue.popleft() if self._embedding_queue else None
+        delay = behaviour.latency if isinstance(behaviour, Reply) and behaviour.latency is not None else self.latency
+        if isinstance(behaviour, Hang):
+            await asyncio.sleep(behaviour.seconds)
+            return False
+        if delay:
+            await asyncio.sleep(delay)
+        if isinstance(behaviour, ErrorReply):
+            await self._send_error(writer, behaviour)
+            return True
+        inputs = body.get("input")
+        texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        if not texts or not all(isinstance(t, str) and t for t in texts):
+            await self._send_error(writer, ErrorReply(400, "'input' must be a non-empty string or list of non-empty strings"))
+            return True
+        dims = int(body.get("dimensions") or self.embedding_dimensions)
+        data = []
+        for i, text in enumerate(texts):
+            vec: Any = hashed_embedding(text, dims)
+            if body.get("encoding_format") == "base64":
+                vec = base64.b64encode(struct.pack(f"<{dims}f", *vec)).decode("ascii")
+            data.append({"object": "embedding", "index": i, "embedding": vec})
+        tokens = sum(estimate_tokens(t) for t in texts)
+        await self._send_json(writer, 200, {
+            "object": "list", "data": data, "model": body.get("model") or "text-embedding-3-small",
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        })
+        return True
 
     def _usage(self, body: dict[str, Any], text: str, cached: int) -> dict[str, Any]:
         prompt = sum(estimate_tokens(str(m.get("content") or "")) for m in body.get("messages", []))
