@@ -28,9 +28,10 @@ from .prompt import DEFAULT_RULES, TURN_TASK, Prompt, PromptBudget, PromptBuilde
 from .tokens import truncate_to_tokens
 
 
-FATAL_KINDS = frozenset({"auth", "quota", "config", "connection", "not_found"})
+FATAL_KINDS = frozenset({"auth", "quota", "config", "connection", "not_found", "cache_miss"})
 """Backend error kinds no retry on the next turn can fix: they halt the session (a 404 —
-the model name or the endpoint is wrong — fails every turn alike)."""
+the model name or the endpoint is wrong — fails every turn alike; a replay-cache miss means
+the run has left the recording, and replay fails loudly rather than logging a gap)."""
 
 
 def is_fatal(exc: BaseException) -> bool:

@@ -20,7 +20,7 @@ import asyncio
 import json
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .clock import Clock, iso
@@ -67,17 +67,25 @@ class GroupCommitLog(EventLog):
         self._publish()
         return event
 
-    async def append_many(self, items: Sequence[Item]) -> list[Event]:
+    async def append_many(self, items: Sequence[Item], *, on_written: Callable[[], None] | None = None) -> list[Event]:
         """Append ``items`` together; return them once durable and told (see module doc).
+
+        ``on_written`` is called as soon as the events are written (their ``seq`` fixed),
+        before the wait for the fsync — the room uses it to let the next turn in seating order
+        write without waiting for this one's durability.
 
         Cancelling the caller while it waits does not lose or half-write anything: the events
         are already written, and the shared fsync task publishes them regardless.
         """
         if not items:
+            if on_written is not None:
+                on_written()
             return []
         with self._lock:
             events = [self._write(type, fields) for type, fields in items]
             self._fh.flush()
+        if on_written is not None:
+            on_written()
         if not self._fsync:
             self._durable = self._written
             self._publish()

@@ -279,6 +279,9 @@ class EmbeddingStore:
                 self._start(send)
             for future in {id(f): f for f in (self._pending.get(t) for t in missing) if f is not None}.values():
                 await asyncio.shield(future)  # a cancelled search must not cancel a shared call
+        # After the second try's call: what came back counts (the loop above only checks first).
+        if self.failed is None and all(t in self._vectors for t in texts):
+            return [self._vectors[t] for t in texts]
         return None
 
     def cosine(self, query: str, text: str) -> float:

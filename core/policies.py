@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from .agent import Agent, Situation
 from .events import Event
-from .room import Room
+from .room import Room, SeatingOrder
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ def _rotated(agents: list[Agent], index: int) -> list[Agent]:
 
 async def parallel(room: Room, spec: RoundSpec) -> list[Event]:
     agents = [a for a in room.active() if a.name not in spec.done and (not spec.to or a.name in spec.to)]
-    tasks = [room.spawn_turn(a, spec.situation, spec.key) for a in agents]
+    order = SeatingOrder([a.name for a in agents])
+    tasks = [room.spawn_turn(a, spec.situation, spec.key, order=order) for a in agents]
     return _check(await asyncio.gather(*tasks, return_exceptions=True))
 
 

@@ -29,7 +29,7 @@ from .agent import Agent, AnswerOutcome, Situation
 from .polls import LIKERT_LABELS, PollSpec
 from .prompt import Prompt
 from .journal import Item
-from .room import Room, call_items
+from .room import Room, SeatingOrder, call_items
 
 RATIONALE = Field(description="One sentence: why you answer this way, in your own voice.")
 
@@ -198,7 +198,7 @@ async def run_poll(
     answers: dict[str, tuple[Any, str]] = dict(answered or {})
     skip = set(done or ()) | set(answers)
     if not asked:
-        extra = {k: v for k, v in (("min", spec.min), ("max", spec.max)) if v is not None}
+        extra = {k: v for k, v in (("min", spec.min), ("max", spec.max), ("max_choices", spec.max_choices)) if v is not None}
         room.record(
             "poll_asked", poll_id=pid, question=spec.question, kind=spec.kind, options=spec.options,
             private_first=spec.private_first, **extra,
@@ -209,14 +209,22 @@ async def run_poll(
     async def prompt_for(agent: Agent) -> Prompt:
         return await agent.prompt_for(situation, task=POLL_TASK)
 
-    async def one(agent: Agent) -> None:
-        outcome = await room.consult(agent, prompt_for, model, "poll")
-        if outcome is not None:
-            await room.commit(_answer_items(spec, pid, outcome, answers, public=not spec.private_first))
+    async def one(agent: Agent, order: SeatingOrder | None = None) -> None:
+        try:
+            outcome = await room.consult(agent, prompt_for, model, "poll")
+            if outcome is not None:
+                if order is not None:  # answers are logged in seating order (reproducible)
+                    await order.wait(agent.name)
+                items = _answer_items(spec, pid, outcome, answers, public=not spec.private_first)
+                await room.commit(items, on_written=order.releaser(agent.name) if order else None)
+        finally:
+            if order is not None:
+                order.release(agent.name)
 
     agents = [a for a in room.active() if a.name not in skip]
     if spec.private_first:
-        results = await asyncio.gather(*(one(a) for a in agents), return_exceptions=True)
+        order = SeatingOrder([a.name for a in agents])
+        results = await asyncio.gather(*(one(a, order) for a in agents), return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
                 raise r

@@ -59,6 +59,42 @@ class AgentActivity:
 ActivityListener = Callable[[AgentActivity], None]
 
 
+class SeatingOrder:
+    """Writes the results of concurrent turns to the log in seating order.
+
+    Turns of a parallel round (and private poll answers) run at once and finish in any order;
+    if each were logged as it finished, every agent would remember the round in a different,
+    timing-dependent order, and the next prompts — hence a record/replay cache — would not be
+    reproducible. Each turn still runs and streams at once; only its write waits until every
+    earlier-seated agent of the round has written or dropped out (it waits for their writes,
+    never for their fsyncs). A crash meanwhile loses only turns that were in flight anyway.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        loop = asyncio.get_running_loop()
+        self._names = list(names)
+        self._written: dict[str, asyncio.Future[None]] = {n: loop.create_future() for n in self._names}
+
+    async def wait(self, name: str) -> None:
+        """Until the agent seated just before ``name`` has written (or dropped out)."""
+        index = self._names.index(name)
+        if index > 0:
+            await asyncio.shield(self._written[self._names[index - 1]])
+
+    def release(self, name: str) -> None:
+        """``name`` has written, or will not write: the next agent may go."""
+        future = self._written.get(name)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def releaser(self, name: str) -> Callable[[], None]:
+        return lambda: self.release(name)
+
+
+CONSOLIDATION_APPLIES_AFTER_TURNS = 2
+"""A finished memory consolidation takes effect at the agent's second turn after its launch."""
+
+
 class Room:
     """Seated agents, visibility rules, flags, and the recording of turns. See the module doc."""
 
@@ -94,6 +130,8 @@ class Room:
         self._consolidation_sem = asyncio.Semaphore(max(1, consolidation_concurrency))
         self._turn_tasks: set[asyncio.Task[Any]] = set()
         self._consolidations: dict[str, asyncio.Task[None]] = {}
+        self._consolidated: dict[str, tuple[str, int, int]] = {}
+        """Finished consolidations not yet applied: agent → (summary, upto_seq, launch turn)."""
         self._listeners: list[ActivityListener] = []
         self._text_listeners = 0
         self.embeddings = embeddings
@@ -121,16 +159,20 @@ class Room:
         append_soon = getattr(self.log, "append_soon", None)
         return append_soon(type, **fields) if append_soon is not None else self.log.append(type, **fields)
 
-    async def commit(self, items: Sequence[Item]) -> list[Event]:
+    async def commit(self, items: Sequence[Item], *, on_written: Callable[[], None] | None = None) -> list[Event]:
         """Append several events written together (one turn); durable and routed on return.
 
         The events are written at once (their ``seq`` fixed, never half a turn); the wait for
         durability is shared with other turns when the log supports group commit.
+        ``on_written`` runs once they are written, before that wait.
         """
         append_many = getattr(self.log, "append_many", None)
         if append_many is not None:
-            return await append_many(items)
-        return [self.log.append(type, **fields) for type, fields in items]
+            return await append_many(items, on_written=on_written)
+        events = [self.log.append(type, **fields) for type, fields in items]
+        if on_written is not None:
+            on_written()
+        return events
 
     def replay(self, events: Sequence[Event]) -> None:
         """Rebuild the room (agents' memories, minds, flags) from logged events."""
@@ -246,23 +288,39 @@ class Room:
             and not isinstance(exc, InvalidOutputError) and exc.retryable
         )
 
-    def spawn_turn(self, agent: Agent, situation: Situation, key: str) -> asyncio.Task[Event | None]:
+    def spawn_turn(
+        self, agent: Agent, situation: Situation, key: str, *, order: SeatingOrder | None = None
+    ) -> asyncio.Task[Event | None]:
         """Start a turn as a task the room can cancel on stop."""
-        task = asyncio.ensure_future(self.take_turn(agent, situation, key))
+        task = asyncio.ensure_future(self.take_turn(agent, situation, key, order=order))
         self._turn_tasks.add(task)
         task.add_done_callback(self._turn_tasks.discard)
         return task
 
-    async def take_turn(self, agent: Agent, situation: Situation, key: str) -> Event | None:
+    async def take_turn(
+        self, agent: Agent, situation: Situation, key: str, *, order: SeatingOrder | None = None
+    ) -> Event | None:
         """One turn of ``agent``: one LLM call, then its events, logged in one burst.
 
         Returns the ``say``/``think``/``pass`` (or ``error``) event, or None when the turn was
         skipped (agent paused, session stopping). A backend error that halts (server down, key
-        refused — :meth:`halts`) is logged once, stops the room and propagates.
+        refused — :meth:`halts`) is logged once, stops the room and propagates. With ``order``
+        (a parallel round), the turn's events are written in seating order, not finishing
+        order — see :class:`SeatingOrder`.
         """
+        try:
+            return await self._take_turn(agent, situation, key, order)
+        finally:
+            if order is not None:
+                order.release(agent.name)
+
+    async def _take_turn(
+        self, agent: Agent, situation: Situation, key: str, order: SeatingOrder | None
+    ) -> Event | None:
         await self.wait_running()
         if self.stopping or agent.name in self.paused:
             return None
+        await self._apply_consolidation(agent)
         status: ActivityStatus = self._rest_status(agent.name)
         try:
             async with self._turn_sem:  # held for the LLM call only, not for the fsync after it
@@ -276,7 +334,10 @@ class Room:
             if outcome.error is not None and self.halts(outcome.error):
                 raise outcome.error
             # Written at once (never half a turn), then durable and routed.
-            events = await self.commit(self._turn_items(agent, outcome, situation, key))
+            if order is not None:
+                await order.wait(agent.name)
+            items = self._turn_items(agent, outcome, situation, key)  # after the wait: reads room state
+            events = await self.commit(items, on_written=order.releaser(agent.name) if order else None)
         except BackendError as exc:
             if not self.halts(exc):
                 raise
@@ -419,16 +480,19 @@ class Room:
     # -- memory consolidation (off the critical path) --------------------------------------
 
     def _maybe_consolidate(self, agent: Agent) -> None:
-        if self.stopping or agent.name in self._consolidations or not agent.memory.wants_consolidation():
+        if (
+            self.stopping or agent.name in self._consolidations or agent.name in self._consolidated
+            or not agent.memory.wants_consolidation()
+        ):
             return
         pending = agent.memory.consolidation_request(agent.name, card=agent.card.to_dict())
         if pending is None:
             return
-        task = asyncio.ensure_future(self._consolidate(agent, pending))
+        task = asyncio.ensure_future(self._consolidate(agent, pending, agent.turns))
         self._consolidations[agent.name] = task
         task.add_done_callback(lambda _t, n=agent.name: self._consolidations.pop(n, None))
 
-    async def _consolidate(self, agent: Agent, pending: PendingConsolidation) -> None:
+    async def _consolidate(self, agent: Agent, pending: PendingConsolidation, launched_at: int) -> None:
         async with self._consolidation_sem:
             if self.stopping:
                 return
@@ -445,9 +509,39 @@ class Room:
                 return
         note = response.parsed
         summary = note.summary if isinstance(note, MemoryNote) else response.text
-        items = call_items(agent.name, "consolidate", response.calls)
-        items.append(("memory_consolidated", dict(agent=agent.name, summary=summary.strip(), upto_seq=pending.upto_seq)))
-        await self.commit(items)
+        # The call is accounted for now; the notes wait for a fixed point in the agent's turns
+        # (see _apply_consolidation), so prompts do not depend on how fast the call was.
+        self._consolidated[agent.name] = (summary.strip(), pending.upto_seq, launched_at)
+        await self.commit(call_items(agent.name, "consolidate", response.calls))
+
+    async def _apply_consolidation(self, agent: Agent) -> None:
+        """Log (and so apply) an agent's finished consolidation at the start of its turn.
+
+        Notes take effect at the agent's second turn after the call was launched — a fixed
+        point in the conversation, so the same run replayed through the record/replay cache
+        builds the same prompts. The call has had two turns' time to finish, so it is nearly
+        always ready; if not, the turn goes on without it (a turn never waits for the
+        consolidation call) and the notes apply at the first later turn.
+        """
+        ready = self._consolidated.get(agent.name)
+        if ready is None or agent.turns - ready[2] < CONSOLIDATION_APPLIES_AFTER_TURNS:
+            return
+        del self._consolidated[agent.name]
+        summary, upto_seq, _ = ready
+        # Applied when routed, after every earlier event — exactly as a replay of the log
+        # applies it. The wait is one shared fsync, on at most one turn in five.
+        await self.commit([("memory_consolidated", dict(agent=agent.name, summary=summary, upto_seq=upto_seq))])
+
+    async def _flush_consolidations(self) -> None:
+        """Log every finished consolidation still waiting (the session is ending or pausing for
+        good), so a resumed run starts from the latest notes."""
+        items = [
+            ("memory_consolidated", dict(agent=name, summary=summary, upto_seq=upto_seq))
+            for name, (summary, upto_seq, _) in sorted(self._consolidated.items())
+        ]
+        self._consolidated.clear()
+        if items:
+            await self.commit(items)
 
     # -- embeddings (off the critical path) ------------------------------------------------
 
@@ -471,12 +565,12 @@ class Room:
         if self.embeddings is not None:
             await self.embeddings.drain(timeout)
         tasks = list(self._consolidations.values())
-        if not tasks:
-            return
-        done, rest = await asyncio.wait(tasks, timeout=timeout)
-        for task in rest:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            done, rest = await asyncio.wait(tasks, timeout=timeout)
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._flush_consolidations()
 
     async def cancel_all(self) -> None:
         """Cancel every turn, consolidation and embedding task and wait until they are gone."""

@@ -60,7 +60,7 @@ from pydantic import BaseModel
 
 from ..actions import TurnAction
 from ..tokens import estimate_tokens, truncate_to_tokens
-from .protocol import ChatRequest, Message
+from .protocol import ChatRequest, Message, schema_of
 
 COMPACT_OVER_TOKENS = 200
 """A system message longer than this (estimated tokens) triggers the compact prompt."""
@@ -463,7 +463,7 @@ def grammar_schema(model: type[BaseModel], max_tokens: int, participants: Sequen
     cap = string_cap(max_tokens)
     if issubclass(model, TurnAction):
         return _turn_schema(cap, participants)
-    schema = model.model_json_schema()
+    schema = schema_of(model)
     # Several free-text fields share the budget (a poll's rationale, a note's summary…).
     per_string = max(40, cap // max(1, _count_plain_strings(schema)))
     return _tighten(copy.deepcopy(schema), per_string)

@@ -45,7 +45,7 @@ from pydantic import BaseModel
 from ..errors import BackendError, BackendUnavailableError
 from ..tokens import estimate_tokens
 from .pricing import ModelPrice, cost_usd
-from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message
+from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message, schema_of
 from .structured import complete_structured
 
 from ..config import display_url
@@ -131,7 +131,7 @@ def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     description so the model still sees them (pydantic still enforces them on the reply).
     Cached per model class: treat the result as read-only.
     """
-    schema = copy.deepcopy(model.model_json_schema())
+    schema = copy.deepcopy(schema_of(model))
     return _strict(schema, schema)
 
 

@@ -22,6 +22,7 @@ cannot embed; :func:`embedding_backend` is the one check callers use.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -32,6 +33,13 @@ from pydantic import BaseModel
 
 Role = Literal["system", "user", "assistant"]
 DeltaCallback = Callable[[str], None]
+
+
+@functools.lru_cache(maxsize=512)
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """``model.model_json_schema()``, computed once per model class (pydantic takes ~1 ms to
+    build it, and every structured call needs it at least twice). Read-only: copy to change."""
+    return model.model_json_schema()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +67,8 @@ class ChatRequest:
     ``persona`` traits); never part of the cache key."""
 
     def json_schema(self) -> dict[str, Any] | None:
-        return self.output_model.model_json_schema() if self.output_model else None
+        """The output model's JSON schema (shared and cached: treat it as read-only)."""
+        return schema_of(self.output_model) if self.output_model else None
 
     def cache_key(self, backend_model: str | None = None) -> str:
         """Stable hash of everything that determines the reply."""

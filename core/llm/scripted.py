@@ -36,7 +36,7 @@ from pydantic import BaseModel
 
 from ..errors import BackendError
 from ..tokens import estimate_tokens
-from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message
+from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message, schema_of
 from .structured import complete_structured, to_json_text
 
 ScriptItem = Any
@@ -240,7 +240,7 @@ class ScriptedBackend:
         writer = _Writer(rng, request)
         if request.output_model is None:
             return writer.utterance()
-        return to_json_text(writer.instance(request.output_model.model_json_schema()))
+        return to_json_text(writer.instance(schema_of(request.output_model)))
 
 
 class _Writer:
