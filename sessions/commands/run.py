@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,9 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend = make_backend(args.backend, args.model, settings)
     if not args.headless:
         launch = _tui("launch_session")
-        extra = _retrieval_option(launch, retrieval)
         try:
-            return int(launch(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, **extra))
+            return int(launch(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, retrieval=retrieval))
         finally:
             _close(backend)
 
@@ -94,18 +92,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["retrieval"] = retrieval
     coro = run_headless(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, **options)
     return _headless(coro, backend, run_dir)
-
-
-def _retrieval_option(launch: Any, retrieval: str) -> dict[str, Any]:
-    """``retrieval=`` for the TUI launcher when it takes one (lexical is everyone's default)."""
-    if retrieval == "lexical":
-        return {}
-    params = inspect.signature(launch).parameters
-    if "retrieval" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return {"retrieval": retrieval}
-    print(f"troupe: this terminal UI does not offer retrieval={retrieval} yet; "
-          "memories are recalled lexically (use --headless for embeddings)", file=sys.stderr)
-    return {}
 
 
 def seat_cards(guide: Guide, personas: str | None) -> list[PersonaCard]:

@@ -180,30 +180,23 @@ def test_the_cli_option_and_the_environment_reach_the_session(tmp_path: Path, mo
     assert info.value.code == 2 and "--retrieval" in capsys.readouterr().err
 
 
-def test_the_tui_gets_the_retrieval_when_its_launcher_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_the_tui_gets_the_retrieval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import troupe.tui.launch as launch
     from troupe.sessions.cli import main
 
     monkeypatch.chdir(tmp_path)
     guide = tmp_path / "soup.toml"
     guide.write_text('title = "T"\n[panel]\npersonas = ["maria-lopez"]\n[[sections]]\ntitle = "Talk"\nprompt = "Hi?"\n')
-    calls: list[dict] = []
+    calls: list[str] = []
 
-    def takes_it(guide, cards, backend, run_dir, *, seed=0, rounds_cap=None, retrieval="lexical"):
-        calls.append({"retrieval": retrieval})
+    def launcher(guide, cards, backend, run_dir, *, seed=0, rounds_cap=None, retrieval="lexical"):
+        calls.append(retrieval)
         return 0
 
-    def does_not(guide, cards, backend, run_dir, *, seed=0, rounds_cap=None):
-        calls.append({})
-        return 0
-
-    monkeypatch.setattr(launch, "launch_session", takes_it)
-    assert main(["run", str(guide), "--backend", "scripted", "--retrieval", "embeddings"]) == 0
-    monkeypatch.setattr(launch, "launch_session", does_not)
-    assert main(["run", str(guide), "--backend", "scripted", "--retrieval", "embeddings"]) == 0
-    assert calls == [{"retrieval": "embeddings"}, {}]
-    err = capsys.readouterr().err
-    assert err.count("retrieval=embeddings") == 1 and "--headless" in err
+    monkeypatch.setattr(launch, "launch_session", launcher)
+    assert main(["run", str(guide), "--backend", "scripted", "--retrieval", "embeddings", "--out", "a"]) == 0
+    assert main(["run", str(guide), "--backend", "scripted", "--out", "b"]) == 0
+    assert calls == ["embeddings", "lexical"]
 
 
 async def test_turns_wait_for_embeddings_at_most_once_per_question(tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ def test_without_headless_the_tui_is_launched(guide_file: Path, capsys, monkeypa
     assert main(["run", str(guide_file), "--backend", "scripted", "--seed", "2", "--rounds", "1"]) == 0
     (guide, cards, backend, run_dir), kw = calls[0]
     assert guide.title == "CLI soup" and [c.name for c in cards] == ["Maria Lopez", "Tom Becker", "Aiko Sato"]
-    assert backend.name == "scripted" and kw == {"seed": 2, "rounds_cap": 1}
+    assert backend.name == "scripted" and kw == {"seed": 2, "rounds_cap": 1, "retrieval": "lexical"}
 
 
 def test_without_the_tui_it_says_to_use_headless(guide_file: Path, capsys, monkeypatch) -> None:
