@@ -15,11 +15,12 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Checkbox, Input, Label, Select
 
 from troupe.core.errors import TroupeError
+
+from .form import DialogProblem, FormDialog
 
 FORMATS = [("Markdown (.md)", "md"), ("JSON (.json)", "json"), ("CSV (.csv)", "csv"), ("HTML (.html)", "html")]
 
@@ -49,7 +50,7 @@ def export_problem(run_dir: Path, request: ExportRequest) -> str | None:
     return None
 
 
-class ExportDialog(ModalScreen[ExportRequest | None]):
+class ExportDialog(FormDialog[ExportRequest]):
     """Choose what to export; dismisses with an :class:`ExportRequest` or ``None``."""
 
     BINDINGS = [
@@ -74,10 +75,7 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
             yield Input(self.initial_path, placeholder=str(self.run_dir / f"transcript.{self.fmt}"), id="export-path",
                         compact=True)
             yield Checkbox("Overwrite an existing file", False, id="export-force", compact=True)
-            yield Static(self.initial_error, id="dialog-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Export", variant="primary", id="submit", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+            yield from self.form_footer("Export", self.initial_error)
 
     def on_mount(self) -> None:
         # reopened because of a problem: start where it is fixed (tick Overwrite, or edit the path)
@@ -88,9 +86,7 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
     def _format_changed(self, event: Select.Changed) -> None:
         self.query_one("#export-path", Input).placeholder = str(self.run_dir / f"transcript.{event.value}")
 
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#submit")
-    def action_submit(self) -> None:
+    def build(self) -> ExportRequest:
         path = self.query_one("#export-path", Input).value.strip()
         request = ExportRequest(
             fmt=str(self.query_one("#export-format", Select).value),
@@ -99,10 +95,9 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
         )
         problem = export_problem(self.run_dir, request)
         if problem is not None:
-            self.query_one("#dialog-error", Static).update(problem)
-            return
-        self.dismiss(request)
+            raise DialogProblem(problem)
+        return request
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        self.action_submit()

@@ -4,13 +4,22 @@ The stimulus and poll dialogs build the same models guides use (``StimulusSpec``
 ``PollSpec``); whatever those refuse, and what the dialogs check first (an empty question, a
 missing image file), becomes a :class:`DialogProblem`: a one-line message shown inside the
 dialog, and the field that gets the focus so the moderator can fix it at once.
+:class:`FormDialog` is the modal they (and the export dialog) are built on: an error line,
+Submit/Cancel buttons, ``ctrl+s``/``esc``, and ``build()`` turning the fields into a result.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import ValidationError
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+ResultT = TypeVar("ResultT")
 
 
 class DialogProblem(ValueError):
@@ -37,3 +46,43 @@ def validation_problem(exc: ValidationError) -> DialogProblem:
     if cause is None and field:  # a field's own constraint: "question: String should have…"
         message = f"{field}: {message}"
     return DialogProblem(message[:1].upper() + message[1:], field)
+
+
+class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
+    """A modal form: :meth:`build` makes the result or raises :class:`DialogProblem`.
+
+    Subclasses compose their fields, then ``yield from self.form_footer("Label")``; they bind
+    ``ctrl+s`` to ``submit`` and ``escape`` to ``cancel``. ``FOCUS`` maps a problem's field to
+    the widget that gets the focus.
+    """
+
+    FOCUS: ClassVar[dict[str, str]] = {}
+
+    def build(self) -> ResultT:
+        raise NotImplementedError
+
+    def form_footer(self, submit_label: str, error: str = "") -> ComposeResult:
+        """The error line and the Submit / Cancel buttons."""
+        yield Static(error, id="dialog-error", classes="dialog-error")
+        with Horizontal(classes="dialog-buttons"):
+            yield Button(submit_label, variant="primary", id="submit", compact=True)
+            yield Button("Cancel", id="cancel", compact=True)
+
+    def show_problem(self, message: str = "") -> None:
+        self.query_one("#dialog-error", Static).update(message)
+
+    @on(Button.Pressed, "#submit")
+    def action_submit(self) -> None:
+        try:
+            result = self.build()
+        except DialogProblem as problem:
+            self.show_problem(problem.message)
+            target = self.FOCUS.get(problem.field or "")
+            if target:
+                self.query_one(target).focus()
+            return
+        self.dismiss(result)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

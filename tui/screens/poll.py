@@ -17,12 +17,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from troupe.core.polls import LIKERT_LABELS, PollSpec
 
-from .form import DialogProblem, validation_problem
+from .form import DialogProblem, FormDialog, validation_problem
 
 KINDS = [
     ("Agree/disagree (5 points)", "likert5"),
@@ -81,8 +80,10 @@ def _number(text: str, what: str, field: str) -> float | None:
         raise DialogProblem(f"{what} must be a number (or left empty).", field) from None
 
 
-class PollDialog(ModalScreen[PollSpec | None]):
+class PollDialog(FormDialog[PollSpec]):
     """Compose a poll; dismisses with the spec, or ``None`` when cancelled."""
+
+    FOCUS = FIELDS
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="troupe.dialog.cancel", tooltip="Close without polling"),
@@ -116,10 +117,7 @@ class PollDialog(ModalScreen[PollSpec | None]):
             yield Static("", id="poll-kind-note", classes="dialog-note")
             yield Checkbox("Private first: everyone answers alone before anyone hears anyone", True,
                            id="poll-private", compact=True)
-            yield Static("", id="dialog-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Ask", variant="primary", id="submit", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+            yield from self.form_footer("Ask")
 
     def on_mount(self) -> None:
         self._show_fields(self.kind)
@@ -132,7 +130,7 @@ class PollDialog(ModalScreen[PollSpec | None]):
     @on(Select.Changed, "#poll-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
         self._show_fields(str(event.value))
-        self.query_one("#dialog-error", Static).update("")
+        self.show_problem()
 
     def _show_fields(self, kind: str) -> None:
         form = FORMS[kind]
@@ -182,17 +180,5 @@ class PollDialog(ModalScreen[PollSpec | None]):
             raise validation_problem(exc) from None
 
     @on(Input.Submitted)
-    @on(Button.Pressed, "#submit")
-    def action_submit(self) -> None:
-        try:
-            spec = self.build()
-        except DialogProblem as problem:
-            self.query_one("#dialog-error", Static).update(problem.message)
-            if problem.field in FIELDS:
-                self.query_one(FIELDS[problem.field]).focus()
-            return
-        self.dismiss(spec)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def _enter(self) -> None:
+        self.action_submit()

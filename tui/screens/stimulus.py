@@ -15,13 +15,12 @@ from pydantic import ValidationError
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static, TextArea
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Select, TextArea
 
 from troupe.sessions.guide import StimulusSpec
 
-from .form import DialogProblem, validation_problem
+from .form import DialogProblem, FormDialog, validation_problem
 
 KINDS = [("Text", "text"), ("Concept card", "concept"), ("Image", "image")]
 
@@ -56,11 +55,13 @@ def find_image(typed: str, base: Path | None) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-class StimulusDialog(ModalScreen[StimulusSpec | None]):
+class StimulusDialog(FormDialog[StimulusSpec]):
     """Compose a stimulus; dismisses with the spec, or ``None`` when cancelled.
 
     ``base`` is the folder image paths may also be relative to (the guide's).
     """
+
+    FOCUS = {"title": "#stimulus-title", "path": "#stimulus-path", "text": "#stimulus-text"}
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="troupe.dialog.cancel", tooltip="Close without showing anything"),
@@ -87,10 +88,7 @@ class StimulusDialog(ModalScreen[StimulusSpec | None]):
                 yield Input(placeholder="stimuli/bottle.png", id="stimulus-path", compact=True)
             yield Label(FORMS[self.initial_kind].text_label, id="stimulus-text-label")
             yield TextArea(self.initial_text, id="stimulus-text", soft_wrap=True, compact=True)
-            yield Static("", id="dialog-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Show", variant="primary", id="submit", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+            yield from self.form_footer("Show")
 
     def on_mount(self) -> None:
         self._show_fields(self.initial_kind)
@@ -103,7 +101,7 @@ class StimulusDialog(ModalScreen[StimulusSpec | None]):
     @on(Select.Changed, "#stimulus-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
         self._show_fields(str(event.value))
-        self.query_one("#dialog-error", Static).update("")
+        self.show_problem()
 
     def _show_fields(self, kind: str) -> None:
         form = FORMS[kind]
@@ -140,18 +138,4 @@ class StimulusDialog(ModalScreen[StimulusSpec | None]):
         except ValidationError as exc:
             raise validation_problem(exc) from None
 
-    @on(Button.Pressed, "#submit")
-    def action_submit(self) -> None:
-        try:
-            spec = self.build()
-        except DialogProblem as problem:
-            self.query_one("#dialog-error", Static).update(problem.message)
-            target = {"title": "#stimulus-title", "path": "#stimulus-path", "text": "#stimulus-text"}.get(problem.field or "")
-            if target:
-                self.query_one(target).focus()
-            return
-        self.dismiss(spec)
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
