@@ -35,8 +35,13 @@ def resolve_persona(name_or_path: str) -> Persona:
         raise BadInputError("empty persona name")
     if _looks_like_path(query):
         return load_persona(query)
-    library = list_library()
     wanted = slugify(query)  # "Zoé Tremblay", "zoe tremblay" and "zoe-tremblay" all match
+    named = library_dir() / f"{wanted}.toml"
+    if named.is_file():  # the usual case, a slug: read one file, not the whole library
+        persona = load_persona(named)
+        if wanted in (persona.slug, slugify(persona.name)):
+            return persona
+    library = list_library()
     for persona in library:
         if wanted in (persona.slug, slugify(persona.name)):
             return persona

@@ -16,9 +16,9 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from troupe.sessions.export.common import SIMULATED_NOTICE, provenance
+from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
 from troupe.sessions.pollstats import PollResult, format_sd
-from troupe.sessions.transcript import Entry, SectionBlock, Transcript, human_time
+from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
 PALETTE = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
@@ -171,16 +171,7 @@ def render_html(t: Transcript, *, generated_at: datetime | None = None) -> str:
     speakers = t.speakers()
     colours = speaker_colours(speakers)
     body = [f"<header>\n<h1>{esc(info.title)}</h1>", notice_html(provenance(info, generated_at))]
-    meta = [
-        ("Session kind", info.kind or "—"),
-        ("Guide", info.spec or "—"),
-        ("Backend / model", info.model_label),
-        ("Seed", "—" if info.seed is None else str(info.seed)),
-        ("Started", human_time(info.started_at)),
-        ("Ended", f"{human_time(info.ended_at)} ({info.end_reason})" if info.ended_at else "not ended"),
-        ("Model calls", f"{info.llm_calls} · {info.prompt_tokens:,} tokens in · {info.completion_tokens:,} out · ${info.cost_usd:.4f}"),
-        ("Private thoughts", "included" if t.include_thoughts else f"not included ({t.thought_count} omitted)"),
-    ]
+    meta = session_facts(t)
     body.append('<dl class="meta">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>\n</header>")
     body.append('<section><h2>Participants</h2><ul class="people">')
     for name in speakers:

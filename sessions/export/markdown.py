@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from troupe.sessions.export.common import SIMULATED_NOTICE, provenance
+from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
 from troupe.sessions.pollstats import PollResult, format_sd
-from troupe.sessions.transcript import Entry, SectionBlock, Transcript, human_time
+from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
 
 def md_escape(text: str) -> str:
@@ -37,16 +37,7 @@ def render_markdown(t: Transcript, *, generated_at: datetime | None = None) -> s
     out: list[str] = [f"# {md_escape(info.title)}", ""]
     out += [f"> **Simulated participants.** {SIMULATED_NOTICE}", ">", f"> {md_escape(provenance(info, generated_at))}", ""]
     out += ["| | |", "|---|---|"]
-    rows = [
-        ("Session kind", info.kind or "—"),
-        ("Guide", info.spec or "—"),
-        ("Backend / model", info.model_label),
-        ("Seed", "—" if info.seed is None else str(info.seed)),
-        ("Started", human_time(info.started_at)),
-        ("Ended", f"{human_time(info.ended_at)} ({info.end_reason})" if info.ended_at else "not ended (stopped or still running)"),
-        ("Model calls", f"{info.llm_calls} · {info.prompt_tokens:,} tokens in · {info.completion_tokens:,} out · ${info.cost_usd:.4f}"),
-        ("Private thoughts", "included" if t.include_thoughts else f"not included ({t.thought_count} omitted)"),
-    ]
+    rows = session_facts(t)
     out += [f"| {k} | {md_cell(v)} |" for k, v in rows]
     out += ["", "## Participants", ""]
     for name in t.speakers():
