@@ -21,6 +21,7 @@ from typing import Any
 from troupe.core.card import PersonaCard
 from troupe.core.config import RETRIEVALS
 from troupe.core.errors import BackendError, BadInputError, TroupeError
+from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
 
@@ -76,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide)
     settings = _settings()
     retrieval = args.retrieval or settings.memory.retrieval
-    backend = make_backend(args.backend, args.model, settings)
+    backend = make_backend(settings, args.backend, args.model)
     if not args.headless:
         launch = _tui("launch_session")
         try:
@@ -141,13 +142,6 @@ def _settings() -> Any:
     return load_settings()
 
 
-def make_backend(name: str | None, model: str | None, settings: Any = None) -> ChatBackend:
-    """The backend for ``--backend``/``--model`` (settings from ``--config``/environment)."""
-    from troupe.core.llm.factory import make_backend as factory
-
-    return factory(settings if settings is not None else _settings(), name, model)
-
-
 def _headless(coro: Any, backend: ChatBackend, run_dir: Path) -> int:
     try:
         done = asyncio.run(_closing(coro, backend))
@@ -198,7 +192,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if any(e.type == "session_ended" for e in read_events(run_dir / EVENTS_FILE)):
         raise already_ended(run_dir)  # before building a backend the run would never use
     backend_name, model = recorded_backend(run_dir)
-    backend = make_backend(args.backend or backend_name, args.model or (None if args.backend else model))
+    backend = make_backend(_settings(), args.backend or backend_name, args.model or (None if args.backend else model))
     if not args.headless:
         launch = _tui("launch_resume")
         try:

@@ -24,13 +24,14 @@ from typing import Any
 
 from troupe.core.card import PersonaCard
 from troupe.core.errors import BadInputError
+from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 
 from ..guide import Guide, load_guide
 from ..run import check_new_run_dir, default_run_dir, read_meta
 from ..study import GroupOutcome, GroupPlan, PooledPoll, StudyReport, aggregate, plan_groups, run_groups, write_study
 from .options import add_backend_options, non_negative, positive
-from .run import make_backend, seat_cards
+from .run import seat_cards
 
 
 def register(subparsers: Any) -> None:
@@ -82,7 +83,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from troupe.core.config import load_settings
 
     settings = load_settings()
-    backend = make_backend(args.backend, args.model, settings)
+    backend = make_backend(settings, args.backend, args.model)
     # As in `troupe run`: the config's max_concurrency applies only when set explicitly.
     options: dict[str, Any] = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
     if settings.memory.retrieval != "lexical":  # [memory] retrieval / $TROUPE_RETRIEVAL, as for `troupe run`
