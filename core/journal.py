@@ -17,7 +17,6 @@ before an fsync that covers it has returned — and adds :meth:`GroupCommitLog.a
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from typing import Any
 
 from .clock import Clock, iso
 from .events import Event, parse_event
-from .log import EventLog, log as _log
+from .log import EventLog, event_line
 
 Item = tuple[str, dict[str, Any]]
 """``(type, fields)`` of an event to append."""
@@ -49,8 +48,7 @@ class GroupCommitLog(EventLog):
     def _write(self, type: str, fields: dict[str, Any]) -> Event:
         data = {"seq": self._written + 1, "ts": iso(self.clock.now()), "type": type, **fields}
         event = parse_event(data)
-        line = json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
-        self._fh.write(line + "\n")
+        self._fh.write(event_line(event))
         self._written += 1
         self._pending.append(event)
         return event
@@ -137,11 +135,7 @@ class GroupCommitLog(EventLog):
             while self._pending and self._pending[0].seq <= self._durable:
                 event = self._pending.popleft()
                 self.events.append(event)
-                for callback in list(self._subscribers):
-                    try:
-                        callback(event)
-                    except Exception:  # a broken subscriber must never break the session
-                        _log.exception("event subscriber failed")
+                self._notify(event)
         finally:
             self._publishing = False
 

@@ -66,18 +66,21 @@ class EventLog:
         with self._lock:
             data = {"seq": self.last_seq + 1, "ts": iso(self.clock.now()), "type": type, **fields}
             event = parse_event(data)
-            line = json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
-            self._fh.write(line + "\n")
+            self._fh.write(event_line(event))
             self._fh.flush()
             if self._fsync:
                 os.fsync(self._fh.fileno())
             self.events.append(event)
+        self._notify(event)
+        return event
+
+    def _notify(self, event: Event) -> None:
+        """Tell every subscriber; a broken subscriber must never break the session."""
         for callback in list(self._subscribers):
             try:
                 callback(event)
-            except Exception:  # a broken subscriber must never break the session
+            except Exception:
                 log.exception("event subscriber failed")
-        return event
 
     def close(self) -> None:
         if not self._fh.closed:
@@ -88,6 +91,11 @@ class EventLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def event_line(event: Event) -> str:
+    """One event as its line in ``events.jsonl`` (compact JSON, UTF-8 kept, newline)."""
+    return json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _load(path: Path) -> tuple[list[Event], int]:
@@ -129,6 +137,6 @@ def write_events(path: str | os.PathLike[str], events: Iterable[Event]) -> None:
     """Write events verbatim to a new log file (used by branch)."""
     with open(path, "w", encoding="utf-8") as fh:
         for event in events:
-            fh.write(json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":")) + "\n")
+            fh.write(event_line(event))
         fh.flush()
         os.fsync(fh.fileno())
