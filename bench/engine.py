@@ -40,8 +40,8 @@ if str(ROOT) not in sys.path:
 from troupe.core.actions import TurnAction  # noqa: E402
 from troupe.core.card import PersonaCard  # noqa: E402
 from troupe.core.llm.protocol import CallUsage, ChatRequest, ChatResponse  # noqa: E402
-from troupe.core.memory import MemoryNote  # noqa: E402
 from troupe.core.llm.scripted import ScriptedBackend  # noqa: E402
+from troupe.core.memory import MemoryNote  # noqa: E402
 from troupe.core.prompt import common_prefix_share  # noqa: E402
 from troupe.core.tokens import estimate_tokens  # noqa: E402
 from troupe.sessions.guide import Guide, parse_guide  # noqa: E402
@@ -82,11 +82,13 @@ def library_cards(n: int) -> list[PersonaCard]:
 
 
 def one_section_guide(rounds: int, *, max_concurrency: int = 16, policy: str = "parallel") -> Guide:
-    return parse_guide({
-        "title": "Engine benchmark",
-        "defaults": {"policy": policy, "rounds": rounds, "max_concurrency": max_concurrency},
-        "sections": [{"title": "Concept reactions", "prompt": QUESTION}],
-    })
+    return parse_guide(
+        {
+            "title": "Engine benchmark",
+            "defaults": {"policy": policy, "rounds": rounds, "max_concurrency": max_concurrency},
+            "sections": [{"title": "Concept reactions", "prompt": QUESTION}],
+        }
+    )
 
 
 class SleepingBackend:
@@ -102,8 +104,9 @@ class SleepingBackend:
         await asyncio.sleep(self.latency)
         model = request.output_model
         if model is TurnAction:
-            parsed: Any = TurnAction(action="say", text=f"{request.agent} here: fine by me, if the price is right.",
-                                     to=None, feeling="calm")
+            parsed: Any = TurnAction(
+                action="say", text=f"{request.agent} here: fine by me, if the price is right.", to=None, feeling="calm"
+            )
         elif model is MemoryNote:
             parsed = MemoryNote(summary="We talked about the bottled soup and its price.")
         else:
@@ -145,7 +148,9 @@ async def latency_run(
         backend = OpenAIBackend(base_url=base_url, api_key="sk-bench", model="gpt-4.1-mini", max_retries=0)
     with tempfile.TemporaryDirectory() as tmp:
         session = await Session.start(
-            one_section_guide(rounds, max_concurrency=max_concurrency), library_cards(personas), backend,
+            one_section_guide(rounds, max_concurrency=max_concurrency),
+            library_cards(personas),
+            backend,
             Path(tmp) / "run",
         )
         try:
@@ -158,13 +163,18 @@ async def latency_run(
     turns = sum(1 for e in events if e.type in ("say", "think", "pass"))
     calls = [e for e in events if e.type == "llm_call"]
     return {
-        "personas": personas, "rounds": len(walls), "max_concurrency": max_concurrency,
+        "personas": personas,
+        "rounds": len(walls),
+        "max_concurrency": max_concurrency,
         "backend": backend.name,
-        "round_mean_s": statistics.fmean(walls), "round_median_s": statistics.median(walls), "round_max_s": max(walls),
+        "round_mean_s": statistics.fmean(walls),
+        "round_median_s": statistics.median(walls),
+        "round_max_s": max(walls),
         "turns": turns,
         "turn_calls_per_turn": sum(1 for c in calls if c.purpose == "turn") / turns,
         "consolidate_calls_per_turn": sum(1 for c in calls if c.purpose == "consolidate") / turns,
-        "events": len(events), "fsyncs": fsyncs,
+        "events": len(events),
+        "fsyncs": fsyncs,
     }
 
 
@@ -194,12 +204,20 @@ async def scripted_run(personas: int, rounds: int) -> dict[str, Any]:
     peak = [max(s) for s in sizes.values()]
     card_tokens = statistics.fmean(estimate_tokens(c.prompt) for c in cards)
     return {
-        "personas": personas, "rounds": rounds, "turns": turns, "card_tokens": card_tokens,
-        "prompt_round1_max": max(first), "prompt_round1_mean": statistics.fmean(first),
-        "prompt_last_max": max(last), "prompt_last_mean": statistics.fmean(last), "prompt_peak": max(peak),
-        "prefix_share_mean": statistics.fmean(shares), "prefix_share_median": statistics.median(shares),
+        "personas": personas,
+        "rounds": rounds,
+        "turns": turns,
+        "card_tokens": card_tokens,
+        "prompt_round1_max": max(first),
+        "prompt_round1_mean": statistics.fmean(first),
+        "prompt_last_max": max(last),
+        "prompt_last_mean": statistics.fmean(last),
+        "prompt_peak": max(peak),
+        "prefix_share_mean": statistics.fmean(shares),
+        "prefix_share_median": statistics.median(shares),
         "prefix_share_p10": sorted(shares)[len(shares) // 10],
-        "cpu_ms_per_turn": cpu / turns * 1000, "wall_ms_per_turn": wall / turns * 1000,
+        "cpu_ms_per_turn": cpu / turns * 1000,
+        "wall_ms_per_turn": wall / turns * 1000,
         "consolidate_calls_per_turn": sum(1 for r in backend.requests if r.purpose == "consolidate") / turns,
     }
 
@@ -225,9 +243,24 @@ def rss_run(personas: int, rounds: int) -> dict[str, Any]:
         )
         start = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", code, "run", str(guide), "--backend", "scripted", "--headless",
-             "--personas", names, "--out", str(Path(tmp) / "run")],
-            capture_output=True, text=True, cwd=tmp, timeout=600,
+            [
+                sys.executable,
+                "-c",
+                code,
+                "run",
+                str(guide),
+                "--backend",
+                "scripted",
+                "--headless",
+                "--personas",
+                names,
+                "--out",
+                str(Path(tmp) / "run"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+            timeout=600,
         )
         wall = time.perf_counter() - start
         if out.returncode != 0:
@@ -253,7 +286,9 @@ def fsync_cost(samples: int = 200) -> dict[str, float]:
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-c", SERVER.format(root=str(ROOT), latency=latency)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
@@ -303,32 +338,81 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for run, target in zip(lat, (0.4, 0.5, 0.5, None)):
         label = f"round wall, {run['personas']} personas (max_concurrency {run['max_concurrency']})"
-        value = f"{run['round_mean_s'] * 1000:.0f} ms mean, {run['round_max_s'] * 1000:.0f} max ({run['rounds']} rounds)"
-        rows.append((label, value, f"≤ {target * 1000:.0f} ms" if target else "(reference)",
-                     check(run["round_mean_s"] <= target) if target else ""))
-    rows.append((f"round wall, 50 personas, in-process backend sleeping {ms} ms (engine only)",
-                 f"{eng['round_mean_s'] * 1000:.0f} ms mean, {eng['round_max_s'] * 1000:.0f} max ({eng['rounds']} rounds)",
-                 "(reference)", ""))
+        value = (
+            f"{run['round_mean_s'] * 1000:.0f} ms mean, {run['round_max_s'] * 1000:.0f} max ({run['rounds']} rounds)"
+        )
+        rows.append(
+            (
+                label,
+                value,
+                f"≤ {target * 1000:.0f} ms" if target else "(reference)",
+                check(run["round_mean_s"] <= target) if target else "",
+            )
+        )
+    rows.append(
+        (
+            f"round wall, 50 personas, in-process backend sleeping {ms} ms (engine only)",
+            f"{eng['round_mean_s'] * 1000:.0f} ms mean, {eng['round_max_s'] * 1000:.0f} max ({eng['rounds']} rounds)",
+            "(reference)",
+            "",
+        )
+    )
     calls = max(r["turn_calls_per_turn"] for r in lat)
     rows.append(("LLM calls per agent turn (critical path)", f"{calls:.2f}", "1.0", check(abs(calls - 1.0) < 1e-9)))
     cons = max([r["consolidate_calls_per_turn"] for r in lat] + [pr["consolidate_calls_per_turn"]])
     rows.append(("consolidation calls per turn (max of runs)", f"{cons:.3f}", "≤ 0.2", check(cons <= 0.2)))
     big = lat[2]
     rows.append(("fsync on this disk", f"{fs['median_ms']:.2f} ms median, {fs['p90_ms']:.2f} p90", "", ""))
-    rows.append((f"fsyncs per event ({big['personas']}-persona run)", f"{big['fsyncs']} / {big['events']}",
-                 "group commit", check(big["fsyncs"] < big["events"])))
-    rows.append((f"prompt tokens, round 1 ({pr['card_tokens']:.0f}-token cards)", f"{pr['prompt_round1_max']} max",
-                 "≤ 2,500", check(pr["prompt_round1_max"] <= 2500)))
-    rows.append((f"prompt tokens, round {pr['rounds']}", f"{pr['prompt_last_max']} max (peak {pr['prompt_peak']})",
-                 "≤ 3,500", check(pr["prompt_peak"] <= 3500)))
+    rows.append(
+        (
+            f"fsyncs per event ({big['personas']}-persona run)",
+            f"{big['fsyncs']} / {big['events']}",
+            "group commit",
+            check(big["fsyncs"] < big["events"]),
+        )
+    )
+    rows.append(
+        (
+            f"prompt tokens, round 1 ({pr['card_tokens']:.0f}-token cards)",
+            f"{pr['prompt_round1_max']} max",
+            "≤ 2,500",
+            check(pr["prompt_round1_max"] <= 2500),
+        )
+    )
+    rows.append(
+        (
+            f"prompt tokens, round {pr['rounds']}",
+            f"{pr['prompt_last_max']} max (peak {pr['prompt_peak']})",
+            "≤ 3,500",
+            check(pr["prompt_peak"] <= 3500),
+        )
+    )
     for p in (pr5, pr):
-        rows.append((f"common prefix of consecutive prompts, {p['personas']} personas",
-                     f"{p['prefix_share_mean']:.0%} mean, {p['prefix_share_median']:.0%} median, "
-                     f"{p['prefix_share_p10']:.0%} p10", "≥ 70 %", check(p["prefix_share_mean"] >= 0.7)))
-    rows.append(("CPU per agent turn (scripted, 0 latency)", f"{pr['cpu_ms_per_turn']:.2f} ms", "≤ 5 ms",
-                 check(pr["cpu_ms_per_turn"] <= 5)))
-    rows.append((f"peak RSS, {rss['personas']} personas × {rss['rounds']} rounds headless", f"{rss['rss_mb']:.0f} MB "
-                 f"({rss['events']} events, {rss['wall_s']:.1f} s)", "< 150 MB", check(rss["rss_mb"] < 150)))
+        rows.append(
+            (
+                f"common prefix of consecutive prompts, {p['personas']} personas",
+                f"{p['prefix_share_mean']:.0%} mean, {p['prefix_share_median']:.0%} median, "
+                f"{p['prefix_share_p10']:.0%} p10",
+                "≥ 70 %",
+                check(p["prefix_share_mean"] >= 0.7),
+            )
+        )
+    rows.append(
+        (
+            "CPU per agent turn (scripted, 0 latency)",
+            f"{pr['cpu_ms_per_turn']:.2f} ms",
+            "≤ 5 ms",
+            check(pr["cpu_ms_per_turn"] <= 5),
+        )
+    )
+    rows.append(
+        (
+            f"peak RSS, {rss['personas']} personas × {rss['rounds']} rounds headless",
+            f"{rss['rss_mb']:.0f} MB ({rss['events']} events, {rss['wall_s']:.1f} s)",
+            "< 150 MB",
+            check(rss["rss_mb"] < 150),
+        )
+    )
 
     width = max(len(r[0]) for r in rows)
     vwidth = max(len(r[1]) for r in rows)

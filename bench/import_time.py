@@ -29,19 +29,23 @@ TIMER = "import time; t = time.perf_counter(); import {module}; print(time.perf_
 def time_import(module: str, runs: int) -> float:
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", TIMER.format(module=module)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", TIMER.format(module=module)], capture_output=True, text=True, check=True
+        )
         samples.append(float(out.stdout.strip()))
     return statistics.median(samples)
 
 
 def heaviest(module: str, top: int = 5) -> list[tuple[str, float]]:
     """Import time per top-level package: the self times of all its modules (``-X importtime``)."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True, check=True
+    )
     totals: dict[str, float] = {}
     for line in out.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        self_us, _, raw = line[len("import time:"):].split("|")
+        self_us, _, raw = line[len("import time:") :].split("|")
         root = raw.strip().split(".")[0]
         if root in sys.stdlib_module_names or root.startswith("_"):
             root = "(standard library)"

@@ -45,7 +45,9 @@ PERSONAS = [
     ("Sofia Rossi", "38 · lawyer · Milan", "A busy lawyer who eats at her desk and values convenience."),
     ("Jonas Berg", "19 · student · Oslo", "A student who cooks cheap and shares everything on social media."),
 ]
-QUESTION = "Moderator: Here is a new product: bottled gazpacho, 330 ml, 2.49 euros, in the chilled aisle. What do you think?"
+QUESTION = (
+    "Moderator: Here is a new product: bottled gazpacho, 330 ml, 2.49 euros, in the chilled aisle. What do you think?"
+)
 
 
 def request_for(name: str, descriptor: str, short: str) -> ChatRequest:
@@ -80,14 +82,18 @@ async def main(args: argparse.Namespace) -> None:
     for persona in PERSONAS[1:4]:
         first: list[float] = []
         start = time.perf_counter()
-        response = await backend.complete(request_for(*persona), on_delta=lambda _t: first or first.append(time.perf_counter()))
+        response = await backend.complete(
+            request_for(*persona), on_delta=lambda _t, first=first: first or first.append(time.perf_counter())
+        )
         total = time.perf_counter() - start
         usage = response.calls[-1]
         ttft = first[0] - start
         ttfts.append(ttft)
         rates.append(usage.completion_tokens / max(1e-9, total - ttft))
-        print(f"turn       {persona[0]:<13} prompt {usage.prompt_tokens} tok, reply {usage.completion_tokens} tok, "
-              f"{total:.2f} s: {response.parsed.text if response.parsed else response.text!r}")
+        print(
+            f"turn       {persona[0]:<13} prompt {usage.prompt_tokens} tok, reply {usage.completion_tokens} tok, "
+            f"{total:.2f} s: {response.parsed.text if response.parsed else response.text!r}"
+        )
     print(f"first tok  {statistics.median(ttfts) * 1000:.0f} ms (median of {len(ttfts)})")
     print(f"speed      {statistics.median(rates):.1f} tokens/s while generating (median)")
 
@@ -100,8 +106,10 @@ async def main(args: argparse.Namespace) -> None:
     stop.set()
     await beat
     tokens = sum(r.completion_tokens for r in responses)
-    print(f"round      {len(requests)} personas in parallel: {wall:.2f} s wall, {tokens} reply tokens, "
-          f"{sum(len(r.calls) for r in responses)} calls, loop stalls ≤ {max(gaps) * 1000:.0f} ms")
+    print(
+        f"round      {len(requests)} personas in parallel: {wall:.2f} s wall, {tokens} reply tokens, "
+        f"{sum(len(r.calls) for r in responses)} calls, loop stalls ≤ {max(gaps) * 1000:.0f} ms"
+    )
     for request, response in zip(requests, responses):
         action = response.parsed
         assert isinstance(action, TurnAction)

@@ -33,13 +33,12 @@ if str(ROOT) not in sys.path:
 
 from textual import events  # noqa: E402
 
+from tests.tui.tui_fixtures import make_cards, make_guide, tui_config  # noqa: E402
 from troupe.core.llm.scripted import ScriptedBackend  # noqa: E402
 from troupe.core.log import EventLog  # noqa: E402
 from troupe.sessions.session import Session  # noqa: E402
 from troupe.tui.launch import resume_app  # noqa: E402
 from troupe.tui.screens.session import SessionScreen  # noqa: E402
-
-from tests.tui.tui_fixtures import make_cards, make_guide, tui_config  # noqa: E402
 
 LINES = [
     "Honestly, if it tastes like my mother's I would buy it, but the price has to be right.",
@@ -125,8 +124,10 @@ async def main(total: int, keys: int) -> None:
         while not (isinstance(app.screen, SessionScreen) and app.screen.history_loaded):
             await asyncio.sleep(0.01)
         screen: SessionScreen = app.screen
-        print(f"opened: app start + Session.resume + feed drawn in {time.perf_counter() - t:.2f} s; "
-              f"feed holds {screen.feed.shown:,} events in {len(screen.feed.lines):,} lines")
+        print(
+            f"opened: app start + Session.resume + feed drawn in {time.perf_counter() - t:.2f} s; "
+            f"feed holds {screen.feed.shown:,} events in {len(screen.feed.lines):,} lines"
+        )
         command = screen.control_bar.input
         typed = "the quick brown fox jumps over the lazy dog " * 4
 
@@ -134,7 +135,7 @@ async def main(total: int, keys: int) -> None:
             return lambda key: len(command.value) >= expected_len
 
         latencies = []
-        for i, ch in enumerate(typed[:keys]):
+        for ch in typed[:keys]:
             key = "space" if ch == " " else ch
             latencies += await key_latencies(pilot, [key], typed_ok(len(command.value) + 1))
         print(f"key → screen, idle:               {summary(latencies)}")
@@ -161,8 +162,12 @@ async def main(total: int, keys: int) -> None:
             offsets.append(screen.feed.scroll_y)
         print(f"page up/down in the feed:         {summary(scroll)}")
         worst = max(latencies + streaming)
-        print(f"target: every key on screen within 100 ms: {'met' if worst <= 100 else 'NOT met'} (worst {worst:.1f} ms)")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+        print(
+            f"target: every key on screen within 100 ms: {'met' if worst <= 100 else 'NOT met'} (worst {worst:.1f} ms)"
+        )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
 
 
 if __name__ == "__main__":

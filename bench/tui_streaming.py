@@ -33,14 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.tui.tui_fixtures import make_cards, tui_config  # noqa: E402
 from troupe.core.llm.scripted import ScriptedBackend  # noqa: E402
 from troupe.sessions.guide import Guide  # noqa: E402
 from troupe.sessions.session import Session  # noqa: E402
 from troupe.tui.launch import new_session_app  # noqa: E402
 from troupe.tui.screens.session import SessionScreen  # noqa: E402
 from troupe.tui.widgets.persona_pane import PersonaPane  # noqa: E402
-
-from tests.tui.tui_fixtures import make_cards, tui_config  # noqa: E402
 
 CHUNK = 4
 """Characters per streamed delta (about one token)."""
@@ -73,18 +72,22 @@ class TimedBackend(ScriptedBackend):
 
 
 def guide() -> Guide:
-    return Guide.model_validate({
-        "title": "Streaming benchmark",
-        "defaults": {"policy": "parallel", "rounds": 1, "max_concurrency": 16},
-        "sections": [{"title": "Talk", "prompt": "Tell us about your lunch.", "rounds": 1}],
-    })
+    return Guide.model_validate(
+        {
+            "title": "Streaming benchmark",
+            "defaults": {"policy": "parallel", "rounds": 1, "max_concurrency": 16},
+            "sections": [{"title": "Talk", "prompt": "Tell us about your lunch.", "rounds": 1}],
+        }
+    )
 
 
 def line(label: str, backend: TimedBackend, wall: float, cpu: float, extra: str = "") -> str:
     r = sorted(backend.ratios)
-    return (f"{label:<16} real-time factor mean {statistics.fmean(r):.3f} · p95 {r[int(0.95 * (len(r) - 1))]:.3f} · "
-            f"max {r[-1]:.3f} ({len(r)} replies, {backend.tokens / wall:,.0f} tok/s); "
-            f"process CPU {100 * cpu / wall:.0f}% of a core{extra}")
+    return (
+        f"{label:<16} real-time factor mean {statistics.fmean(r):.3f} · p95 {r[int(0.95 * (len(r) - 1))]:.3f} · "
+        f"max {r[-1]:.3f} ({len(r)} replies, {backend.tokens / wall:,.0f} tok/s); "
+        f"process CPU {100 * cpu / wall:.0f}% of a core{extra}"
+    )
 
 
 async def headless(personas: int, rounds: int, tps: float, workdir: Path) -> None:
@@ -101,8 +104,14 @@ async def headless(personas: int, rounds: int, tps: float, workdir: Path) -> Non
 
 async def with_ui(personas: int, rounds: int, tps: float, workdir: Path, label: str, flush: float) -> None:
     backend = TimedBackend(tps)
-    app = new_session_app(guide(), make_cards(personas), backend, workdir / label.replace(" ", "-").replace(",", ""),
-                          seed=1, config=tui_config(workdir, flush_interval=flush, freeze_elapsed=False))
+    app = new_session_app(
+        guide(),
+        make_cards(personas),
+        backend,
+        workdir / label.replace(" ", "-").replace(",", ""),
+        seed=1,
+        config=tui_config(workdir, flush_interval=flush, freeze_elapsed=False),
+    )
     renders = 0
     original = PersonaPane.render
 
@@ -114,7 +123,7 @@ async def with_ui(personas: int, rounds: int, tps: float, workdir: Path, label: 
     PersonaPane.render = counted  # type: ignore[method-assign]
     frames = 0
     try:
-        async with app.run_test(size=(160, 50)) as pilot:
+        async with app.run_test(size=(160, 50)):
             while not (isinstance(app.screen, SessionScreen) and app.screen.history_loaded):
                 await asyncio.sleep(0.01)
             screen = app.screen
@@ -138,7 +147,15 @@ async def with_ui(personas: int, rounds: int, tps: float, workdir: Path, label: 
             assert len(screen.grid.panes) == personas
     finally:
         PersonaPane.render = original  # type: ignore[method-assign]
-    print(line(label, backend, wall, cpu, f"; {renders / wall / personas:.1f} repaints/s a pane, {frames / wall:.0f} frames/s"))
+    print(
+        line(
+            label,
+            backend,
+            wall,
+            cpu,
+            f"; {renders / wall / personas:.1f} repaints/s a pane, {frames / wall:.0f} frames/s",
+        )
+    )
 
 
 async def main(personas: int, rounds: int, tps: float) -> None:
@@ -147,7 +164,9 @@ async def main(personas: int, rounds: int, tps: float) -> None:
     await headless(personas, rounds, tps, workdir)
     await with_ui(personas, rounds, tps, workdir, "TUI, throttled", 0.1)
     await with_ui(personas, rounds, tps, workdir, "TUI, per token", 0.005)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
 
 
 if __name__ == "__main__":

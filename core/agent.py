@@ -19,14 +19,21 @@ from .actions import TurnAction
 from .card import PersonaCard
 from .errors import BackendError, BackendUnavailableError, InvalidOutputError
 from .events import (
-    Event, Moderator, PollAnswer, PollAsked, PollRevealed, Say, SectionStarted, Stimulus, Think,
+    Event,
+    Moderator,
+    PollAnswer,
+    PollAsked,
+    PollRevealed,
+    Say,
+    SectionStarted,
+    Stimulus,
+    Think,
 )
 from .llm.protocol import CallUsage, ChatBackend, ChatRequest, DeltaCallback
 from .memory import AgentMemory, MemoryConfig, MemoryItem, Recall
 from .mind import MentalState
 from .prompt import DEFAULT_RULES, TURN_TASK, Prompt, PromptBudget, PromptBuilder
 from .tokens import truncate_to_tokens
-
 
 FATAL_KINDS = frozenset({"auth", "quota", "config", "connection", "not_found", "cache_miss"})
 """Backend error kinds no retry on the next turn can fix: they halt the session (a 404 —
@@ -105,7 +112,10 @@ class Agent:
         self.name = card.name
         self.config = config or AgentConfig()
         self.builder = PromptBuilder(
-            card, panel=panel or [], rules=self.config.rules, budget=self.config.budget,
+            card,
+            panel=panel or [],
+            rules=self.config.rules,
+            budget=self.config.budget,
             short=self.config.short_prompt,
         )
         self.memory = AgentMemory(
@@ -171,7 +181,9 @@ class Agent:
         if isinstance(event, Stimulus):
             title = f' "{event.title}"' if event.title else ""
             what = {"concept": "a concept card", "image": "a picture"}.get(event.kind, "this")
-            mind.on_prompt(f"what the moderator showed{title}", event.text, to_me=to_me and bool(event.to), seq=event.seq)
+            mind.on_prompt(
+                f"what the moderator showed{title}", event.text, to_me=to_me and bool(event.to), seq=event.seq
+            )
             self.memory.prime(event.text)
             return f"The moderator shows {what}{title}: {event.text}"
         if isinstance(event, SectionStarted):
@@ -191,7 +203,9 @@ class Agent:
             question = event.question or self._polls.get(event.poll_id, event.poll_id)
             counts = ", ".join(f"{k} {v}" for k, v in (event.counts or {}).items() if v)
             answers = "; ".join(f"{k}: {_value_text(v)}" for k, v in (event.answers or {}).items())
-            return f'The moderator shares the poll results for "{question}": {counts or "no answers"}. {answers}'.rstrip()
+            return (
+                f'The moderator shares the poll results for "{question}": {counts or "no answers"}. {answers}'.rstrip()
+            )
         return None
 
     def _own(self, action: str, text: str, feeling: str | None) -> None:
@@ -213,12 +227,20 @@ class Agent:
             current = f"{current}\n{situation.hint}" if current else situation.hint
         query = " ".join(filter(None, [situation.current, self.mind.intent or ""]))
         recalled = await self.memory.recall_for(
-            query, limit=self.config.recall_limit, max_tokens=self.config.budget.recalled,
-            exclude_seq=situation.current_seq, focus=situation.current or None,
+            query,
+            limit=self.config.recall_limit,
+            max_tokens=self.config.budget.recalled,
+            exclude_seq=situation.current_seq,
+            focus=situation.current or None,
         )
         return self.builder.build(
-            summary=self.memory.summary, window=self.memory.window, state=self.mind.render(),
-            recalled=recalled, current=current, task=task, standing=self.mind.render_standing(),
+            summary=self.memory.summary,
+            window=self.memory.window,
+            state=self.mind.render(),
+            recalled=recalled,
+            current=current,
+            task=task,
+            standing=self.mind.render_standing(),
         )
 
     def _in_window(self, seq: int) -> bool:
@@ -229,9 +251,15 @@ class Agent:
         """The one structured request for a turn or a poll answer."""
         c = self.config
         return ChatRequest(
-            messages=prompt.messages, output_model=output_model, purpose=purpose, agent=self.name,
-            metadata={"card": self._card_dict}, temperature=overrides.get("temperature", c.temperature),
-            max_tokens=overrides.get("max_tokens", c.max_tokens), model=c.model, seed=c.seed,
+            messages=prompt.messages,
+            output_model=output_model,
+            purpose=purpose,
+            agent=self.name,
+            metadata={"card": self._card_dict},
+            temperature=overrides.get("temperature", c.temperature),
+            max_tokens=overrides.get("max_tokens", c.max_tokens),
+            model=c.model,
+            seed=c.seed,
         )
 
     async def act(
@@ -266,7 +294,9 @@ class Agent:
         action = response.parsed if isinstance(response.parsed, TurnAction) else None
         return TurnOutcome(self.name, action, list(response.calls), None, prompt, request)
 
-    async def answer(self, backend: ChatBackend, prompt: Prompt, output_model: type[BaseModel], *, purpose: str = "poll") -> AnswerOutcome:
+    async def answer(
+        self, backend: ChatBackend, prompt: Prompt, output_model: type[BaseModel], *, purpose: str = "poll"
+    ) -> AnswerOutcome:
         """One structured answer (a poll) from an already built prompt."""
         request = self.request(prompt, output_model, purpose)
         try:

@@ -12,7 +12,7 @@ step of the guide they complete. Resume finds its place in the guide from these 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -239,22 +239,60 @@ class GenericEvent(Event):
 
 
 KnownEvent = Annotated[
-    Union[
-        SessionStarted, SectionStarted, Stimulus, Moderator, Say, Think, Pass, PollAsked,
-        PollAnswer, PollRevealed, AgentPaused, AgentResumed, AgentMuted, AgentUnmuted,
-        SessionPaused, SessionResumed, LLMCall, Error, MemoryConsolidated, SessionEnded,
-        SectionEnded, PollClosed, RoundStarted, RoundEnded,
-    ],
+    SessionStarted
+    | SectionStarted
+    | Stimulus
+    | Moderator
+    | Say
+    | Think
+    | Pass
+    | PollAsked
+    | PollAnswer
+    | PollRevealed
+    | AgentPaused
+    | AgentResumed
+    | AgentMuted
+    | AgentUnmuted
+    | SessionPaused
+    | SessionResumed
+    | LLMCall
+    | Error
+    | MemoryConsolidated
+    | SessionEnded
+    | SectionEnded
+    | PollClosed
+    | RoundStarted
+    | RoundEnded,
     Field(discriminator="type"),
 ]
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.model_fields["type"].default: cls
     for cls in (
-        SessionStarted, SectionStarted, Stimulus, Moderator, Say, Think, Pass, PollAsked,
-        PollAnswer, PollRevealed, AgentPaused, AgentResumed, AgentMuted, AgentUnmuted,
-        SessionPaused, SessionResumed, LLMCall, Error, MemoryConsolidated, SessionEnded,
-        SectionEnded, PollClosed, RoundStarted, RoundEnded,
+        SessionStarted,
+        SectionStarted,
+        Stimulus,
+        Moderator,
+        Say,
+        Think,
+        Pass,
+        PollAsked,
+        PollAnswer,
+        PollRevealed,
+        AgentPaused,
+        AgentResumed,
+        AgentMuted,
+        AgentUnmuted,
+        SessionPaused,
+        SessionResumed,
+        LLMCall,
+        Error,
+        MemoryConsolidated,
+        SessionEnded,
+        SectionEnded,
+        PollClosed,
+        RoundStarted,
+        RoundEnded,
     )
 }
 
@@ -272,9 +310,33 @@ def parse_event(data: dict[str, Any]) -> Event:
 
 
 __all__ = [
-    "Event", "GenericEvent", "EVENT_TYPES", "parse_event", "ValidationError",
-    "SessionStarted", "SectionStarted", "Stimulus", "Moderator", "Say", "Think", "Pass",
-    "PollAsked", "PollAnswer", "PollRevealed", "AgentPaused", "AgentResumed", "AgentMuted",
-    "AgentUnmuted", "SessionPaused", "SessionResumed", "LLMCall", "Error",
-    "MemoryConsolidated", "SessionEnded", "SectionEnded", "PollClosed", "RoundStarted", "RoundEnded",
+    "Event",
+    "GenericEvent",
+    "EVENT_TYPES",
+    "parse_event",
+    "ValidationError",
+    "SessionStarted",
+    "SectionStarted",
+    "Stimulus",
+    "Moderator",
+    "Say",
+    "Think",
+    "Pass",
+    "PollAsked",
+    "PollAnswer",
+    "PollRevealed",
+    "AgentPaused",
+    "AgentResumed",
+    "AgentMuted",
+    "AgentUnmuted",
+    "SessionPaused",
+    "SessionResumed",
+    "LLMCall",
+    "Error",
+    "MemoryConsolidated",
+    "SessionEnded",
+    "SectionEnded",
+    "PollClosed",
+    "RoundStarted",
+    "RoundEnded",
 ]

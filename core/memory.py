@@ -36,9 +36,9 @@ import operator
 import re
 from array import array
 from collections import Counter, OrderedDict
-from functools import lru_cache
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -319,7 +319,9 @@ class EmbeddingStore:
             inputs = [truncate_to_tokens(t, self.max_input_tokens) for t in texts]
             response = await self.backend.embed(inputs, model=self.model)
             if len(response.vectors) != len(texts):
-                raise BackendError(f"{len(response.vectors)} embeddings came back for {len(texts)} texts", kind="bad_response")
+                raise BackendError(
+                    f"{len(response.vectors)} embeddings came back for {len(texts)} texts", kind="bad_response"
+                )
         except asyncio.CancelledError:
             raise
         except CacheMissError as exc:
@@ -546,7 +548,12 @@ class AgentMemory:
         self.recall.prime(query)
 
     async def recall_for(
-        self, query: str, *, limit: int = 3, max_tokens: int = 200, exclude_seq: int | None = None,
+        self,
+        query: str,
+        *,
+        limit: int = 3,
+        max_tokens: int = 200,
+        exclude_seq: int | None = None,
         focus: str | None = None,
     ) -> list[MemoryItem]:
         """Older items (outside the window) most relevant to ``query``, oldest first.
@@ -632,6 +639,14 @@ class AgentMemory:
 
 
 __all__ = [
-    "AgentMemory", "MemoryConfig", "MemoryItem", "MemoryNote", "Recall", "LexicalRecall",
-    "EmbeddingRecall", "EmbeddingStore", "PendingConsolidation", "terms",
+    "AgentMemory",
+    "MemoryConfig",
+    "MemoryItem",
+    "MemoryNote",
+    "Recall",
+    "LexicalRecall",
+    "EmbeddingRecall",
+    "EmbeddingStore",
+    "PendingConsolidation",
+    "terms",
 ]

@@ -26,9 +26,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .agent import Agent, AnswerOutcome, Situation
+from .journal import Item
 from .polls import LIKERT_LABELS, PollSpec
 from .prompt import Prompt
-from .journal import Item
 from .room import Room, SeatingOrder, call_items
 
 RATIONALE = Field(description="One sentence: why you answer this way, in your own voice.")
@@ -43,7 +43,10 @@ def answer_model(spec: PollSpec) -> type[BaseModel]:
         item: Any = Literal[tuple(spec.options or ())]  # type: ignore[misc]
         limit = spec.max_choices
         how_many = f"One to {limit}" if limit else "One or more"
-        value = (list[item], Field(min_length=1, max_length=limit, description=f"{how_many} of the options, copied verbatim."))
+        value = (
+            list[item],
+            Field(min_length=1, max_length=limit, description=f"{how_many} of the options, copied verbatim."),
+        )
     elif spec.kind == "number":
         bounds: dict[str, float] = {}
         if spec.min is not None:
@@ -84,7 +87,9 @@ def question_text(spec: PollSpec) -> str:
         if spec.kind != "multi":
             lines.append("Choose exactly one option.")
         else:
-            lines.append(f"Choose up to {spec.max_choices} options." if spec.max_choices else "Choose one or more options.")
+            lines.append(
+                f"Choose up to {spec.max_choices} options." if spec.max_choices else "Choose one or more options."
+            )
     elif spec.kind == "number":
         lines.append("Answer with a number" + _range_text(spec) + ".")
     return "\n".join(lines)
@@ -198,10 +203,17 @@ async def run_poll(
     answers: dict[str, tuple[Any, str]] = dict(answered or {})
     skip = set(done or ()) | set(answers)
     if not asked:
-        extra = {k: v for k, v in (("min", spec.min), ("max", spec.max), ("max_choices", spec.max_choices)) if v is not None}
+        extra = {
+            k: v for k, v in (("min", spec.min), ("max", spec.max), ("max_choices", spec.max_choices)) if v is not None
+        }
         room.record(
-            "poll_asked", poll_id=pid, question=spec.question, kind=spec.kind, options=spec.options,
-            private_first=spec.private_first, **extra,
+            "poll_asked",
+            poll_id=pid,
+            question=spec.question,
+            kind=spec.kind,
+            options=spec.options,
+            private_first=spec.private_first,
+            **extra,
         )
     model = answer_model(spec)
     situation = Situation(current=question_text(spec), current_seq=None)
@@ -239,12 +251,21 @@ async def run_poll(
         return result
     if spec.private_first and spec.reveal and not revealed:
         room.record(
-            "poll_revealed", poll_id=pid, question=spec.question,
-            answers={name: value for name, (value, _) in answers.items()}, counts=result.counts or None,
+            "poll_revealed",
+            poll_id=pid,
+            question=spec.question,
+            answers={name: value for name, (value, _) in answers.items()},
+            counts=result.counts or None,
         )
     room.record(
-        "poll_closed", poll_id=pid, n=result.n, counts=result.counts, mean=result.mean, stdev=result.stdev,
-        distribution=result.distribution, **close_fields,
+        "poll_closed",
+        poll_id=pid,
+        n=result.n,
+        counts=result.counts,
+        mean=result.mean,
+        stdev=result.stdev,
+        distribution=result.distribution,
+        **close_fields,
     )
     return result
 
@@ -256,21 +277,33 @@ def _answer_items(
     items = call_items(outcome.agent, "poll", outcome.calls)
     parsed = outcome.parsed
     if outcome.error is not None or parsed is None:
-        items.append(("error", dict(
-            agent=outcome.agent, kind=getattr(outcome.error, "kind", "invalid_output"),
-            message=str(outcome.error or "no parsed output"), recovered=False, purpose="poll", poll_id=pid,
-        )))
+        items.append(
+            (
+                "error",
+                dict(
+                    agent=outcome.agent,
+                    kind=getattr(outcome.error, "kind", "invalid_output"),
+                    message=str(outcome.error or "no parsed output"),
+                    recovered=False,
+                    purpose="poll",
+                    poll_id=pid,
+                ),
+            )
+        )
         return items
-    value = _normalise(spec, getattr(parsed, "value"))
+    value = _normalise(spec, parsed.value)
     rationale = str(getattr(parsed, "rationale", "")).strip()
     answers[outcome.agent] = (value, rationale)
-    items.append(("poll_answer", dict(poll_id=pid, agent=outcome.agent, value=value, rationale=rationale, revealed=public)))
+    items.append(
+        ("poll_answer", dict(poll_id=pid, agent=outcome.agent, value=value, rationale=rationale, revealed=public))
+    )
     return items
 
 
 def _failed(room: Room, pid: str) -> set[str]:
     return {
-        e.agent for e in reversed(room.log.events[-500:])
+        e.agent
+        for e in reversed(room.log.events[-500:])
         if e.type == "error" and getattr(e, "poll_id", None) == pid and e.agent
     }
 

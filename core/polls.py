@@ -13,8 +13,13 @@ PollKind = Literal["likert5", "likert7", "single", "multi", "number", "text"]
 LIKERT_LABELS: dict[str, list[str]] = {
     "likert5": ["Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"],
     "likert7": [
-        "Strongly disagree", "Disagree", "Somewhat disagree", "Neutral",
-        "Somewhat agree", "Agree", "Strongly agree",
+        "Strongly disagree",
+        "Disagree",
+        "Somewhat disagree",
+        "Neutral",
+        "Somewhat agree",
+        "Agree",
+        "Strongly agree",
     ],
 }
 
@@ -51,9 +56,13 @@ class PollSpec(BaseModel):
             if self.options is None:
                 self.options = list(LIKERT_LABELS[self.kind])
             elif len(self.options) != n:
-                raise LocatedValueError(("options",), f"a {self.kind} poll needs exactly {n} labels, got {len(self.options)}")
+                raise LocatedValueError(
+                    ("options",), f"a {self.kind} poll needs exactly {n} labels, got {len(self.options)}"
+                )
         elif self.options is not None:
-            raise LocatedValueError(("options",), f"a {self.kind} poll takes no options (they are for single, multi and Likert polls)")
+            raise LocatedValueError(
+                ("options",), f"a {self.kind} poll takes no options (they are for single, multi and Likert polls)"
+            )
         seen: set[str] = set()
         for i, option in enumerate(self.options or ()):
             key = option.strip().casefold()
@@ -67,7 +76,8 @@ class PollSpec(BaseModel):
                 raise LocatedValueError(("max_choices",), "max_choices applies to multi polls only")
             if self.max_choices > len(self.options or ()):
                 raise LocatedValueError(
-                    ("max_choices",), f"max_choices is {self.max_choices} but there are only {len(self.options or ())} options"
+                    ("max_choices",),
+                    f"max_choices is {self.max_choices} but there are only {len(self.options or ())} options",
                 )
         if self.kind != "number":
             for bound in ("min", "max"):

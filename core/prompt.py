@@ -153,7 +153,9 @@ class PromptBuilder:
         kept = window[first:]
 
         context = f"# Where you are\n{standing_text}\n\n" if standing_text else ""
-        context += "# What you remember from earlier\n" + (summary_text or "Nothing yet: the discussion has just begun.")
+        context += "# What you remember from earlier\n" + (
+            summary_text or "Nothing yet: the discussion has just begun."
+        )
         if kept:
             context += "\n\n# What happened recently (oldest first)\n" + "\n".join(item.text for item in kept)
         messages = [Message("system", self.system), Message("user", context), Message("user", now)]

@@ -284,8 +284,10 @@ class Room:
         if is_fatal(exc):
             return True
         return (
-            self.stop_on_backend_error and isinstance(exc, BackendError)
-            and not isinstance(exc, InvalidOutputError) and exc.retryable
+            self.stop_on_backend_error
+            and isinstance(exc, BackendError)
+            and not isinstance(exc, InvalidOutputError)
+            and exc.retryable
         )
 
     def spawn_turn(
@@ -345,8 +347,7 @@ class Room:
             # the session halt. No round_key: the turn was not taken; resume redoes it.
             status = "error"
             if not self.stopping:
-                self.record("error", agent=agent.name, kind=exc.kind, message=str(exc), recovered=False,
-                            purpose="turn")
+                self.record("error", agent=agent.name, kind=exc.kind, message=str(exc), recovered=False, purpose="turn")
                 self.stop()
             raise
         finally:
@@ -367,8 +368,13 @@ class Room:
             return None
         return await agent.call(self.backend, prompt, request, on_delta=on_delta)
 
-    async def consult(self, agent: Agent, prompt_for: Callable[[Agent], Awaitable[Prompt]],
-                      output_model: type[BaseModel], purpose: str) -> AnswerOutcome | None:
+    async def consult(
+        self,
+        agent: Agent,
+        prompt_for: Callable[[Agent], Awaitable[Prompt]],
+        output_model: type[BaseModel],
+        purpose: str,
+    ) -> AnswerOutcome | None:
         """One structured call for ``agent`` outside a discussion turn (a poll answer).
 
         Same gating as a turn (session pause, agent pause, stop, ``max_concurrency``); the
@@ -394,8 +400,9 @@ class Room:
                 if not self.halts(exc):
                     raise
                 if not self.stopping:
-                    self.record("error", agent=agent.name, kind=exc.kind, message=str(exc), recovered=False,
-                                purpose=purpose)
+                    self.record(
+                        "error", agent=agent.name, kind=exc.kind, message=str(exc), recovered=False, purpose=purpose
+                    )
                     self.stop()
                 raise
             finally:
@@ -407,10 +414,19 @@ class Room:
         items = call_items(agent.name, "turn", outcome.calls)
         if outcome.error is not None or outcome.action is None:
             err = outcome.error
-            items.append(("error", dict(
-                agent=agent.name, kind=getattr(err, "kind", "invalid_output"),
-                message=str(err) if err else "no parsed output", recovered=False, purpose="turn", round_key=key,
-            )))
+            items.append(
+                (
+                    "error",
+                    dict(
+                        agent=agent.name,
+                        kind=getattr(err, "kind", "invalid_output"),
+                        message=str(err) if err else "no parsed output",
+                        recovered=False,
+                        purpose="turn",
+                        round_key=key,
+                    ),
+                )
+            )
             return items
         action = outcome.action
         turn = agent.turns + 1
@@ -419,10 +435,21 @@ class Room:
             to = self.resolve(action.to)
             to = None if to == agent.name else to
             reply_to = self.agents[to].last_say_seq if to else None
-            items.append(("say", dict(
-                agent=agent.name, text=text, turn=turn, reply_to=reply_to or situation.current_seq,
-                to=to, feeling=action.feeling, muted=agent.name in self.muted, round_key=key,
-            )))
+            items.append(
+                (
+                    "say",
+                    dict(
+                        agent=agent.name,
+                        text=text,
+                        turn=turn,
+                        reply_to=reply_to or situation.current_seq,
+                        to=to,
+                        feeling=action.feeling,
+                        muted=agent.name in self.muted,
+                        round_key=key,
+                    ),
+                )
+            )
         elif action.action == "think" and text:
             items.append(("think", dict(agent=agent.name, text=text, turn=turn, feeling=action.feeling, round_key=key)))
         else:
@@ -481,7 +508,9 @@ class Room:
 
     def _maybe_consolidate(self, agent: Agent) -> None:
         if (
-            self.stopping or agent.name in self._consolidations or agent.name in self._consolidated
+            self.stopping
+            or agent.name in self._consolidations
+            or agent.name in self._consolidated
             or not agent.memory.wants_consolidation()
         ):
             return
@@ -503,8 +532,14 @@ class Room:
                 calls = exc.calls if isinstance(exc, InvalidOutputError) else []
                 items = call_items(agent.name, "consolidate", calls)
                 if not self.stopping:
-                    items.append(("error", dict(agent=agent.name, kind=exc.kind, message=str(exc), recovered=True,
-                                                purpose="consolidate")))
+                    items.append(
+                        (
+                            "error",
+                            dict(
+                                agent=agent.name, kind=exc.kind, message=str(exc), recovered=True, purpose="consolidate"
+                            ),
+                        )
+                    )
                 await self.commit(items)
                 return
         note = response.parsed
@@ -551,7 +586,11 @@ class Room:
 
     def _embedding_failed(self, exc: BackendError) -> None:
         self.record_soon(
-            "error", agent=None, kind=exc.kind, recovered=True, purpose="embed",
+            "error",
+            agent=None,
+            kind=exc.kind,
+            recovered=True,
+            purpose="embed",
             message=f"{exc}; memories are recalled by keywords (lexical) from now on",
         )
 
@@ -586,11 +625,19 @@ class Room:
 def call_items(agent: str | None, purpose: str, calls: Sequence[CallUsage]) -> list[Item]:
     """One ``llm_call`` event per real backend call (repairs included)."""
     return [
-        ("llm_call", dict(
-            agent=agent, purpose=purpose, prompt_tokens=call.prompt_tokens,
-            completion_tokens=call.completion_tokens, latency_ms=round(call.latency_ms, 1),
-            cached=call.cached, cost_usd=call.cost_usd, model=call.model,
-        ))
+        (
+            "llm_call",
+            dict(
+                agent=agent,
+                purpose=purpose,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                latency_ms=round(call.latency_ms, 1),
+                cached=call.cached,
+                cost_usd=call.cost_usd,
+                model=call.model,
+            ),
+        )
         for call in calls
     ]
 

@@ -51,7 +51,9 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return out or "(root)"
 
 
-def bad_input_from_validation(exc: ValidationError, path: str | Path | None, *, prefix: tuple[Any, ...] = ()) -> BadInputError:
+def bad_input_from_validation(
+    exc: ValidationError, path: str | Path | None, *, prefix: tuple[Any, ...] = ()
+) -> BadInputError:
     err = exc.errors(include_url=False, include_input=False)[0]
     msg = err["msg"]
     loc = tuple(err["loc"])

@@ -62,7 +62,11 @@ def short_prompt(persona: Persona, *, budget_tokens: int = SHORT_BUDGET) -> str:
 
 def descriptor(persona: Persona) -> str:
     """One line for pane titles: ``"42 · nurse · Seville"`` (missing parts are left out)."""
-    parts = [str(persona.age) if persona.age is not None else "", _title_case_off(persona.occupation.title), persona.city]
+    parts = [
+        str(persona.age) if persona.age is not None else "",
+        _title_case_off(persona.occupation.title),
+        persona.city,
+    ]
     return " · ".join(p for p in parts if p)
 
 
@@ -116,9 +120,24 @@ def _identity(persona: Persona, *, compact: bool) -> str:
 # What survives a tight budget first (lower = kept first): what most shapes an opinion in a
 # discussion ranks high; background detail and trivia rank low.
 _PRIORITY = {
-    "beliefs": 1, "speech": 2, "likes": 2, "dislikes": 2, "personality": 3, "life": 5,
-    "interests": 6, "named_habits": 7, "goals": 8, "routine": 9, "habits": 10, "work": 11,
-    "health": 12, "relationships": 13, "facts": 14, "skills": 15, "education": 16, "extra": 17,
+    "beliefs": 1,
+    "speech": 2,
+    "likes": 2,
+    "dislikes": 2,
+    "personality": 3,
+    "life": 5,
+    "interests": 6,
+    "named_habits": 7,
+    "goals": 8,
+    "routine": 9,
+    "habits": 10,
+    "work": 11,
+    "health": 12,
+    "relationships": 13,
+    "facts": 14,
+    "skills": 15,
+    "education": 16,
+    "extra": 17,
 }
 
 
@@ -161,7 +180,11 @@ def _blocks(persona: Persona) -> list[_Block]:
     add("habits", "Your habits:", p.behaviors.general)
     add("routine", "Your routine:", [(when, text) for when, items in p.behaviors.routines.items() for text in items])
     add("goals", "Your long-term goals:", p.long_term_goals)
-    add("relationships", "People in your life:", [f"{r.name}: {r.description}" if r.description else r.name for r in p.relationships])
+    add(
+        "relationships",
+        "People in your life:",
+        [f"{r.name}: {r.description}" if r.description else r.name for r in p.relationships],
+    )
     add("skills", "Your skills:", p.skills)
     add("health", "Your health:", _sentences(p.health or ""))
     add("facts", "Other facts about you:", p.other_facts)
@@ -242,7 +265,7 @@ def _article(word: str) -> str:
 
 
 def _title_case_off(title: str) -> str:
-    """"Data Scientist" → "data scientist"; acronyms ("CEO") keep their case."""
+    """ "Data Scientist" → "data scientist"; acronyms ("CEO") keep their case."""
     return " ".join(w.lower() if w[1:].islower() else w for w in title.split())
 
 
@@ -254,7 +277,17 @@ def _level_text(value: str | float) -> str:
     if isinstance(value, str):
         return value
     score = level_score(value) or 0.0
-    word = "very high" if score >= 0.85 else "high" if score >= 0.65 else "medium" if score > 0.35 else "low" if score > 0.15 else "very low"
+    word = (
+        "very high"
+        if score >= 0.85
+        else "high"
+        if score >= 0.65
+        else "medium"
+        if score > 0.35
+        else "low"
+        if score > 0.15
+        else "very low"
+    )
     return f"{word} ({score:.2f})"
 
 

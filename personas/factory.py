@@ -93,8 +93,13 @@ class Skeleton(BaseModel):
     def facts(self) -> dict[str, Any]:
         """The values quotas and profiles compare (see :meth:`Quota.matches`)."""
         return {
-            "age": self.age, "gender": self.gender, "country": self.country, "city": self.city,
-            "occupation": self.occupation, "income": self.income, "education": self.education,
+            "age": self.age,
+            "gender": self.gender,
+            "country": self.country,
+            "city": self.city,
+            "occupation": self.occupation,
+            "income": self.income,
+            "education": self.education,
             "attitudes": self.attitudes,
         }
 
@@ -141,7 +146,14 @@ class _Sampler:
         attitudes = {name: self.categorical(levels, n) for name, levels in spec.attitudes.items()}
         return [
             self._skeleton(
-                i, ages[i], genders[i], countries[i], cities[i], occupations[i], incomes[i], educations[i],
+                i,
+                ages[i],
+                genders[i],
+                countries[i],
+                cities[i],
+                occupations[i],
+                incomes[i],
+                educations[i],
                 {name: values[i] for name, values in attitudes.items()},
             )
             for i in range(n)
@@ -192,7 +204,8 @@ class _Sampler:
         if q and q.city:
             country_weights = {
                 name: w * sum(s for city, s in shares(self.countries[name].cities).items() if _same(city, q.city))
-                for name, w in country_weights.items() if self.countries[name].cities
+                for name, w in country_weights.items()
+                if self.countries[name].cities
             }
         country = self._pick(country_weights)
         cities = self.countries[country].cities
@@ -228,8 +241,15 @@ class _Sampler:
             if quota.attitude is not None:
                 values["attitudes"] = {**values["attitudes"], quota.attitude: fresh.attitudes[quota.attitude]}
             candidate = self._skeleton(
-                person.index, values["age"], values["gender"], values["country"], values["city"], values["occupation"],
-                values["income"], values["education"], values["attitudes"],
+                person.index,
+                values["age"],
+                values["gender"],
+                values["country"],
+                values["city"],
+                values["occupation"],
+                values["income"],
+                values["education"],
+                values["attitudes"],
             )
             if quota.matches(candidate.facts()) == match:
                 return candidate
@@ -263,16 +283,35 @@ class _Sampler:
         return names[int(self.rng.choice(len(names), p=p / p.sum()))]
 
     def _skeleton(
-        self, index: int, age: int, gender: str, country: str, city: str | None, occupation: str | None,
-        income: str | None, education: str | None, attitudes: dict[str, str],
+        self,
+        index: int,
+        age: int,
+        gender: str,
+        country: str,
+        city: str | None,
+        occupation: str | None,
+        income: str | None,
+        education: str | None,
+        attitudes: dict[str, str],
     ) -> Skeleton:
         c = self.countries[country]
         retired = occupation is not None and self.spec.retirement_age is not None and age >= self.spec.retirement_age
-        return Skeleton.model_validate({
-            "index": index, "age": age, "gender": gender, "country": country, "city": city,
-            "nationality": c.nationality, "languages": list(c.languages), "occupation": occupation, "retired": retired,
-            "income": income, "education": education, "attitudes": attitudes,
-        })
+        return Skeleton.model_validate(
+            {
+                "index": index,
+                "age": age,
+                "gender": gender,
+                "country": country,
+                "city": city,
+                "nationality": c.nationality,
+                "languages": list(c.languages),
+                "occupation": occupation,
+                "retired": retired,
+                "income": income,
+                "education": education,
+                "attitudes": attitudes,
+            }
+        )
 
 
 def apportion(p: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -332,12 +371,19 @@ def _meet_quotas(spec: PopulationSpec, people: list[Skeleton], sampler: _Sampler
     where = str(spec.path) if spec.path else None
     raise BadInputError(
         f"cannot be met together with the other quotas for a population of {n} ({quotas[i].describe()})",
-        path=where, field=f"quotas[{i}]",
+        path=where,
+        field=f"quotas[{i}]",
     )
 
 
 def _newcomer(
-    sampler: _Sampler, victim: Skeleton, quotas: list[Quota], i: int, short: bool, counts: np.ndarray, high: np.ndarray,
+    sampler: _Sampler,
+    victim: Skeleton,
+    quotas: list[Quota],
+    i: int,
+    short: bool,
+    counts: np.ndarray,
+    high: np.ndarray,
 ) -> Skeleton | None:
     """The victim redrawn to fix quota ``i``; prefers a draw that breaks no other ceiling."""
     last: Skeleton | None = None
@@ -388,34 +434,58 @@ class RelationshipSketch(_Out):
 class PersonaNarrative(_Out):
     """What one enrichment call returns: everything about a persona except the demographics."""
 
-    name: str = Field(description="Full name (given and family name) that fits the country, gender and age, in the Latin alphabet.")
+    name: str = Field(
+        description="Full name (given and family name) that fits the country, gender and age, in the Latin alphabet."
+    )
     occupation_title: str = Field(description="Short job title. Exactly the given occupation when one is given.")
     occupation_organization: str = Field(description="Where the person works (a kind of employer or a plausible name).")
-    occupation_description: str = Field(description="Two or three sentences, second person: what the work is like and what is hard about it.")
+    occupation_description: str = Field(
+        description="Two or three sentences, second person: what the work is like and what is hard about it."
+    )
     household: str = Field(description="Who the person lives with; partner, children, parents.")
     languages: list[str] = Field(max_length=4, description="Languages spoken, with level when not native.")
     style: str = Field(description="How the person speaks, as direction to an actor: two or three sentences.")
-    verbal_tics: list[str] = Field(min_length=1, max_length=5, description="Two to four phrases the person keeps using.")
-    traits: list[str] = Field(min_length=2, max_length=7, description="Four to six personality traits, second person ('You are …').")
+    verbal_tics: list[str] = Field(
+        min_length=1, max_length=5, description="Two to four phrases the person keeps using."
+    )
+    traits: list[str] = Field(
+        min_length=2, max_length=7, description="Four to six personality traits, second person ('You are …')."
+    )
     big_five: BigFiveSketch
-    talkativeness: float = Field(ge=0.0, le=1.0, description="0 = speaks only when asked, 1 = always has something to add.")
-    beliefs: list[str] = Field(min_length=2, max_length=8, description="Four to six opinions relevant to the study, with their reasons.")
+    talkativeness: float = Field(
+        ge=0.0, le=1.0, description="0 = speaks only when asked, 1 = always has something to add."
+    )
+    beliefs: list[str] = Field(
+        min_length=2, max_length=8, description="Four to six opinions relevant to the study, with their reasons."
+    )
     interests: list[str] = Field(min_length=1, max_length=8, description="Three to six specific interests.")
-    likes: list[str] = Field(min_length=2, max_length=8, description="Four to six concrete likes (products, places, habits).")
+    likes: list[str] = Field(
+        min_length=2, max_length=8, description="Four to six concrete likes (products, places, habits)."
+    )
     dislikes: list[str] = Field(min_length=2, max_length=8, description="Four to six concrete dislikes.")
     skills: list[str] = Field(max_length=6, description="Two to four skills.")
     habits: list[str] = Field(min_length=1, max_length=6, description="Two to four general behaviours.")
-    money_habits: list[str] = Field(max_length=5, description="Two or three habits with money, shaped by income and attitudes.")
-    shopping_habits: list[str] = Field(max_length=5, description="Two or three habits when shopping, relevant to the study.")
+    money_habits: list[str] = Field(
+        max_length=5, description="Two or three habits with money, shaped by income and attitudes."
+    )
+    shopping_habits: list[str] = Field(
+        max_length=5, description="Two or three habits when shopping, relevant to the study."
+    )
     routines: RoutinesSketch
     health: str = Field(description="One or two sentences.")
-    relationships: list[RelationshipSketch] = Field(max_length=4, description="Two or three people close to the persona.")
+    relationships: list[RelationshipSketch] = Field(
+        max_length=4, description="Two or three people close to the persona."
+    )
     long_term_goals: list[str] = Field(max_length=4, description="Two or three goals.")
-    other_facts: list[str] = Field(max_length=6, description="Three to five specific facts: places, brands, history, quirks.")
+    other_facts: list[str] = Field(
+        max_length=6, description="Three to five specific facts: places, brands, history, quirks."
+    )
 
 
 class NameChoice(_Out):
-    name: str = Field(description="Full name (given and family name) that fits the country, gender and age, in the Latin alphabet.")
+    name: str = Field(
+        description="Full name (given and family name) that fits the country, gender and age, in the Latin alphabet."
+    )
 
 
 SYSTEM_PROMPT = (
@@ -438,7 +508,11 @@ def fixed_facts(skeleton: Skeleton) -> list[str]:
         lines.append(f"nationality: {s.nationality}")
     if s.languages:
         lines.append(f"languages: {', '.join(s.languages)}")
-    lines.append(f"occupation: {s.occupation_title}" if s.occupation else "occupation: choose one that fits the study and the person")
+    lines.append(
+        f"occupation: {s.occupation_title}"
+        if s.occupation
+        else "occupation: choose one that fits the study and the person"
+    )
     if s.income:
         lines.append(f"income bracket: {s.income} for {s.country}")
     if s.education:
@@ -448,7 +522,9 @@ def fixed_facts(skeleton: Skeleton) -> list[str]:
     return [f"- {line}" for line in lines]
 
 
-def narrative_messages(spec: PopulationSpec, skeleton: Skeleton, total: int, shared: list[dict[str, Any]]) -> list[Message]:
+def narrative_messages(
+    spec: PopulationSpec, skeleton: Skeleton, total: int, shared: list[dict[str, Any]]
+) -> list[Message]:
     parts = []
     if spec.context.strip():
         parts.append(f"Study context: {spec.context.strip()}")
@@ -471,7 +547,10 @@ def name_messages(skeleton: Skeleton, taken: list[str]) -> list[Message]:
     facts = "\n".join(fixed_facts(skeleton))
     recent = ", ".join(taken[-60:]) if taken else "none"
     return [
-        Message("system", "You suggest realistic full names for simulated research participants. Reply with one JSON object."),
+        Message(
+            "system",
+            "You suggest realistic full names for simulated research participants. Reply with one JSON object.",
+        ),
         Message(
             "user",
             f"A person with these facts:\n{facts}\n\nSuggest a full name (given and family name) typical of the "
@@ -497,7 +576,11 @@ def build_persona(skeleton: Skeleton, narrative: PersonaNarrative, name: str, sh
         "talkativeness": round(n.talkativeness, 2),
         "style": n.style,
         "verbal_tics": n.verbal_tics,
-        "occupation": {"title": n.occupation_title, "organization": n.occupation_organization, "description": n.occupation_description},
+        "occupation": {
+            "title": n.occupation_title,
+            "organization": n.occupation_organization,
+            "description": n.occupation_description,
+        },
         "personality": {
             "traits": n.traits,
             "big_five": {f: _factor_text(getattr(n.big_five, f)) for f in BigFiveSketch.model_fields},
@@ -629,8 +712,13 @@ class PopulationFactory:
     """Enrich skeletons into personas with one structured call each (see the module docstring)."""
 
     def __init__(
-        self, spec: PopulationSpec, backend: ChatBackend, *, concurrency: int = DEFAULT_CONCURRENCY,
-        temperature: float = 0.9, max_tokens: int = 4096,
+        self,
+        spec: PopulationSpec,
+        backend: ChatBackend,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        temperature: float = 0.9,
+        max_tokens: int = 4096,
     ) -> None:
         self.spec = spec
         self.backend = backend
@@ -646,9 +734,13 @@ class PopulationFactory:
         messages = narrative_messages(self.spec, skeleton, total, self.shared)
         for attempt in range(2):
             request = ChatRequest(
-                messages=messages, output_model=PersonaNarrative, temperature=self.temperature,
-                max_tokens=self.max_tokens, seed=seed * 100_003 + skeleton.index + attempt * 7919,
-                purpose="persona", metadata={"card": {"traits": _flavour(skeleton)}},
+                messages=messages,
+                output_model=PersonaNarrative,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                seed=seed * 100_003 + skeleton.index + attempt * 7919,
+                purpose="persona",
+                metadata={"card": {"traits": _flavour(skeleton)}},
             )
             try:
                 response = await self.backend.complete(request)
@@ -662,14 +754,20 @@ class PopulationFactory:
             return response.parsed
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def choose_name(self, skeleton: Skeleton, proposed: str, taken: dict[str, str], seed: int) -> tuple[str, Literal["model", "retry", "fallback"]]:
+    async def choose_name(
+        self, skeleton: Skeleton, proposed: str, taken: dict[str, str], seed: int
+    ) -> tuple[str, Literal["model", "retry", "fallback"]]:
         """The model's name if plausible and unused; else one name-only retry; else the bank."""
         name = clean_name(proposed)
         if plausible_name(name) and slugify(name) not in taken:
             return name, "model"
         request = ChatRequest(
-            messages=name_messages(skeleton, list(taken.values())), output_model=NameChoice,
-            temperature=1.0, max_tokens=60, seed=seed * 100_003 + skeleton.index, purpose="persona_name",
+            messages=name_messages(skeleton, list(taken.values())),
+            output_model=NameChoice,
+            temperature=1.0,
+            max_tokens=60,
+            seed=seed * 100_003 + skeleton.index,
+            purpose="persona_name",
             metadata={"card": {"traits": _flavour(skeleton)}},
         )
         try:
@@ -685,7 +783,12 @@ class PopulationFactory:
         return fallback_name(skeleton.country, skeleton.gender, taken, rng), "fallback"
 
     async def generate(
-        self, skeletons: list[Skeleton], out_dir: str | Path, *, seed: int, force: bool = False,
+        self,
+        skeletons: list[Skeleton],
+        out_dir: str | Path,
+        *,
+        seed: int,
+        force: bool = False,
         on_outcome: Callable[[Outcome], None] | None = None,
     ) -> PopulationResult:
         """Enrich every skeleton, writing each persona file as it is accepted, then the manifest."""
@@ -720,8 +823,13 @@ class PopulationFactory:
         return result
 
     async def _accept(
-        self, skeleton: Skeleton, task: asyncio.Future[PersonaNarrative], taken: dict[str, str], out: Path,
-        seed: int, result: PopulationResult,
+        self,
+        skeleton: Skeleton,
+        task: asyncio.Future[PersonaNarrative],
+        taken: dict[str, str],
+        out: Path,
+        seed: int,
+        result: PopulationResult,
     ) -> Outcome:
         if result.aborted:
             return Failed(skeleton, f"not generated: {result.aborted}")
@@ -760,18 +868,25 @@ class PopulationFactory:
             "backend": getattr(self.backend, "name", None),
             "model": getattr(self.backend, "model", None),
             "personas": [
-                {"file": o.path.name, "name": o.persona.name, "name_source": o.name_source, "skeleton": o.skeleton.model_dump(mode="json")}
+                {
+                    "file": o.path.name,
+                    "name": o.persona.name,
+                    "name_source": o.name_source,
+                    "skeleton": o.skeleton.model_dump(mode="json"),
+                }
                 for o in result.generated
             ],
-            "failed": [
-                {"error": o.error, "skeleton": o.skeleton.model_dump(mode="json")} for o in result.failed
-            ] + [
+            "failed": [{"error": o.error, "skeleton": o.skeleton.model_dump(mode="json")} for o in result.failed]
+            + [
                 {"error": "not generated", "skeleton": s.model_dump(mode="json")}
-                for s in skeletons if s.index not in by_index
+                for s in skeletons
+                if s.index not in by_index
             ],
             "usage": {
-                "calls": result.usage.calls, "prompt_tokens": result.usage.prompt_tokens,
-                "completion_tokens": result.usage.completion_tokens, "cost_usd": round(result.usage.cost_usd, 6),
+                "calls": result.usage.calls,
+                "prompt_tokens": result.usage.prompt_tokens,
+                "completion_tokens": result.usage.completion_tokens,
+                "cost_usd": round(result.usage.cost_usd, 6),
             },
         }
         _write_text(result.manifest, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
@@ -780,14 +895,24 @@ class PopulationFactory:
 def _flavour(skeleton: Skeleton) -> dict[str, Any]:
     """Traits for backends that do not read the prompt (the scripted backend's flavour)."""
     return {
-        "age": skeleton.age, "gender": skeleton.gender, "occupation": skeleton.occupation_title or "",
-        "city": skeleton.city or "", "country": skeleton.country, "income": skeleton.income,
+        "age": skeleton.age,
+        "gender": skeleton.gender,
+        "occupation": skeleton.occupation_title or "",
+        "city": skeleton.city or "",
+        "country": skeleton.country,
+        "income": skeleton.income,
     }
 
 
 async def generate_population(
-    spec: PopulationSpec, backend: ChatBackend, out_dir: str | Path, *, size: int | None = None,
-    seed: int | None = None, force: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
+    spec: PopulationSpec,
+    backend: ChatBackend,
+    out_dir: str | Path,
+    *,
+    size: int | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> PopulationResult:
     """Sample ``size`` skeletons with ``seed`` and enrich them into persona files in ``out_dir``."""

@@ -50,7 +50,9 @@ def load_persona(path: str | Path) -> Persona:
     """Load one persona file (any supported format), applying its fragments."""
     source = read_source(path)
     if source.kind == "fragment":
-        raise BadInputError("this is a fragment, not a persona (apply it from a persona's `fragments` list)", path=str(source.path))
+        raise BadInputError(
+            "this is a fragment, not a persona (apply it from a persona's `fragments` list)", path=str(source.path)
+        )
     return persona_from_source(source)
 
 
@@ -58,7 +60,9 @@ def load_fragment(path: str | Path) -> dict[str, Any]:
     """Load a fragment file (Troupe or TinyTroupe) as persona data to merge, checked."""
     source = read_source(path)
     if source.kind != "fragment":
-        raise BadInputError("not a fragment (name it *.fragment.toml, or use TinyTroupe's \"type\": \"Fragment\")", path=str(source.path))
+        raise BadInputError(
+            'not a fragment (name it *.fragment.toml, or use TinyTroupe\'s "type": "Fragment")', path=str(source.path)
+        )
     check_fragment(source.data, source.path)
     return source.data
 
@@ -79,7 +83,7 @@ def read_source(path: str | Path) -> Source:
     if "persona" in raw and "type" in raw:
         kind = _TINYTROUPE_TYPES.get(raw["type"]) if isinstance(raw["type"], str) else None
         if kind is None:
-            raise BadInputError(f"expected \"TinyPerson\" or \"Fragment\", got {raw['type']!r}", path=str(p), field="type")
+            raise BadInputError(f'expected "TinyPerson" or "Fragment", got {raw["type"]!r}', path=str(p), field="type")
         if not isinstance(raw["persona"], dict):
             raise BadInputError("expected an object", path=str(p), field="persona")
         return Source(p, kind, "tinytroupe", import_tinytroupe(raw))

@@ -149,12 +149,30 @@ _FAMILY_FIRST = {"china", "japan", "south korea"}
 """Written family name first in the country's own order (``Wang Fang``)."""
 
 _ALIASES = {
-    "uk": "united kingdom", "england": "united kingdom", "scotland": "united kingdom", "wales": "united kingdom",
-    "great britain": "united kingdom", "britain": "united kingdom", "northern ireland": "united kingdom",
-    "usa": "united states", "us": "united states", "u.s.": "united states", "united states of america": "united states",
-    "america": "united states", "deutschland": "germany", "españa": "spain", "espana": "spain", "the netherlands": "netherlands",
-    "holland": "netherlands", "korea": "south korea", "republic of korea": "south korea", "brasil": "brazil",
-    "türkiye": "turkey", "turkiye": "turkey", "prc": "china", "people's republic of china": "china",
+    "uk": "united kingdom",
+    "england": "united kingdom",
+    "scotland": "united kingdom",
+    "wales": "united kingdom",
+    "great britain": "united kingdom",
+    "britain": "united kingdom",
+    "northern ireland": "united kingdom",
+    "usa": "united states",
+    "us": "united states",
+    "u.s.": "united states",
+    "united states of america": "united states",
+    "america": "united states",
+    "deutschland": "germany",
+    "españa": "spain",
+    "espana": "spain",
+    "the netherlands": "netherlands",
+    "holland": "netherlands",
+    "korea": "south korea",
+    "republic of korea": "south korea",
+    "brasil": "brazil",
+    "türkiye": "turkey",
+    "turkiye": "turkey",
+    "prc": "china",
+    "people's republic of china": "china",
 }
 
 # Countries outside the bank: a deliberately international mix.

@@ -19,7 +19,16 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from troupe.core.errors import BadInputError
 from troupe.core.validation import LocatedValueError, bad_input_from_validation, read_toml
@@ -176,7 +185,9 @@ class Quota(_Strict):
     @model_validator(mode="after")
     def _shape(self) -> Quota:
         if all(getattr(self, s) is None for s in QUOTA_SELECTORS):
-            raise LocatedValueError((), "say who counts: age_min/age_max, gender, country, city, occupation, income, education or attitude")
+            raise LocatedValueError(
+                (), "say who counts: age_min/age_max, gender, country, city, occupation, income, education or attitude"
+            )
         if self.at_least is None and self.at_most is None:
             raise LocatedValueError(("at_least",), "give at_least and/or at_most (a share from 0 to 1)")
         if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
@@ -306,9 +317,15 @@ class PopulationSpec(_Strict):
         """A quota may only select values the spec can produce (else it could never be met)."""
         if quota.at_least is not None and quota.at_least > 0:
             lo, hi = self.age.support
-            a, b = quota.age_min if quota.age_min is not None else 0, quota.age_max if quota.age_max is not None else 120
+            a, b = (
+                quota.age_min if quota.age_min is not None else 0,
+                quota.age_max if quota.age_max is not None else 120,
+            )
             if b < lo or a > hi:
-                raise LocatedValueError((*loc, "age_min" if quota.age_min is not None else "age_max"), f"no one in the spec's ages ({lo}–{hi}) matches")
+                raise LocatedValueError(
+                    (*loc, "age_min" if quota.age_min is not None else "age_max"),
+                    f"no one in the spec's ages ({lo}–{hi}) matches",
+                )
         checks: list[tuple[str, dict[str, float] | None, str]] = [
             ("gender", self.gender, "genders"),
             ("country", {c.name: c.weight for c in self.countries}, "countries"),
@@ -324,7 +341,9 @@ class PopulationSpec(_Strict):
             if weights is None:
                 raise LocatedValueError((*loc, key), f"the spec has no {key} distribution to select from")
             if not any(_same(name, wanted) and (w > 0 or not quota.at_least) for name, w in weights.items()):
-                raise LocatedValueError((*loc, key), f"{wanted!r} is not one of the spec's {plural} (with a weight above 0)")
+                raise LocatedValueError(
+                    (*loc, key), f"{wanted!r} is not one of the spec's {plural} (with a weight above 0)"
+                )
         if quota.attitude is not None:
             levels = self.attitudes.get(quota.attitude)
             if levels is None:
@@ -379,7 +398,9 @@ def load_spec(path: str | Path) -> PopulationSpec:
     return spec
 
 
-def spec_from_data(data: dict[str, Any], path: str | Path | None = None, *, prefix: tuple[str, ...] = ()) -> PopulationSpec:
+def spec_from_data(
+    data: dict[str, Any], path: str | Path | None = None, *, prefix: tuple[str, ...] = ()
+) -> PopulationSpec:
     """A spec from already-parsed data (the copy in a population's manifest, under ``prefix``
     there); errors as :func:`load_spec`. Fragments are not loaded."""
     try:

@@ -32,7 +32,16 @@ from .load import SUFFIXES, persona_from_source, read_source
 from .model import BIG_FIVE, Persona
 from .population import INCOME_BRACKETS, LEVELS, MANIFEST, PopulationSpec, shares, spec_from_data
 
-AGE_BUCKETS: tuple[tuple[int, int], ...] = ((0, 17), (18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 74), (75, 120))
+AGE_BUCKETS: tuple[tuple[int, int], ...] = (
+    (0, 17),
+    (18, 24),
+    (25, 34),
+    (35, 44),
+    (45, 54),
+    (55, 64),
+    (65, 74),
+    (75, 120),
+)
 OTHER = "(other)"
 CATEGORICAL = ("gender", "country", "city", "occupation", "income", "education")
 
@@ -126,7 +135,10 @@ class Summary:
         return cls(len(v), statistics.fmean(v), sd, v[0], q1, median, q3, v[-1])
 
     def to_json(self) -> dict[str, float | int]:
-        return {"n": self.n, **{k: round(float(getattr(self, k)), 4) for k in ("mean", "sd", "min", "q1", "median", "q3", "max")}}
+        return {
+            "n": self.n,
+            **{k: round(float(getattr(self, k)), 4) for k in ("mean", "sd", "min", "q1", "median", "q3", "max")},
+        }
 
 
 @dataclass
@@ -175,7 +187,15 @@ def profile_personas(personas: list[Persona]) -> Profile:
         for factor in BIG_FIVE
     }
     talk = Summary.of([float(traits(p)["talkativeness"]) for p in personas])
-    return Profile(len(personas), [p.name for p in personas], Summary.of([float(a) for a in ages]), buckets, categories, big_five, talk)
+    return Profile(
+        len(personas),
+        [p.name for p in personas],
+        Summary.of([float(a) for a in ages]),
+        buckets,
+        categories,
+        big_five,
+        talk,
+    )
 
 
 # -- comparison with a spec --------------------------------------------------------------------
@@ -204,13 +224,22 @@ class AttributeComparison:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "attribute": self.attribute, "n": self.n,
+            "attribute": self.attribute,
+            "n": self.n,
             "categories": [
-                {"category": r.category, "target": round(r.target, 4), "observed": r.observed, "share": round(r.share, 4)}
+                {
+                    "category": r.category,
+                    "target": round(r.target, 4),
+                    "observed": r.observed,
+                    "share": round(r.share, 4),
+                }
                 for r in self.rows
             ],
-            "total_variation_distance": _round(self.tvd), "chi2": _round(self.chi2), "dof": self.dof,
-            "p_value": _round(self.p_value, 6), "notes": self.notes,
+            "total_variation_distance": _round(self.tvd),
+            "chi2": _round(self.chi2),
+            "dof": self.dof,
+            "p_value": _round(self.p_value, 6),
+            "notes": self.notes,
         }
 
 
@@ -227,7 +256,14 @@ class QuotaCheck:
         return self.low <= self.count <= self.high
 
     def to_json(self) -> dict[str, Any]:
-        return {"quota": self.index, "description": self.description, "count": self.count, "min": self.low, "max": self.high, "met": self.met}
+        return {
+            "quota": self.index,
+            "description": self.description,
+            "count": self.count,
+            "min": self.low,
+            "max": self.high,
+            "met": self.met,
+        }
 
 
 @dataclass
@@ -239,7 +275,8 @@ class SpecComparison:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "spec": self.spec, "n": self.n,
+            "spec": self.spec,
+            "n": self.n,
             "attributes": [a.to_json() for a in self.attributes],
             "quotas": [q.to_json() for q in self.quotas],
         }
@@ -251,17 +288,26 @@ def compare_to_spec(personas: list[Persona], spec: PopulationSpec) -> SpecCompar
     out: list[AttributeComparison] = []
     out.append(_compare_age(facts, spec))
     out.append(compare_distribution("gender", [f["gender"] for f in facts], shares(spec.gender)))
-    out.append(compare_distribution("country", [f["country"] for f in facts], shares({c.name: c.weight for c in spec.countries})))
+    out.append(
+        compare_distribution(
+            "country", [f["country"] for f in facts], shares({c.name: c.weight for c in spec.countries})
+        )
+    )
     city_targets = spec.city_shares()
     if city_targets:
         with_cities = {c.name.casefold() for c in spec.countries if c.cities}
         values = [
             f"{f['city']}, {f['country']}" if f["city"] else None
-            for f in facts if f["country"] and f["country"].casefold() in with_cities
+            for f in facts
+            if f["country"] and f["country"].casefold() in with_cities
         ]
         out.append(compare_distribution("city", values, shares(city_targets)))
     if spec.occupations:
-        out.append(compare_distribution("occupation", [_occupation(f["occupation"], spec) for f in facts], shares(spec.occupations)))
+        out.append(
+            compare_distribution(
+                "occupation", [_occupation(f["occupation"], spec) for f in facts], shares(spec.occupations)
+            )
+        )
     if spec.income:
         out.append(compare_distribution("income", [f["income"] for f in facts], shares(spec.income)))
     if spec.education:
@@ -280,7 +326,7 @@ def compare_to_spec(personas: list[Persona], spec: PopulationSpec) -> SpecCompar
 def _occupation(title: str | None, spec: PopulationSpec) -> str | None:
     """A retired person counts under the occupation they retired from (``retired nurse`` → nurse)."""
     if title and spec.retirement_age is not None and title.lower().startswith("retired "):
-        base = title[len("retired "):].strip()
+        base = title[len("retired ") :].strip()
         known = {k.casefold() for k in spec.occupations or {}}
         if title.casefold() not in known and base.casefold() in known:
             return base
@@ -293,7 +339,10 @@ def _compare_age(facts: list[dict[str, Any]], spec: PopulationSpec) -> Attribute
     if age.bands is not None:
         bands = sorted(age.bands, key=lambda b: b.min)
         targets = shares({b.label: b.weight for b in bands})
-        labels = [next((b.label for b in bands if a is not None and b.min <= a <= b.max), OTHER) if a is not None else None for a in ages]
+        labels = [
+            next((b.label for b in bands if a is not None and b.min <= a <= b.max), OTHER) if a is not None else None
+            for a in ages
+        ]
         return compare_distribution("age", labels, targets)
     mean, sd = float(age.mean or 0.0), float(age.sd or 1.0)
     a, b = (age.min - 0.5 - mean) / sd, (age.max + 0.5 - mean) / sd
@@ -302,10 +351,13 @@ def _compare_age(facts: list[dict[str, Any]], spec: PopulationSpec) -> Attribute
         lo, hi = max(lo, age.min), min(hi, age.max)
         if lo <= hi:  # P(round(X) in lo..hi) for the clipped normal the sampler uses
             label = bucket_label(lo, hi)
-            targets[label] = float(truncnorm.cdf(hi + 0.5, a, b, loc=mean, scale=sd) - truncnorm.cdf(lo - 0.5, a, b, loc=mean, scale=sd))
+            targets[label] = float(
+                truncnorm.cdf(hi + 0.5, a, b, loc=mean, scale=sd) - truncnorm.cdf(lo - 0.5, a, b, loc=mean, scale=sd)
+            )
     bounds = {label: _bounds(label) for label in targets}
     labels = [
-        next((label for label, (lo, hi) in bounds.items() if lo <= x <= hi), OTHER) if x is not None else None for x in ages
+        next((label for label, (lo, hi) in bounds.items() if lo <= x <= hi), OTHER) if x is not None else None
+        for x in ages
     ]
     return compare_distribution("age", labels, targets)
 

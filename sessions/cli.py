@@ -55,7 +55,9 @@ def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> 
     """
     parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log debug details to stderr")
     parser.add_argument(
-        "--config", metavar="PATH", default=None if default is False else default,
+        "--config",
+        metavar="PATH",
+        default=None if default is False else default,
         help="config file (default: $TROUPE_CONFIG or ~/.config/troupe/config.toml)",
     )
 
@@ -74,7 +76,9 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParse
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if args.config:
         import os
 

@@ -68,7 +68,9 @@ def simulated_poll(groups: list[GroupPolls], poll_id: str | None, where: str) ->
     members = [(g.name, g.polls[poll_id]) for g in groups if poll_id in g.polls]
     pooled = pool_results([r for _, r in members])
     if pooled.kind == "text":
-        raise BadInputError(f"poll {poll_id!r} takes free text; only scale, number and choice polls can be compared", path=where)
+        raise BadInputError(
+            f"poll {poll_id!r} takes free text; only scale, number and choice polls can be compared", path=where
+        )
     if pooled.n == 0:
         raise BadInputError(f"poll {poll_id!r} has no answers", path=where)
     return pooled, [name for name, _ in members]
@@ -90,8 +92,14 @@ def read_human_answers(csv_path: str | Path, column: str, poll: PollResult) -> P
         raise BadInputError("the file is empty", path=str(path))
     index = _column_index(first[1], column, path)
     human = PollResult(
-        poll_id=poll.poll_id, question=poll.question, kind=poll.kind, options=list(poll.options),
-        private_first=True, seq=0, section_index=-1, section_title="",
+        poll_id=poll.poll_id,
+        question=poll.question,
+        kind=poll.kind,
+        options=list(poll.options),
+        private_first=True,
+        seq=0,
+        section_index=-1,
+        section_title="",
     )
     for line, row in rows:
         cell = row[index].strip() if index < len(row) else ""
@@ -101,7 +109,8 @@ def read_human_answers(csv_path: str | Path, column: str, poll: PollResult) -> P
         if answer is None:
             raise BadInputError(
                 f"row {line}: {cell!r} is not an answer to poll {poll.poll_id!r} (expected {expected_values(poll)})",
-                path=str(path), field=f"column {column!r}",
+                path=str(path),
+                field=f"column {column!r}",
             )
         human.answers.append(answer)
         human.all_answers.append(answer)
@@ -124,7 +133,14 @@ def read_cell(cell: str, poll: PollResult, line: int) -> Answer | None:
             if not one.choices:
                 return None
             picked.extend(one.choices)
-        return Answer(agent=f"row {line}", value=parts, rationale="", seq=line, revealed=False, choices=tuple(dict.fromkeys(picked)))
+        return Answer(
+            agent=f"row {line}",
+            value=parts,
+            rationale="",
+            seq=line,
+            revealed=False,
+            choices=tuple(dict.fromkeys(picked)),
+        )
     answer = _interpret(poll, cell, line)
     return answer if _resolved(poll.kind, answer) else None
 
@@ -141,7 +157,9 @@ def expected_values(poll: PollResult) -> str:
 
 def _interpret(poll: PollResult, value: str, line: int) -> Answer:
     def attempt(v: Any) -> Answer:
-        event = PollAnswer(seq=line, ts="", poll_id=poll.poll_id, agent=f"row {line}", value=v, rationale="", revealed=False)
+        event = PollAnswer(
+            seq=line, ts="", poll_id=poll.poll_id, agent=f"row {line}", value=v, rationale="", revealed=False
+        )
         return interpret(poll.kind, poll.options, event)
 
     answer = attempt(value)
@@ -167,7 +185,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     except FileNotFoundError:
         raise BadInputError("file not found", path=str(path)) from None
     except UnicodeDecodeError:
-        raise BadInputError("is not UTF-8 text (save it as \"CSV UTF-8\")", path=str(path)) from None
+        raise BadInputError('is not UTF-8 text (save it as "CSV UTF-8")', path=str(path)) from None
     except OSError as exc:
         raise BadInputError(f"cannot be read ({exc.strerror or exc})", path=str(path)) from None
     first = text.split("\n", 1)[0]
@@ -206,7 +224,13 @@ class StatTest:
     df: float | None = None
 
     def describe(self, symbol: str) -> str:
-        df = "" if self.df is None else f", df = {self.df:.0f}" if float(self.df).is_integer() else f", df = {self.df:.1f}"
+        df = (
+            ""
+            if self.df is None
+            else f", df = {self.df:.0f}"
+            if float(self.df).is_integer()
+            else f", df = {self.df:.1f}"
+        )
         return f"{symbol} = {self.statistic:.2f}{df}, {format_p(self.p)}"
 
     def to_json(self) -> dict[str, Any]:
@@ -259,7 +283,11 @@ class Validation:
             means = f"mean {sim.mean:.1f} vs {hum.mean:.1f}"
             if test is not None and test.p < ALPHA and sim.mean != hum.mean:
                 likert = sim.kind in LIKERT_LABELS
-                word = ("more positive" if likert else "higher") if sim.mean > hum.mean else ("more negative" if likert else "lower")
+                word = (
+                    ("more positive" if likert else "higher")
+                    if sim.mean > hum.mean
+                    else ("more negative" if likert else "lower")
+                )
                 lines.append(f"simulated answers are {word} than real ones ({means}, {format_p(test.p)})")
             elif test is not None:
                 lines.append(f"no clear difference between the means ({means}, {format_p(test.p)})")
@@ -269,7 +297,9 @@ class Validation:
                 ratio = sim.stdev / hum.stdev
                 sds = f"sd {sim.stdev:.2f} vs {hum.stdev:.2f}"
                 if ratio < 2 / 3:
-                    lines.append(f"simulated answers are less varied than real ones ({sds}): personas may be converging on one view")
+                    lines.append(
+                        f"simulated answers are less varied than real ones ({sds}): personas may be converging on one view"
+                    )
                 elif ratio > 3 / 2:
                     lines.append(f"simulated answers are more varied than real ones ({sds})")
         if self.chi_square is not None:
@@ -299,7 +329,9 @@ class Validation:
             "caution: simulated answers in one group followed the same discussion, so they are not fully "
             "independent and the p-values are somewhat optimistic"
         )
-        lines.append("caution: simulated participants are not people; a match on this poll does not validate the panel for other questions")
+        lines.append(
+            "caution: simulated participants are not people; a match on this poll does not validate the panel for other questions"
+        )
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -307,31 +339,46 @@ class Validation:
             return {"n": r.n, "mean": r.mean, "stdev": r.stdev, "counts": r.counts}
 
         return {
-            "poll_id": self.simulated.poll_id, "question": self.simulated.question, "kind": self.simulated.kind,
+            "poll_id": self.simulated.poll_id,
+            "question": self.simulated.question,
+            "kind": self.simulated.kind,
             "options": self.simulated.options,
             "simulated": {"source": self.source, "groups": self.groups, **side(self.simulated)},
             "human": {"file": self.csv_path, "column": self.column, **side(self.human)},
-            "mean_difference": self.mean_difference, "cohen_d": self.cohen_d,
+            "mean_difference": self.mean_difference,
+            "cohen_d": self.cohen_d,
             "welch_t": self.welch.to_json() if self.welch else None,
             "mann_whitney_u": self.mann_whitney.to_json() if self.mann_whitney else None,
             "chi_square": self.chi_square.to_json() if self.chi_square else None,
             "distribution": [
-                {"option": r.option, "simulated": r.simulated, "human": r.human,
-                 "simulated_share": r.simulated_share, "human_share": r.human_share}
+                {
+                    "option": r.option,
+                    "simulated": r.simulated,
+                    "human": r.human,
+                    "simulated_share": r.simulated_share,
+                    "human_share": r.human_share,
+                }
                 for r in self.distribution
             ],
             "total_variation_distance": self.tvd,
-            "notes": self.notes, "verdicts": self.verdicts(), "caveat": CAVEAT,
+            "notes": self.notes,
+            "verdicts": self.verdicts(),
+            "caveat": CAVEAT,
         }
 
     def render_markdown(self) -> str:
         sim, hum = self.simulated, self.human
         groups = f"{len(self.groups)} groups pooled" if len(self.groups) > 1 else "one run"
         lines = [
-            f"# Simulated vs real: {sim.poll_id} ({sim.kind})", "", f"> {sim.question}", "",
+            f"# Simulated vs real: {sim.poll_id} ({sim.kind})",
+            "",
+            f"> {sim.question}",
+            "",
             f"- simulated: {self.source} ({groups})",
-            f"- real: {self.csv_path}, column {self.column!r}", "",
-            "| | simulated | real |", "|---|---|---|",
+            f"- real: {self.csv_path}, column {self.column!r}",
+            "",
+            "| | simulated | real |",
+            "|---|---|---|",
             f"| n | {sim.n} | {hum.n} |",
         ]
         if self.numeric:
@@ -356,12 +403,16 @@ class Validation:
             lines += ["", "## Distribution", "", "| answer | simulated | real |", "|---|---|---|"]
             for r in self.distribution:
                 option = r.option.replace("|", r"\|")
-                lines.append(f"| {option} | {r.simulated} ({r.simulated_share:.0%}) | {r.human} ({r.human_share:.0%}) |")
+                lines.append(
+                    f"| {option} | {r.simulated} ({r.simulated_share:.0%}) | {r.human} ({r.human_share:.0%}) |"
+                )
         lines += ["", "## Verdict", ""] + [f"- {v}" for v in self.verdicts()] + ["", f"> {CAVEAT}"]
         return "\n".join(lines) + "\n"
 
 
-def compare(simulated: PollResult, human: PollResult, *, source: str, groups: list[str], csv_path: str, column: str) -> Validation:
+def compare(
+    simulated: PollResult, human: PollResult, *, source: str, groups: list[str], csv_path: str, column: str
+) -> Validation:
     """Every test that applies to the poll's kind, with a note for each one that cannot run."""
     from scipy import stats
 
@@ -393,8 +444,13 @@ def distribution(simulated: PollResult, human: PollResult) -> list[DistributionR
     """Per option: how many on each side chose it, and as a share of that side's respondents."""
     s, h = simulated.counts, human.counts
     return [
-        DistributionRow(o, s.get(o, 0), h.get(o, 0), s.get(o, 0) / simulated.n if simulated.n else 0.0,
-                        h.get(o, 0) / human.n if human.n else 0.0)
+        DistributionRow(
+            o,
+            s.get(o, 0),
+            h.get(o, 0),
+            s.get(o, 0) / simulated.n if simulated.n else 0.0,
+            h.get(o, 0) / human.n if human.n else 0.0,
+        )
         for o in simulated.options
     ]
 
@@ -433,7 +489,9 @@ def _chi_square(simulated: PollResult, human: PollResult, notes: list[str]) -> S
     if float(result.expected_freq.min()) < 5:
         notes.append("some expected counts are below 5, so the chi-square p-value is only a rough guide")
     if simulated.kind == "multi":
-        notes.append("multi-choice: one person may count in several options, which the chi-square test treats as independent picks")
+        notes.append(
+            "multi-choice: one person may count in several options, which the chi-square test treats as independent picks"
+        )
     return StatTest("chi_square", float(result.statistic), float(result.pvalue), float(result.dof))
 
 
@@ -466,6 +524,18 @@ def _float(x: Any) -> float | None:
 
 
 __all__ = [
-    "ALPHA", "DistributionRow", "StatTest", "Validation", "cohen_d", "compare", "distribution", "expected_values",
-    "format_p", "read_cell", "read_human_answers", "simulated_poll", "total_variation_distance", "validate",
+    "ALPHA",
+    "DistributionRow",
+    "StatTest",
+    "Validation",
+    "cohen_d",
+    "compare",
+    "distribution",
+    "expected_values",
+    "format_p",
+    "read_cell",
+    "read_human_answers",
+    "simulated_poll",
+    "total_variation_distance",
+    "validate",
 ]

@@ -172,6 +172,14 @@ def unanswered(events: Sequence[Event]) -> list[Unanswered]:
 
 
 __all__ = [
-    "Beat", "PollProgress", "RoundProgress", "Unanswered", "beat_of", "plan_guide", "poll_progress", "position",
-    "round_progress", "unanswered",
+    "Beat",
+    "PollProgress",
+    "RoundProgress",
+    "Unanswered",
+    "beat_of",
+    "plan_guide",
+    "poll_progress",
+    "position",
+    "round_progress",
+    "unanswered",
 ]

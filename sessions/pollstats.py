@@ -184,9 +184,14 @@ def collect_polls(events: Iterable[Event]) -> list[PollResult]:
             section_title = str(getattr(event, "title", ""))
         elif isinstance(event, PollAsked):
             result = PollResult(
-                poll_id=event.poll_id, question=event.question, kind=event.kind,
-                options=_options(event.kind, event.options), private_first=event.private_first,
-                seq=event.seq, section_index=section_index, section_title=section_title,
+                poll_id=event.poll_id,
+                question=event.question,
+                kind=event.kind,
+                options=_options(event.kind, event.options),
+                private_first=event.private_first,
+                seq=event.seq,
+                section_index=section_index,
+                section_title=section_title,
             )
             results.append(result)
             open_by_id[event.poll_id] = result
@@ -194,8 +199,13 @@ def collect_polls(events: Iterable[Event]) -> list[PollResult]:
             result = open_by_id.get(event.poll_id)
             if result is None:  # an answer with no question logged: keep it, under its id
                 result = PollResult(
-                    poll_id=event.poll_id, question=event.poll_id, kind="text", options=[],
-                    private_first=False, seq=event.seq, section_index=section_index,
+                    poll_id=event.poll_id,
+                    question=event.poll_id,
+                    kind="text",
+                    options=[],
+                    private_first=False,
+                    seq=event.seq,
+                    section_index=section_index,
                     section_title=section_title,
                 )
                 results.append(result)
@@ -225,8 +235,13 @@ def interpret(kind: str, options: list[str], event: PollAnswer) -> Answer:
         if kind == "single":
             choices = choices[:1]
     return Answer(
-        agent=event.agent, value=value, rationale=event.rationale or "", seq=event.seq,
-        revealed=event.revealed, score=score, choices=choices,
+        agent=event.agent,
+        value=value,
+        rationale=event.rationale or "",
+        seq=event.seq,
+        revealed=event.revealed,
+        score=score,
+        choices=choices,
     )
 
 

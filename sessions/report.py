@@ -145,21 +145,34 @@ async def build_report(
             stats.dropped += outcome.dropped_quotes
         sections.append(
             SectionFindings(
-                index=section.index, title=section.title, themes=themes, method=method, method_note=note,
+                index=section.index,
+                title=section.title,
+                themes=themes,
+                method=method,
+                method_note=note,
                 polls=[p for p in t.polls if p.seq in {e.seq for e in section.entries}],
-                speakers=list(dict.fromkeys(e.speaker or "" for e in says)), utterances=len(says),
+                speakers=list(dict.fromkeys(e.speaker or "" for e in says)),
+                utterances=len(says),
             )
         )
     findings = _poll_findings(t.polls) + _theme_findings(sections)
     every_say = [e for s in t.sections for e in s.utterances()]
     return Report(
-        info=t.info, generated_at=generated_at or datetime.now(timezone.utc), sections=sections, polls=t.polls,
-        findings=findings, profiles=_profiles(t, sections), quote_stats=stats, overall=lexical_themes(every_say),
+        info=t.info,
+        generated_at=generated_at or datetime.now(timezone.utc),
+        sections=sections,
+        polls=t.polls,
+        findings=findings,
+        profiles=_profiles(t, sections),
+        quote_stats=stats,
+        overall=lexical_themes(every_say),
         themes_source=_themes_source(sections, t.info, backend, model, mode, backend_note),
     )
 
 
-def _section_themes(says: list[Entry], outcome: LLMOutcome | None, use_llm: bool) -> tuple[list[Theme], Method | None, str | None]:
+def _section_themes(
+    says: list[Entry], outcome: LLMOutcome | None, use_llm: bool
+) -> tuple[list[Theme], Method | None, str | None]:
     if len(says) < 2:
         return [], None, "too little was said in this section for themes"
     if outcome is not None and outcome.themes:
@@ -177,8 +190,12 @@ def _section_themes(says: list[Entry], outcome: LLMOutcome | None, use_llm: bool
 
 
 def _themes_source(
-    sections: list[SectionFindings], info: RunInfo, backend: ChatBackend | None, model: str | None,
-    mode: ThemeMode, backend_note: str | None,
+    sections: list[SectionFindings],
+    info: RunInfo,
+    backend: ChatBackend | None,
+    model: str | None,
+    mode: ThemeMode,
+    backend_note: str | None,
 ) -> str:
     methods = {s.method for s in sections if s.method}
     lexical_words = "lexical clustering (utterances grouped by salient words several participants shared)"
@@ -251,11 +268,17 @@ def _profiles(t: Transcript, sections: list[SectionFindings]) -> list[Profile]:
         answers, stance = _stance(name, t.polls)
         profiles.append(
             Profile(
-                name=name, descriptor=t.info.descriptor(name), turns=len(mine), chars=chars, share=chars / total_chars,
+                name=name,
+                descriptor=t.info.descriptor(name),
+                turns=len(mine),
+                chars=chars,
+                share=chars / total_chars,
                 passes=sum(1 for e in t.events if e.type == "pass" and getattr(e, "agent", None) == name),
                 muted_turns=sum(1 for e in mine if e.muted),
                 thoughts=sum(1 for e in t.events if e.type == "think" and getattr(e, "agent", None) == name),
-                answers=answers, stance=stance, quotes=_notable(mine, themed.get(name, [])),
+                answers=answers,
+                stance=stance,
+                quotes=_notable(mine, themed.get(name, [])),
             )
         )
     return profiles
@@ -276,12 +299,18 @@ def _stance(name: str, polls: list[PollResult]) -> tuple[list[str], str]:
                 deltas.append((answer.score - poll.mean) / (hi - lo))
         lines.append(line)
     if not deltas:
-        stance = "No scaled poll answers to compare with the group." if not lines else "Answered the polls; no scaled question to compare."
+        stance = (
+            "No scaled poll answers to compare with the group."
+            if not lines
+            else "Answered the polls; no scaled question to compare."
+        )
     else:
         d = statistics.fmean(deltas)
         stance = (
-            "More positive than the group on scaled questions." if d > 0.1
-            else "More negative than the group on scaled questions." if d < -0.1
+            "More positive than the group on scaled questions."
+            if d > 0.1
+            else "More negative than the group on scaled questions."
+            if d < -0.1
             else "Close to the group average on scaled questions."
         )
     return lines, stance
@@ -310,7 +339,9 @@ def _notable(mine: list[Entry], themed: list[Quote]) -> list[Quote]:
 # -- the backend the report uses -------------------------------------------------------------
 
 
-def report_backend(info: RunInfo, name: str | None, model: str | None) -> tuple[ChatBackend | None, str | None, str | None]:
+def report_backend(
+    info: RunInfo, name: str | None, model: str | None
+) -> tuple[ChatBackend | None, str | None, str | None]:
     """(backend, model, note): by default the backend and model recorded in the run.
 
     A recorded backend that cannot be built here (no key, missing extra) is not an error for

@@ -12,8 +12,8 @@ from troupe.sessions.export.html import esc, notice_html, page, poll_html, speak
 from troupe.sessions.export.markdown import md_block, md_escape, poll_markdown
 from troupe.sessions.quotes import Quote
 from troupe.sessions.report import Finding, Profile, Report, SectionFindings
-from troupe.sessions.transcript import human_time
 from troupe.sessions.themes import Theme
+from troupe.sessions.transcript import human_time
 
 VERDICT_WORDS = {
     "agreed": "Agreed",
@@ -25,10 +25,7 @@ VERDICT_WORDS = {
 
 OVERALL_NOTE = "Words that recur across sections, by lexical clustering over all {n} remarks."
 
-POLL_NOTE = (
-    "Poll statistics are computed from the event log (sample standard deviation); "
-    "no model is involved in them."
-)
+POLL_NOTE = "Poll statistics are computed from the event log (sample standard deviation); no model is involved in them."
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -39,7 +36,7 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 def quoted(text: str) -> str:
     """Text in curly quotes, unless it already is quoted."""
     t = text.strip()
-    return t if t[:1] in "\"“«" else f"“{t}”"
+    return t if t[:1] in '"“«' else f"“{t}”"
 
 
 def _intro(r: Report) -> list[str]:
@@ -64,9 +61,17 @@ def _agreement_lines(findings: list[Finding]) -> tuple[list[Finding], list[Findi
 
 def render_report_markdown(r: Report) -> str:
     out = [f"# Findings — {md_escape(r.info.title)}", ""]
-    out += [f"> **Simulated participants.** {SIMULATED_NOTICE}", ">", f"> {md_escape(provenance(r.info, r.generated_at))}", ""]
+    out += [
+        f"> **Simulated participants.** {SIMULATED_NOTICE}",
+        ">",
+        f"> {md_escape(provenance(r.info, r.generated_at))}",
+        "",
+    ]
     out += ["## How this report was made", ""] + [f"- {md_escape(line)}" for line in _intro(r)]
-    out += [f"- Quotes are verbatim; `#n` is the event number in the run's log (run started {human_time(r.info.started_at)}).", ""]
+    out += [
+        f"- Quotes are verbatim; `#n` is the event number in the run's log (run started {human_time(r.info.started_at)}).",
+        "",
+    ]
     agreed, split = _agreement_lines(r.findings)
     out += ["## Where the group agreed and where it split", ""]
     out += _md_findings("Agreed / common ground", agreed) + _md_findings("Split / minority views", split)
@@ -102,15 +107,24 @@ def _md_findings(title: str, findings: list[Finding]) -> list[str]:
         return out + ["- None detected.", ""]
     for f in findings:
         basis = "poll" if f.basis == "poll" else f"theme in “{md_escape(f.section)}”"
-        out.append(f"- **{VERDICT_WORDS[f.verdict]}** — {md_escape(quoted(f.topic))}: {md_escape(f.detail)} _({basis})_")
+        out.append(
+            f"- **{VERDICT_WORDS[f.verdict]}** — {md_escape(quoted(f.topic))}: {md_escape(f.detail)} _({basis})_"
+        )
     return out + [""]
 
 
 def _md_section(s: SectionFindings) -> list[str]:
     heading = f"## {s.index + 1}. {md_escape(s.title)}" if s.index >= 0 else f"## {md_escape(s.title)}"
-    method = {"llm": "themes proposed by the model", "lexical": "themes by lexical clustering", None: "no themes"}[s.method]
+    method = {"llm": "themes proposed by the model", "lexical": "themes by lexical clustering", None: "no themes"}[
+        s.method
+    ]
     note = f" — {md_escape(s.method_note)}" if s.method_note else ""
-    out = [heading, "", f"_{plural(s.utterances, 'remark')} by {plural(len(s.speakers), 'participant')} · {method}{note}_", ""]
+    out = [
+        heading,
+        "",
+        f"_{plural(s.utterances, 'remark')} by {plural(len(s.speakers), 'participant')} · {method}{note}_",
+        "",
+    ]
     for theme in s.themes:
         out += _md_theme(theme)
     for poll in s.polls:
@@ -145,15 +159,27 @@ blockquote cite { font-style: normal; color: var(--muted); font-size: .88rem; ma
 
 def render_report_html(r: Report, *, transcript_href: str | None = None) -> str:
     colours = speaker_colours([p.name for p in r.profiles])
-    body = [f"<header>\n<h1>Findings — {esc(r.info.title)}</h1>", notice_html(provenance(r.info, r.generated_at)), "</header>"]
+    body = [
+        f"<header>\n<h1>Findings — {esc(r.info.title)}</h1>",
+        notice_html(provenance(r.info, r.generated_at)),
+        "</header>",
+    ]
     body.append("<section><h2>How this report was made</h2><ul>")
     body += [f"<li>{esc(line)}</li>" for line in _intro(r)]
-    body.append(f"<li>Quotes are verbatim; #n is the event number in the run's log (run started {esc(human_time(r.info.started_at))}).</li></ul></section>")
+    body.append(
+        f"<li>Quotes are verbatim; #n is the event number in the run's log (run started {esc(human_time(r.info.started_at))}).</li></ul></section>"
+    )
     agreed, split = _agreement_lines(r.findings)
     body.append("<section><h2>Where the group agreed and where it split</h2>")
-    body += [_html_findings("Agreed / common ground", agreed), _html_findings("Split / minority views", split), "</section>"]
+    body += [
+        _html_findings("Agreed / common ground", agreed),
+        _html_findings("Split / minority views", split),
+        "</section>",
+    ]
     if r.overall:
-        body.append(f'<section><h2>Across the session</h2><p class="small">{esc(OVERALL_NOTE.format(n=r.utterance_count))}</p>')
+        body.append(
+            f'<section><h2>Across the session</h2><p class="small">{esc(OVERALL_NOTE.format(n=r.utterance_count))}</p>'
+        )
         body += [_html_theme(theme, colours, transcript_href) for theme in r.overall]
         body.append("</section>")
     for section in r.sections:
@@ -170,7 +196,7 @@ def render_report_html(r: Report, *, transcript_href: str | None = None) -> str:
 
 def _html_findings(title: str, findings: list[Finding]) -> str:
     if not findings:
-        return f"<h3>{esc(title)}</h3><p class=\"small\">None detected.</p>"
+        return f'<h3>{esc(title)}</h3><p class="small">None detected.</p>'
     items = []
     for f in findings:
         basis = "poll" if f.basis == "poll" else f"theme in “{f.section}”"
@@ -178,7 +204,7 @@ def _html_findings(title: str, findings: list[Finding]) -> str:
             f'<li><span class="verdict {f.verdict}">{esc(VERDICT_WORDS[f.verdict])}</span> — {esc(quoted(f.topic))}: '
             f'{esc(f.detail)} <span class="small">({esc(basis)})</span></li>'
         )
-    return f"<h3>{esc(title)}</h3><ul class=\"findings\">{''.join(items)}</ul>"
+    return f'<h3>{esc(title)}</h3><ul class="findings">{"".join(items)}</ul>'
 
 
 def _cite(q: Quote, href: str | None) -> str:
@@ -200,25 +226,35 @@ def _html_theme(theme: Theme, colours: dict[str, str], href: str | None) -> str:
 
 def _html_section(s: SectionFindings, colours: dict[str, str], href: str | None) -> str:
     title = f"{s.index + 1}. {s.title}" if s.index >= 0 else s.title
-    method = {"llm": "themes proposed by the model", "lexical": "themes by lexical clustering", None: "no themes"}[s.method]
+    method = {"llm": "themes proposed by the model", "lexical": "themes by lexical clustering", None: "no themes"}[
+        s.method
+    ]
     note = f" — {s.method_note}" if s.method_note else ""
-    parts = [f"<section><h2>{esc(title)}</h2>", f'<p class="small">{plural(s.utterances, "remark")} by {plural(len(s.speakers), "participant")} · {esc(method + note)}</p>']
+    parts = [
+        f"<section><h2>{esc(title)}</h2>",
+        f'<p class="small">{plural(s.utterances, "remark")} by {plural(len(s.speakers), "participant")} · {esc(method + note)}</p>',
+    ]
     parts += [_html_theme(theme, colours, href) for theme in s.themes]
     for poll in s.polls:
-        parts.append(f'<p>Poll {esc(quoted(poll.question))}: {esc(poll.summary())} <a href="#poll-{poll.seq}">(chart)</a></p>')
+        parts.append(
+            f'<p>Poll {esc(quoted(poll.question))}: {esc(poll.summary())} <a href="#poll-{poll.seq}">(chart)</a></p>'
+        )
     parts.append("</section>")
     return "\n".join(parts)
 
 
 def _html_profile(p: Profile, colours: dict[str, str], href: str | None) -> str:
     colour = colours.get(p.name, "#888")
-    extras = ([plural(p.passes, "pass", "passes")] if p.passes else []) + ([f"{p.muted_turns} while muted"] if p.muted_turns else [])
+    extras = ([plural(p.passes, "pass", "passes")] if p.passes else []) + (
+        [f"{p.muted_turns} while muted"] if p.muted_turns else []
+    )
     parts = [
         f'<div class="profile" style="--c:{colour}"><h3>{esc(p.name)}</h3>',
         f'<p class="small">{esc(p.descriptor)}</p>' if p.descriptor else "",
         f'<p><strong>Airtime:</strong> <span class="bar" style="width:{max(2, round(p.share * 200))}px"></span> '
         f"{plural(p.turns, 'remark')}, {p.chars:,} characters ({p.share:.0%} of all speech)"
-        + (f"; {esc(', '.join(extras))}" if extras else "") + "</p>",
+        + (f"; {esc(', '.join(extras))}" if extras else "")
+        + "</p>",
         f"<p><strong>Stance:</strong> {esc(p.stance)}</p>",
     ]
     if p.answers:

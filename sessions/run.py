@@ -178,7 +178,10 @@ async def _with_progress(session: Session) -> None:
 
     console = Console(file=sys.stderr)
     columns = (
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         TextColumn("{task.fields[stats]}"),
     )
     state = session.state
@@ -216,6 +219,16 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 __all__ = [
-    "EVENTS_FILE", "META_FILE", "already_ended", "branch_run", "check_new_run_dir", "default_run_dir", "read_meta",
-    "resume_headless", "run_headless", "slugify", "update_meta", "write_meta",
+    "EVENTS_FILE",
+    "META_FILE",
+    "already_ended",
+    "branch_run",
+    "check_new_run_dir",
+    "default_run_dir",
+    "read_meta",
+    "resume_headless",
+    "run_headless",
+    "slugify",
+    "update_meta",
+    "write_meta",
 ]

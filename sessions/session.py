@@ -30,8 +30,8 @@ from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
 from troupe.core.errors import BadInputError, RunStateError
 from troupe.core.events import Event, SessionStarted
-from troupe.core.llm.protocol import ChatBackend, embedding_backend
 from troupe.core.journal import GroupCommitLog
+from troupe.core.llm.protocol import ChatBackend, embedding_backend
 from troupe.core.log import EventLog
 from troupe.core.memory import EmbeddingRecall, EmbeddingStore
 from troupe.core.policies import RoundSpec, get_policy
@@ -82,8 +82,12 @@ class Session:
         total = budget or (LOCAL_BUDGET if local else PromptBudget().total)
         defaults = guide.defaults
         config = AgentConfig(
-            budget=_budget(total), temperature=defaults.temperature, max_tokens=defaults.max_tokens,
-            model=defaults.model, seed=seed, short_prompt=local,
+            budget=_budget(total),
+            temperature=defaults.temperature,
+            max_tokens=defaults.max_tokens,
+            model=defaults.model,
+            seed=seed,
+            short_prompt=local,
         )
         names = list(self.cards)
         self.embeddings = _embedding_store(backend, retrieval, embedding_model)
@@ -94,9 +98,14 @@ class Session:
         fresh = 2 * (len(names) + 1)  # ~two rounds of items: each persona's line and the moderator's
         self.room = Room(
             log,
-            [Agent(c, panel=names, config=config, recall=EmbeddingRecall(store, fresh=fresh) if store else None)
-             for c in cards],
-            backend, max_concurrency=max_concurrency, overhear=overhear, stop_on_backend_error=stop_on_backend_error,
+            [
+                Agent(c, panel=names, config=config, recall=EmbeddingRecall(store, fresh=fresh) if store else None)
+                for c in cards
+            ],
+            backend,
+            max_concurrency=max_concurrency,
+            overhear=overhear,
+            stop_on_backend_error=stop_on_backend_error,
             embeddings=store,
         )
         self.plan: list[Beat] = plan_guide(guide, seed=seed, rounds_cap=rounds_cap)
@@ -111,7 +120,10 @@ class Session:
         self._ending = False
         self._adhoc = 0
         self._poll_ids: set[str] = set()
-        self._unsubscribe = [log.subscribe(self._observe), self.room.add_listener(self._tracker.on_activity, wants_text=False)]
+        self._unsubscribe = [
+            log.subscribe(self._observe),
+            self.room.add_listener(self._tracker.on_activity, wants_text=False),
+        ]
 
     # -- construction ---------------------------------------------------------------------
 
@@ -150,7 +162,9 @@ class Session:
             raise BadInputError("no personas to seat: the guide's panel is empty and none were given")
         names = [c.name for c in card_list]
         if len(set(names)) != len(names):
-            raise BadInputError(f"two personas share a name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+            raise BadInputError(
+                f"two personas share a name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}"
+            )
         _check_retrieval(retrieval)  # fail before anything is written
         run = Path(run_dir)
         path = run / EVENTS_FILE
@@ -159,26 +173,57 @@ class Session:
         log = GroupCommitLog(path, clock=clock)
         concurrency = max_concurrency or guide.defaults.max_concurrency
         session = cls(
-            run_dir=run, log=log, guide=guide, cards=card_list, backend=backend, seed=seed,
-            rounds_cap=rounds_cap, max_concurrency=concurrency, overhear=overhear, budget=budget,
-            retrieval=retrieval, embedding_model=embedding_model, stop_on_backend_error=stop_on_backend_error,
+            run_dir=run,
+            log=log,
+            guide=guide,
+            cards=card_list,
+            backend=backend,
+            seed=seed,
+            rounds_cap=rounds_cap,
+            max_concurrency=concurrency,
+            overhear=overhear,
+            budget=budget,
+            retrieval=retrieval,
+            embedding_model=embedding_model,
+            stop_on_backend_error=stop_on_backend_error,
         )
         model = guide.defaults.model or getattr(backend, "model", None)
         session.room.record(
-            "session_started", title=guide.title, spec=str(guide.source) if guide.source else None,
-            personas=names, backend=getattr(backend, "name", "unknown"), model=model, seed=seed,
-            guide=guide.model_dump(mode="json"), persona_cards={c.name: c.to_dict() for c in card_list},
-            rounds_cap=rounds_cap, max_concurrency=concurrency, overhear=overhear, budget=budget,
+            "session_started",
+            title=guide.title,
+            spec=str(guide.source) if guide.source else None,
+            personas=names,
+            backend=getattr(backend, "name", "unknown"),
+            model=model,
+            seed=seed,
+            guide=guide.model_dump(mode="json"),
+            persona_cards={c.name: c.to_dict() for c in card_list},
+            rounds_cap=rounds_cap,
+            max_concurrency=concurrency,
+            overhear=overhear,
+            budget=budget,
             retrieval=session.retrieval,
             **({"embedding_model": session.embeddings.model} if session.embeddings is not None else {}),
         )
-        write_meta(run, title=guide.title, backend=getattr(backend, "name", None), model=model,
-                   personas=names, seed=seed, started_at=log.events[0].ts)
+        write_meta(
+            run,
+            title=guide.title,
+            backend=getattr(backend, "name", None),
+            model=model,
+            personas=names,
+            seed=seed,
+            started_at=log.events[0].ts,
+        )
         return session
 
     @classmethod
     async def reopen(
-        cls, run_dir: str | Path, backend: ChatBackend, *, clock: Clock | None = None, stop_on_backend_error: bool = False
+        cls,
+        run_dir: str | Path,
+        backend: ChatBackend,
+        *,
+        clock: Clock | None = None,
+        stop_on_backend_error: bool = False,
     ) -> Session:
         """Reopen a stopped or crashed run: rebuild everything from its events.
 
@@ -207,10 +252,16 @@ class Session:
             log.close()
             raise RunStateError(f"{path}: session_started cannot be read back: {exc}") from None
         session = cls(
-            run_dir=run, log=log, guide=guide, cards=cards, backend=backend, seed=first.seed or 0,
+            run_dir=run,
+            log=log,
+            guide=guide,
+            cards=cards,
+            backend=backend,
+            seed=first.seed or 0,
             rounds_cap=extra.get("rounds_cap"),
             max_concurrency=int(extra.get("max_concurrency") or guide.defaults.max_concurrency),
-            overhear=bool(extra.get("overhear", False)), budget=extra.get("budget"),
+            overhear=bool(extra.get("overhear", False)),
+            budget=extra.get("budget"),
             retrieval=str(extra.get("retrieval") or "lexical"),
             # the recorded embedding model, unless the run is resumed on another kind of backend
             embedding_model=extra.get("embedding_model") if getattr(backend, "name", None) == first.backend else None,
@@ -320,25 +371,50 @@ class Session:
         record = self.room.record
         if beat.kind == "open":
             if self._tracker.state.section_index != beat.section:
-                record("section_started", index=beat.section, title=section.title, rules=section.rules,
-                       policy=self.guide.policy_for(section), **({} if section.prompt else {"beat": beat.key}))
+                record(
+                    "section_started",
+                    index=beat.section,
+                    title=section.title,
+                    rules=section.rules,
+                    policy=self.guide.policy_for(section),
+                    **({} if section.prompt else {"beat": beat.key}),
+                )
             if section.prompt:
                 record("moderator", text=section.prompt.strip(), to=None, source="guide", beat=beat.key)
         elif beat.kind == "stimulus":
             s = beat.stimulus
             assert s is not None
-            record("stimulus", source="guide", kind=s.kind, text=s.text.strip(), to=None, title=s.title,
-                   path=s.path, beat=beat.key)
+            record(
+                "stimulus",
+                source="guide",
+                kind=s.kind,
+                text=s.text.strip(),
+                to=None,
+                title=s.title,
+                path=s.path,
+                beat=beat.key,
+            )
         elif beat.kind == "round":
             r = beat.round or 0
             policy = self.guide.policy_for(section)
-            hint = None if r == 0 else (
-                f"Follow-up {r}: say more about it — an example, a reason, a doubt." if policy == "directed"
-                else f"Round {r + 1} on this: react to what the others said, or add something new."
+            hint = (
+                None
+                if r == 0
+                else (
+                    f"Follow-up {r}: say more about it — an example, a reason, a doubt."
+                    if policy == "directed"
+                    else f"Round {r + 1} on this: react to what the others said, or add something new."
+                )
             )
             await self._round(
-                policy, key=beat.key, hint=hint, index=r, section=beat.section,
-                block=beat.block, round_no=r, beat=beat.key,
+                policy,
+                key=beat.key,
+                hint=hint,
+                index=r,
+                section=beat.section,
+                block=beat.block,
+                round_no=r,
+                beat=beat.key,
             )
         elif beat.kind == "poll":
             assert beat.poll is not None
@@ -353,25 +429,50 @@ class Session:
         policy = owed.policy or ("directed" if names and event.type == "moderator" else self._current_policy())
         situation = Situation(current=getattr(event, "text", ""), current_seq=event.seq)
         await self._round(
-            policy, key=owed.key or self._adhoc_key(), to=names, situation=situation, reply_to=event.seq,
+            policy,
+            key=owed.key or self._adhoc_key(),
+            to=names,
+            situation=situation,
+            reply_to=event.seq,
             resume=owed.key is not None,
         )
 
     async def _round(
-        self, policy: str, *, key: str, hint: str | None = None, to: Sequence[str] | None = None, index: int = 0,
-        section: int | None = None, block: int | None = None, round_no: int | None = None,
-        beat: str | None = None, situation: Situation | None = None, reply_to: int | None = None,
+        self,
+        policy: str,
+        *,
+        key: str,
+        hint: str | None = None,
+        to: Sequence[str] | None = None,
+        index: int = 0,
+        section: int | None = None,
+        block: int | None = None,
+        round_no: int | None = None,
+        beat: str | None = None,
+        situation: Situation | None = None,
+        reply_to: int | None = None,
         resume: bool = False,
     ) -> list[Event]:
         progress = round_progress(self.log.events, key) if beat or resume else None
         if progress is None or not progress.started:  # bookkeeping: no need to wait for its fsync
             self.room.record_soon(
-                "round_started", key=key, policy=policy, section=section, block=block, round=round_no,
-                adhoc=beat is None, to=list(to) if to else None, reply_to=reply_to,
+                "round_started",
+                key=key,
+                policy=policy,
+                section=section,
+                block=block,
+                round=round_no,
+                adhoc=beat is None,
+                to=list(to) if to else None,
+                reply_to=reply_to,
             )
         spec = RoundSpec(
-            key=key, situation=situation or self.room.situation(hint), to=list(to) if to else None,
-            done=frozenset(progress.done) if progress else frozenset(), index=index, seed=self.seed,
+            key=key,
+            situation=situation or self.room.situation(hint),
+            to=list(to) if to else None,
+            done=frozenset(progress.done) if progress else frozenset(),
+            index=index,
+            seed=self.seed,
         )
         events = await get_policy(policy)(self.room, spec)
         if not self.room.stopping:
@@ -384,8 +485,14 @@ class Session:
         extra = {"beat": beat} if beat else {}
         if progress is not None and progress.asked:
             return await run_poll(
-                self.room, spec, poll_id=pid, answered=progress.answers, asked=True,
-                revealed=progress.revealed, done=progress.failed, **extra,
+                self.room,
+                spec,
+                poll_id=pid,
+                answered=progress.answers,
+                asked=True,
+                revealed=progress.revealed,
+                done=progress.failed,
+                **extra,
             )
         return await run_poll(self.room, spec, poll_id=pid, **extra)
 
@@ -421,8 +528,12 @@ class Session:
             self._check_open()
             self.room.restart()
             if names:
-                return await self._round("directed", key=self._adhoc_key(), to=names, situation=situation, reply_to=said.seq)
-            return await self._round(self._current_policy(), key=self._adhoc_key(), situation=situation, reply_to=said.seq)
+                return await self._round(
+                    "directed", key=self._adhoc_key(), to=names, situation=situation, reply_to=said.seq
+                )
+            return await self._round(
+                self._current_policy(), key=self._adhoc_key(), situation=situation, reply_to=said.seq
+            )
 
     async def ask(self, name: str, text: str) -> list[Event]:
         """Directed: only ``name`` answers."""
@@ -435,8 +546,13 @@ class Session:
             self._check_open()
             self.room.restart()
             shown = self.room.record(
-                "stimulus", source="moderator", kind=stimulus.kind, text=stimulus.text.strip(), to=names or None,
-                title=stimulus.title, path=stimulus.path,
+                "stimulus",
+                source="moderator",
+                kind=stimulus.kind,
+                text=stimulus.text.strip(),
+                to=names or None,
+                title=stimulus.title,
+                path=stimulus.path,
             )
             policy = self._current_policy() if not names or self._current_policy() != "directed" else "directed"
             return await self._round(policy, key=self._adhoc_key(), to=names, reply_to=shown.seq)
@@ -465,7 +581,11 @@ class Session:
             self._check_open()
             self.room.restart()
             current = self._tracker.state.section_index
-            if current >= 0 and f"s{current}.close" in self._beat_index and self._cursor <= self._beat_index[f"s{current}.close"]:
+            if (
+                current >= 0
+                and f"s{current}.close" in self._beat_index
+                and self._cursor <= self._beat_index[f"s{current}.close"]
+            ):
                 self.room.record("section_ended", index=current, skipped=True, beat=f"s{current}.close")
             if self._cursor >= len(self.plan):
                 return False
@@ -566,9 +686,9 @@ class Session:
                 match = self.room.resolve(word.group(1)) if word else None
                 if match is None:
                     break
-                rest = rest[word.end():] if word else rest
+                rest = rest[word.end() :] if word else rest
             else:
-                rest = rest[1 + len(match):]
+                rest = rest[1 + len(match) :]
             names.append(match)
             rest = rest.lstrip(" ,:").lstrip()
         return names, (rest if names else text)
@@ -605,8 +725,13 @@ def _budget(total: int) -> PromptBudget:
         return base
     f = total / base.total
     return PromptBudget(
-        total=total, standing=int(base.standing * f), summary=int(base.summary * f), state=int(base.state * f),
-        recalled=int(base.recalled * f), current=int(base.current * f), task=base.task,
+        total=total,
+        standing=int(base.standing * f),
+        summary=int(base.summary * f),
+        state=int(base.state * f),
+        recalled=int(base.recalled * f),
+        current=int(base.current * f),
+        task=base.task,
         min_window=int(base.min_window * f),
     )
 

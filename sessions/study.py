@@ -117,8 +117,7 @@ def plan_groups(pool: Sequence[PersonaCard], *, groups: int, seed: int, panel_si
     else:
         panels = plan_panels(names, groups, panel_size, seed)
     return [
-        GroupPlan(group_name(i, groups), seed + i, tuple(by_name[n] for n in panel))
-        for i, panel in enumerate(panels)
+        GroupPlan(group_name(i, groups), seed + i, tuple(by_name[n] for n in panel)) for i, panel in enumerate(panels)
     ]
 
 
@@ -166,8 +165,14 @@ async def run_groups(
         async with gate:
             try:
                 await run_headless(
-                    guide, plan.cards, backend, run_dir, seed=plan.seed, rounds_cap=rounds_cap,
-                    progress=False, **session_options,
+                    guide,
+                    plan.cards,
+                    backend,
+                    run_dir,
+                    seed=plan.seed,
+                    rounds_cap=rounds_cap,
+                    progress=False,
+                    **session_options,
                 )
             except TroupeError as exc:
                 outcome = GroupOutcome(plan, run_dir, str(exc))
@@ -238,8 +243,13 @@ def pool_results(results: Sequence[PollResult]) -> PollResult:
     """
     first = results[0]
     pooled = PollResult(
-        poll_id=first.poll_id, question=first.question, kind=first.kind, options=list(first.options),
-        private_first=first.private_first, seq=first.seq, section_index=first.section_index,
+        poll_id=first.poll_id,
+        question=first.question,
+        kind=first.kind,
+        options=list(first.options),
+        private_first=first.private_first,
+        seq=first.seq,
+        section_index=first.section_index,
         section_title=first.section_title,
     )
     for result in results:
@@ -296,7 +306,8 @@ class PooledPoll:
         if len(answered) < 2:
             return {}
         return {
-            option: max(r.counts.get(option, 0) / r.n for r in answered) - min(r.counts.get(option, 0) / r.n for r in answered)
+            option: max(r.counts.get(option, 0) / r.n for r in answered)
+            - min(r.counts.get(option, 0) / r.n for r in answered)
             for option in self.pooled.options
         }
 
@@ -312,8 +323,14 @@ class PooledPoll:
         ci, ci_groups = self.ci95(), self.ci95_of_group_means()
         means = self.group_means()
         return {
-            "poll_id": p.poll_id, "question": p.question, "kind": p.kind, "options": p.options,
-            "n": p.n, "counts": p.counts, "mean": p.mean, "stdev": p.stdev,
+            "poll_id": p.poll_id,
+            "question": p.question,
+            "kind": p.kind,
+            "options": p.options,
+            "n": p.n,
+            "counts": p.counts,
+            "mean": p.mean,
+            "stdev": p.stdev,
             "ci95": list(ci) if ci else None,
             "groups": [
                 {"group": name, "n": r.n, "counts": r.counts, "mean": r.mean, "stdev": r.stdev}
@@ -376,15 +393,25 @@ class StudyReport:
     def to_json(self, study_dir: Path) -> dict[str, Any]:
         return {
             "study": {
-                "guide": self.guide_title, "spec": self.guide_source, "backend": self.backend, "model": self.model,
-                "groups": len(self.outcomes), "seed": self.seed, "rounds_cap": self.rounds_cap,
-                "panel_size": self.panel_size, "created_at": self.created_at,
+                "guide": self.guide_title,
+                "spec": self.guide_source,
+                "backend": self.backend,
+                "model": self.model,
+                "groups": len(self.outcomes),
+                "seed": self.seed,
+                "rounds_cap": self.rounds_cap,
+                "panel_size": self.panel_size,
+                "created_at": self.created_at,
             },
             "caveat": CAVEAT,
             "groups": [
                 {
-                    "name": o.plan.name, "run_dir": _relative(o.run_dir, study_dir), "seed": o.plan.seed,
-                    "personas": o.plan.personas, "status": "ok" if o.ok else "failed", "error": o.error,
+                    "name": o.plan.name,
+                    "run_dir": _relative(o.run_dir, study_dir),
+                    "seed": o.plan.seed,
+                    "personas": o.plan.personas,
+                    "status": "ok" if o.ok else "failed",
+                    "error": o.error,
                 }
                 for o in self.outcomes
             ],
@@ -411,14 +438,20 @@ def write_study(report: StudyReport, study_dir: str | Path) -> tuple[Path, Path]
 def render_markdown(report: StudyReport) -> str:
     ok = len(report.outcomes) - len(report.failed)
     lines = [
-        f"# Study: {report.guide_title}", "",
-        f"> {CAVEAT}", "",
+        f"# Study: {report.guide_title}",
+        "",
+        f"> {CAVEAT}",
+        "",
         f"- groups: {len(report.outcomes)} ({ok} finished, {len(report.failed)} failed)",
         f"- backend: {report.backend or '?'} · model: {report.model or '?'}",
         f"- seeds: {report.seed}…{report.seed + len(report.outcomes) - 1}"
         + (f" · rounds cap: {report.rounds_cap}" if report.rounds_cap is not None else ""),
         f"- panels: {'a balanced sample of ' + str(report.panel_size) + ' personas per group' if report.panel_size else 'the same panel in every group'}",
-        "", "## Groups", "", "| group | seed | personas | status |", "|---|---|---|---|",
+        "",
+        "## Groups",
+        "",
+        "| group | seed | personas | status |",
+        "|---|---|---|---|",
     ]
     for o in report.outcomes:
         status = "ok" if o.ok else f"failed: {_cell(o.error or '')}"
@@ -429,7 +462,9 @@ def render_markdown(report: StudyReport) -> str:
     for poll in report.polls:
         lines += _poll_markdown(poll)
     lines += [
-        "", "## Reading these numbers", "",
+        "",
+        "## Reading these numbers",
+        "",
         "- The 95 % CI treats every answer as independent. Participants in one group hear each other, "
         "so the CI over group means (the group as the unit) is the more honest one.",
         "- A large between-group spread means the result depends on who was seated and in which order: "
@@ -443,12 +478,16 @@ def _poll_markdown(poll: PooledPoll) -> list[str]:
     lines = [f"### {p.poll_id} ({p.kind})", "", f"> {p.question}", ""]
     if poll.numeric:
         ci, ci_groups = poll.ci95(), poll.ci95_of_group_means()
-        lines.append(f"- pooled: n = {p.n} · mean {_num(p.mean)} · sd {format_sd(p.stdev)}"
-                     + (f" · 95 % CI {_num(ci[0])}–{_num(ci[1])}" if ci else ""))
+        lines.append(
+            f"- pooled: n = {p.n} · mean {_num(p.mean)} · sd {format_sd(p.stdev)}"
+            + (f" · 95 % CI {_num(ci[0])}–{_num(ci[1])}" if ci else "")
+        )
         means = ", ".join(f"{name} {_num(m)}" for name, m in poll.group_means())
         lines.append(f"- group means: {means or '—'}")
-        lines.append(f"- between groups: sd of means {format_sd(poll.between_groups_sd())}"
-                     + (f" · 95 % CI over group means {_num(ci_groups[0])}–{_num(ci_groups[1])}" if ci_groups else ""))
+        lines.append(
+            f"- between groups: sd of means {format_sd(poll.between_groups_sd())}"
+            + (f" · 95 % CI over group means {_num(ci_groups[0])}–{_num(ci_groups[1])}" if ci_groups else "")
+        )
     else:
         lines.append(f"- pooled: n = {p.n}")
         spread = poll.spread()
@@ -488,7 +527,24 @@ def _atomic_write(path: Path, text: str) -> Path:
 
 
 __all__ = [
-    "CAVEAT", "STUDY_JSON", "STUDY_MD", "GroupOutcome", "GroupPlan", "GroupPolls", "PooledPoll", "StudyReport",
-    "aggregate", "group_name", "load_polls", "mean_ci95", "plan_groups", "plan_panels", "pool_polls", "pool_results",
-    "read_group_polls", "render_markdown", "run_groups", "write_study",
+    "CAVEAT",
+    "STUDY_JSON",
+    "STUDY_MD",
+    "GroupOutcome",
+    "GroupPlan",
+    "GroupPolls",
+    "PooledPoll",
+    "StudyReport",
+    "aggregate",
+    "group_name",
+    "load_polls",
+    "mean_ci95",
+    "plan_groups",
+    "plan_panels",
+    "pool_polls",
+    "pool_results",
+    "read_group_polls",
+    "render_markdown",
+    "run_groups",
+    "write_study",
 ]

@@ -104,7 +104,10 @@ def llm_prompt(section_title: str, utterances: Sequence[Entry], *, budget_chars:
             break
         lines.append(line)
         used += len(line)
-    lines += ["", f"Give 2 to {MAX_THEMES} themes, each with 2 to {MAX_QUOTES} exact excerpts from different utterances."]
+    lines += [
+        "",
+        f"Give 2 to {MAX_THEMES} themes, each with 2 to {MAX_QUOTES} exact excerpts from different utterances.",
+    ]
     return "\n".join(lines)
 
 
@@ -116,7 +119,11 @@ async def llm_themes(
         return LLMOutcome(themes=[], notes=["too few utterances"])
     request = ChatRequest(
         messages=[Message("system", SYSTEM), Message("user", llm_prompt(section_title, utterances))],
-        output_model=ThemeSet, model=model, temperature=0.2, max_tokens=1200, purpose="report",
+        output_model=ThemeSet,
+        model=model,
+        temperature=0.2,
+        max_tokens=1200,
+        purpose="report",
     )
     try:
         response = await backend.complete(request)
@@ -222,9 +229,7 @@ def lexical_themes(utterances: Sequence[Entry], *, max_themes: int = MAX_THEMES)
         idf = math.log((n + 1) / df[term])
         return (-(len(speakers_by_term[term]) * (0.5 + idf)), term)
 
-    candidates = sorted(
-        (t for t in df if df[t] >= MIN_QUOTES and len(speakers_by_term[t]) >= need_speakers), key=score
-    )
+    candidates = sorted((t for t in df if df[t] >= MIN_QUOTES and len(speakers_by_term[t]) >= need_speakers), key=score)
     quoted: set[int] = set()
     themes: list[Theme] = []
     for term in candidates:
@@ -282,5 +287,7 @@ def _quotes_for(term: str, partner: str | None, members: list[Entry], quoted: se
 
 def _surface_forms(text: str, term: str) -> list[str]:
     """The words of ``text`` that stem to ``term`` (so the chosen sentence really uses it)."""
-    forms = [w for w in _WORD.findall(text.lower().replace("’", "'")) if stem(w[:-2] if w.endswith("'s") else w) == term]
+    forms = [
+        w for w in _WORD.findall(text.lower().replace("’", "'")) if stem(w[:-2] if w.endswith("'s") else w) == term
+    ]
     return forms or [term]

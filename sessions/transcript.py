@@ -150,7 +150,7 @@ def build_transcript(events: Sequence[Event], *, include_thoughts: bool = False)
         if t == "section_started":
             if current.entries or current.index >= 0:
                 sections.append(current)
-            current = SectionBlock(index=int(getattr(event, "index")), title=str(getattr(event, "title")), seq=event.seq)
+            current = SectionBlock(index=int(event.index), title=str(event.title), seq=event.seq)
             continue
         entry = _entry(event, poll_by_seq, include_thoughts)
         if entry is not None:
@@ -163,9 +163,17 @@ def build_transcript(events: Sequence[Event], *, include_thoughts: bool = False)
 
 def _run_info(start: SessionStarted) -> RunInfo:
     return RunInfo(
-        title=start.title, spec=start.spec, backend=start.backend, model=start.model, seed=start.seed,
-        started_at=start.ts, ended_at=None, end_reason=None, personas=list(start.personas),
-        cards=dict(start.persona_cards or {}), guide=start.guide,
+        title=start.title,
+        spec=start.spec,
+        backend=start.backend,
+        model=start.model,
+        seed=start.seed,
+        started_at=start.ts,
+        ended_at=None,
+        end_reason=None,
+        personas=list(start.personas),
+        cards=dict(start.persona_cards or {}),
+        guide=start.guide,
     )
 
 
@@ -188,14 +196,28 @@ def _entry(event: Event, poll_by_seq: dict[int, PollResult], include_thoughts: b
     if t == "stimulus":
         speaker = MODERATOR if g("source") == "moderator" else "Guide"
         return Entry(
-            event.seq, event.ts, "stimulus", speaker, g("text", ""), to=_names(g("to")),
-            title=g("title"), stimulus_kind=g("kind"), path=g("path"),
+            event.seq,
+            event.ts,
+            "stimulus",
+            speaker,
+            g("text", ""),
+            to=_names(g("to")),
+            title=g("title"),
+            stimulus_kind=g("kind"),
+            path=g("path"),
         )
     if t == "say":
         to = g("to")
         return Entry(
-            event.seq, event.ts, "say", g("agent"), g("text", ""), to=(to,) if to else None,
-            muted=bool(g("muted", False)), reply_to=g("reply_to"), feeling=g("feeling"),
+            event.seq,
+            event.ts,
+            "say",
+            g("agent"),
+            g("text", ""),
+            to=(to,) if to else None,
+            muted=bool(g("muted", False)),
+            reply_to=g("reply_to"),
+            feeling=g("feeling"),
         )
     if t == "think":
         if not include_thoughts:
@@ -212,7 +234,9 @@ def _entry(event: Event, poll_by_seq: dict[int, PollResult], include_thoughts: b
         return Entry(event.seq, event.ts, "note", None, "The moderator skipped the rest of this section.")
     if t == "error" and not g("recovered", False):
         who = g("agent") or "the session"
-        return Entry(event.seq, event.ts, "note", None, f"A turn for {who} failed ({g('kind', 'error')}): {g('message', '')}")
+        return Entry(
+            event.seq, event.ts, "note", None, f"A turn for {who} failed ({g('kind', 'error')}): {g('message', '')}"
+        )
     return None
 
 

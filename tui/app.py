@@ -53,12 +53,23 @@ class TroupeApp(App[int]):
     TITLE = "Troupe"
     COMMANDS = App.COMMANDS | {ModeratorCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="troupe.quit", priority=True,
-                tooltip="Quit. The run stays in its folder; troupe resume RUN_DIR continues it"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="troupe.quit",
+            priority=True,
+            tooltip="Quit. The run stays in its folder; troupe resume RUN_DIR continues it",
+        ),
     ]
 
-    def __init__(self, config: TuiConfig | None = None, *, opener: SessionOpener | None = None,
-                 opening_label: str = "Starting the session…") -> None:
+    def __init__(
+        self,
+        config: TuiConfig | None = None,
+        *,
+        opener: SessionOpener | None = None,
+        opening_label: str = "Starting the session…",
+    ) -> None:
         super().__init__()
         self.config = config or TuiConfig()
         self.opener = opener

@@ -77,11 +77,11 @@ def match_name(text: str, names: Sequence[str]) -> tuple[str, str] | None:
     for name in sorted(names, key=len, reverse=True):
         key = name.casefold()
         if folded.startswith(key) and (len(text) == len(key) or not text[len(key)].isalnum()):
-            return name, text[len(key):].lstrip(" ,:")
+            return name, text[len(key) :].lstrip(" ,:")
     first = text.split(" ", 1)[0].rstrip(",:")
     hits = [n for n in names if n.split(" ", 1)[0].casefold() == first.casefold()]
     if len(hits) == 1:
-        return hits[0], text[len(first):].lstrip(" ,:")
+        return hits[0], text[len(first) :].lstrip(" ,:")
     return None
 
 
@@ -142,7 +142,7 @@ class CommandSuggester(Suggester):
 
 
 def _complete(value: str, prefix: str, choices: Iterable[str]) -> str | None:
-    typed = value[len(prefix):]
+    typed = value[len(prefix) :]
     if not typed and prefix == "/":
         return None
     for choice in choices:

@@ -17,16 +17,32 @@ from .app import TroupeApp, run_app
 from .config import TuiConfig
 
 
-def new_session_app(guide: Any, cards: Sequence[PersonaCard], backend: Any, run_dir: str | Path, *,
-                    seed: int = 0, rounds_cap: int | None = None, retrieval: str = "lexical",
-                    config: TuiConfig | None = None) -> TroupeApp:
+def new_session_app(
+    guide: Any,
+    cards: Sequence[PersonaCard],
+    backend: Any,
+    run_dir: str | Path,
+    *,
+    seed: int = 0,
+    rounds_cap: int | None = None,
+    retrieval: str = "lexical",
+    config: TuiConfig | None = None,
+) -> TroupeApp:
     """An app that starts a new session of ``guide`` with ``cards`` in ``run_dir``."""
 
     async def opener(cfg: TuiConfig) -> Any:
         from troupe.sessions.session import Session
 
-        return await Session.start(guide, list(cards), backend, Path(run_dir), seed=seed, rounds_cap=rounds_cap,
-                                   clock=cfg.clock, retrieval=retrieval)
+        return await Session.start(
+            guide,
+            list(cards),
+            backend,
+            Path(run_dir),
+            seed=seed,
+            rounds_cap=rounds_cap,
+            clock=cfg.clock,
+            retrieval=retrieval,
+        )
 
     return TroupeApp(config, opener=opener, opening_label=f"Starting “{guide.title}”…")
 
@@ -42,11 +58,29 @@ def resume_app(run_dir: str | Path, backend: Any, *, config: TuiConfig | None = 
     return TroupeApp(config, opener=opener, opening_label=f"Resuming {run_dir}…")
 
 
-def launch_session(guide: Any, cards: Sequence[PersonaCard], backend: Any, run_dir: str | Path, *,
-                   seed: int = 0, rounds_cap: int | None = None, retrieval: str = "lexical") -> int:
+def launch_session(
+    guide: Any,
+    cards: Sequence[PersonaCard],
+    backend: Any,
+    run_dir: str | Path,
+    *,
+    seed: int = 0,
+    rounds_cap: int | None = None,
+    retrieval: str = "lexical",
+) -> int:
     """Run the TUI on a new session; returns the exit code (0, or 1/2 if it could not start)."""
-    return run_app(new_session_app(guide, cards, backend, run_dir, seed=seed, rounds_cap=rounds_cap,
-                                   retrieval=retrieval, config=TuiConfig(runs_dir=Path(run_dir).parent)))
+    return run_app(
+        new_session_app(
+            guide,
+            cards,
+            backend,
+            run_dir,
+            seed=seed,
+            rounds_cap=rounds_cap,
+            retrieval=retrieval,
+            config=TuiConfig(runs_dir=Path(run_dir).parent),
+        )
+    )
 
 
 def launch_resume(run_dir: str | Path, backend: Any) -> int:

@@ -52,6 +52,7 @@ def plan_grid(count: int, width: int, height: int) -> GridPlan:
         options.append((columns, rows, budget // rows))
     comfortable = [o for o in options if o[2] >= COMFORTABLE_HEIGHT]
     if comfortable:
+
         def useful_area(option: tuple[int, int, int]) -> tuple[int, int]:
             columns, rows, pane_height = option
             shown = min(pane_height, MAX_PANE_HEIGHT)

@@ -12,8 +12,18 @@ from collections.abc import Iterable
 from rich.style import Style
 
 PERSONA_COLOURS = (
-    "#e06c75", "#61afef", "#98c379", "#e5c07b", "#c678dd", "#56b6c2",
-    "#d19a66", "#ff79c6", "#8be9fd", "#a3be8c", "#f1fa8c", "#bd93f9",
+    "#e06c75",
+    "#61afef",
+    "#98c379",
+    "#e5c07b",
+    "#c678dd",
+    "#56b6c2",
+    "#d19a66",
+    "#ff79c6",
+    "#8be9fd",
+    "#a3be8c",
+    "#f1fa8c",
+    "#bd93f9",
 )
 MODERATOR = Style(color="#ffffff", bold=True, bgcolor="#3a3a5a")
 STIMULUS = Style(color="#ff79c6", bold=True)

@@ -32,4 +32,6 @@ class ModeratorCommands(Provider):
         for action in self._actions():
             score = matcher.match(action.title)
             if score > 0:
-                yield Hit(score, matcher.highlight(action.title), partial(action.run), text=action.title, help=action.help)
+                yield Hit(
+                    score, matcher.highlight(action.title), partial(action.run), text=action.title, help=action.help
+                )

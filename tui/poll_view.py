@@ -42,7 +42,12 @@ class PollView:
         values = value if isinstance(value, list) else [value]
         out = []
         for v in values:
-            if self.options and self.kind.startswith("likert") and isinstance(v, (int, float)) and not isinstance(v, bool):
+            if (
+                self.options
+                and self.kind.startswith("likert")
+                and isinstance(v, (int, float))
+                and not isinstance(v, bool)
+            ):
                 index = int(v) - 1
                 out.append(self.options[index] if 0 <= index < len(self.options) else str(v))
             else:
@@ -90,8 +95,9 @@ def poll_views(events: Iterable[Event]) -> list[PollView]:
     polls: dict[str, PollView] = {}
     for event in events:
         if isinstance(event, ev.PollAsked):
-            polls[event.poll_id] = PollView(event.poll_id, event.question, event.kind, event.options,
-                                            event.private_first, event.seq)
+            polls[event.poll_id] = PollView(
+                event.poll_id, event.question, event.kind, event.options, event.private_first, event.seq
+            )
         elif isinstance(event, ev.PollAnswer) and event.poll_id in polls:
             polls[event.poll_id].answers.append(Answer(event.agent, event.value, event.rationale, event.revealed))
         elif isinstance(event, ev.PollClosed) and event.poll_id in polls:

@@ -48,7 +48,13 @@ from pydantic import ValidationError
 from ..errors import BackendError, CacheMissError, ConfigError, InvalidOutputError
 from ..tokens import estimate_tokens
 from .protocol import (
-    CallUsage, ChatBackend, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, embedding_backend,
+    CallUsage,
+    ChatBackend,
+    ChatRequest,
+    ChatResponse,
+    DeltaCallback,
+    EmbeddingResponse,
+    embedding_backend,
 )
 from .structured import describe_error, validate_output
 
@@ -73,7 +79,9 @@ CREATE TABLE IF NOT EXISTS responses (
 class CachedBackend:
     """Wraps ``inner``; see the module docstring. ``name`` and ``model`` are the inner's."""
 
-    def __init__(self, inner: ChatBackend, path: str | Path, mode: CacheMode = "record", *, stream_chunk: int = 16) -> None:
+    def __init__(
+        self, inner: ChatBackend, path: str | Path, mode: CacheMode = "record", *, stream_chunk: int = 16
+    ) -> None:
         if mode not in ("off", "record", "replay"):
             raise ConfigError(f"unknown cache mode '{mode}' (choose off, record or replay)", field="cache.mode")
         self.inner = inner
@@ -133,10 +141,16 @@ class CachedBackend:
         calls: list[CallUsage] = []
         if found:
             self.hits += len(found)
-            calls.append(CallUsage(
-                prompt_tokens=sum(tokens for _, tokens in found.values()), completion_tokens=0,
-                latency_ms=(time.perf_counter() - start) * 1000.0, cached=True, cost_usd=0.0, model=name,
-            ))
+            calls.append(
+                CallUsage(
+                    prompt_tokens=sum(tokens for _, tokens in found.values()),
+                    completion_tokens=0,
+                    latency_ms=(time.perf_counter() - start) * 1000.0,
+                    cached=True,
+                    cost_usd=0.0,
+                    model=name,
+                )
+            )
         served = name
         if missing:
             if self.mode == "replay" or inner is None:  # (a replay never calls the inner backend)
@@ -148,7 +162,9 @@ class CachedBackend:
                 )
             response = await inner.embed(list(missing.values()), model=model)
             if len(response.vectors) != len(missing):
-                raise BackendError(f"the {self.name} backend returned {len(response.vectors)} embeddings for {len(missing)} texts")
+                raise BackendError(
+                    f"the {self.name} backend returned {len(response.vectors)} embeddings for {len(missing)} texts"
+                )
             rows = []
             for (key, text), vec in zip(missing.items(), response.vectors):
                 blob = _pack(vec)
@@ -173,7 +189,9 @@ class CachedBackend:
 
     # -- replay ---------------------------------------------------------------------------
 
-    async def _replay(self, request: ChatRequest, key: str, occurrence: int, on_delta: DeltaCallback | None) -> ChatResponse:
+    async def _replay(
+        self, request: ChatRequest, key: str, occurrence: int, on_delta: DeltaCallback | None
+    ) -> ChatResponse:
         start = time.perf_counter()
         row = await asyncio.to_thread(self._lookup, key, occurrence)
         if row is None:
@@ -224,16 +242,22 @@ class CachedBackend:
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute(_SCHEMA)
             except (sqlite3.Error, OSError) as exc:
-                raise ConfigError(f"cannot open the LLM cache: {exc}", path=str(self.path), field="cache.path") from None
+                raise ConfigError(
+                    f"cannot open the LLM cache: {exc}", path=str(self.path), field="cache.path"
+                ) from None
             self._conn = conn
         return self._conn
 
     def _lookup(self, key: str, occurrence: int) -> tuple[str, str] | None:
         with self._lock:
-            row = self._connect().execute(
-                "SELECT text, usage FROM responses WHERE key = ? AND occurrence <= ? ORDER BY occurrence DESC LIMIT 1",
-                (key, occurrence),
-            ).fetchone()
+            row = (
+                self._connect()
+                .execute(
+                    "SELECT text, usage FROM responses WHERE key = ? AND occurrence <= ? ORDER BY occurrence DESC LIMIT 1",
+                    (key, occurrence),
+                )
+                .fetchone()
+            )
         return (row[0], row[1]) if row else None
 
     def _store(self, key: str, occurrence: int, request: ChatRequest, response: ChatResponse) -> None:
@@ -247,8 +271,15 @@ class CachedBackend:
             "calls": [asdict(c) for c in response.calls],
         }
         row = (
-            key, occurrence, self.inner.name, response.model or self.model, request.purpose, request.agent,
-            response.text, json.dumps(usage), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            key,
+            occurrence,
+            self.inner.name,
+            response.model or self.model,
+            request.purpose,
+            request.agent,
+            response.text,
+            json.dumps(usage),
+            datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
         with self._lock:
             self._connect().execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
@@ -271,7 +302,17 @@ class CachedBackend:
     def _store_many(self, rows: list[tuple[str, str, int]], model: str | None) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         values = [
-            (key, 0, self.inner.name, model, "embed", None, blob, json.dumps({"prompt_tokens": tokens, "model": model}), now)
+            (
+                key,
+                0,
+                self.inner.name,
+                model,
+                "embed",
+                None,
+                blob,
+                json.dumps({"prompt_tokens": tokens, "model": model}),
+                now,
+            )
             for key, blob, tokens in rows
         ]
         with self._lock:

@@ -36,7 +36,9 @@ def make_backend(settings: Settings, name: str | None = None, model: str | None 
         # a recorded session replays on a machine with neither.
         embeds = _default_embedding_model(chosen)
         inner = _ReplayOnly(
-            chosen, model or settings.model or _default_model(chosen), exc.message,
+            chosen,
+            model or settings.model or _default_model(chosen),
+            exc.message,
             embedding_model=(settings.memory.embedding_model or embeds) if embeds else None,
         )
     if mode == "off":
@@ -50,7 +52,9 @@ def _build(name: str, settings: Settings, model: str | None) -> ChatBackend:
     if name == "scripted":
         from .scripted import ScriptedBackend
 
-        return ScriptedBackend(model=model or settings.model or "scripted-1", embedding_model=settings.memory.embedding_model)
+        return ScriptedBackend(
+            model=model or settings.model or "scripted-1", embedding_model=settings.memory.embedding_model
+        )
     if name == "openai":
         from .openai_backend import OpenAIBackend
 

@@ -56,8 +56,8 @@ from ..errors import BackendError, BackendUnavailableError
 from .local_prompt import (
     compact_messages,
     grammar_schema,
-    parrots,
     output_budget,
+    parrots,
     participants_of,
     should_compact,
     string_cap,
@@ -187,9 +187,7 @@ class _SharedModel:
                     verbose=False,
                 )
             except (ValueError, RuntimeError, OSError) as exc:
-                raise BackendUnavailableError(
-                    f"could not load the local model {self.key.path}: {exc}"
-                ) from None
+                raise BackendUnavailableError(f"could not load the local model {self.key.path}: {exc}") from None
             self.load_seconds = time.perf_counter() - start
             self.formatter = _template_formatter(self.llama)
         return self.llama
@@ -445,7 +443,9 @@ def _copy_guarded(model: type[TurnAction], shown: str, guard: dict[str, bool]) -
         @classmethod
         def _not_a_copy(cls, value: str) -> str:
             if guard["strict"] and parrots(value, shown):
-                raise ValueError("this repeats a line you were shown word for word; say something new, in your own words")
+                raise ValueError(
+                    "this repeats a line you were shown word for word; say something new, in your own words"
+                )
             return value
 
     Guarded.__name__ = Guarded.__qualname__ = model.__name__
@@ -480,7 +480,9 @@ def _generate(shared: _SharedModel, job: _Job) -> tuple[str, int, int]:
         else:
             # No chat template in the GGUF: llama-cpp-python's own fallback format; the prompt
             # size is then counted from the message texts (a close estimate).
-            prompt_tokens = sum(len(llama.tokenize(m["content"].encode("utf-8"), add_bos=False)) + 4 for m in job.messages)
+            prompt_tokens = sum(
+                len(llama.tokenize(m["content"].encode("utf-8"), add_bos=False)) + 4 for m in job.messages
+            )
             chunks = llama.create_chat_completion(messages=job.messages, **sampling)
             piece_of = _chat_piece
         pieces: list[str] = []

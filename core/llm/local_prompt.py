@@ -73,7 +73,7 @@ QUESTION_TOKENS = 120
 SHORT_PROMPT_TOKENS = 120
 
 TURN_EXAMPLE_TEXT = "Honestly, the price would decide it for me."
-_TURN_EXAMPLE = '{"action":"say","text":"%s","to":null,"feeling":"curious"}' % TURN_EXAMPLE_TEXT
+_TURN_EXAMPLE = '{"action":"say","text":"' + TURN_EXAMPLE_TEXT + '","to":null,"feeling":"curious"}'
 _FORMAT_NOISE = re.compile(r"\b(json|schema)\b", re.IGNORECASE)
 
 
@@ -260,7 +260,9 @@ def _template(schema: dict[str, Any], defs: dict[str, Any], field: str) -> str:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or "properties" in schema:
-        fields = ",".join(f'"{name}":{_template(sub, defs, name)}' for name, sub in schema.get("properties", {}).items())
+        fields = ",".join(
+            f'"{name}":{_template(sub, defs, name)}' for name, sub in schema.get("properties", {}).items()
+        )
         return "{" + fields + "}"
     if kind == "array":
         return "[" + _template(schema.get("items", {"type": "string"}), defs, field) + ", …]"
@@ -458,7 +460,9 @@ def _turn_schema(cap: int, participants: Sequence[str] | None) -> dict[str, Any]
     return {"anyOf": [speak, silent]}
 
 
-def grammar_schema(model: type[BaseModel], max_tokens: int, participants: Sequence[str] | None = None) -> dict[str, Any]:
+def grammar_schema(
+    model: type[BaseModel], max_tokens: int, participants: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The schema given to llama.cpp's grammar: the model's, tightened (see module docstring)."""
     cap = string_cap(max_tokens)
     if issubclass(model, TurnAction):
@@ -493,6 +497,8 @@ def participants_of(request: ChatRequest) -> list[str] | None:
         else:
             for message in request.messages:
                 if message.role == "user":
-                    found += [m.group(1) for line in message.content.splitlines() if (m := _SPEAKER.match(line.strip()))]
+                    found += [
+                        m.group(1) for line in message.content.splitlines() if (m := _SPEAKER.match(line.strip()))
+                    ]
     unique = list(dict.fromkeys(n for n in found if n and n != me and n.lower() not in _NOT_PEOPLE and len(n) <= 40))
     return unique or None

@@ -42,13 +42,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import openai
 from pydantic import BaseModel
 
+from ..config import display_url
 from ..errors import BackendError, BackendUnavailableError
 from ..tokens import estimate_tokens
 from .pricing import ModelPrice, cost_usd
 from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message, schema_of
 from .structured import complete_structured
-
-from ..config import display_url
 
 if TYPE_CHECKING:
     from ..config import AzureSettings, Settings
@@ -217,8 +216,11 @@ class OpenAIBackend:
                     "Azure endpoint is set but no key: set AZURE_OPENAI_API_KEY (or OPENAI_API_KEY)", kind="config"
                 )
             self._client = openai.AsyncAzureOpenAI(
-                azure_endpoint=str(azure.endpoint), api_key=key, api_version=azure.api_version,
-                timeout=timeout, max_retries=0,
+                azure_endpoint=str(azure.endpoint),
+                api_key=key,
+                api_version=azure.api_version,
+                timeout=timeout,
+                max_retries=0,
             )
             self._official = True
         else:
@@ -263,7 +265,9 @@ class OpenAIBackend:
             ids = [m.id for m in page.data]
             known = ""
             if ids:
-                known = f"; serves '{self.model}'" if self.model in ids else f"; '{self.model}' is not in its model list"
+                known = (
+                    f"; serves '{self.model}'" if self.model in ids else f"; '{self.model}' is not in its model list"
+                )
             return f"reachable, {len(ids)} model{'s' if len(ids) != 1 else ''}{known}"
         except openai.NotFoundError:
             pass
@@ -271,7 +275,8 @@ class OpenAIBackend:
             raise self._translate(exc, self.model, 1, timeout_s=timeout_s) from None
         try:
             await client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": "ping"}],
+                model=self.model,
+                messages=[{"role": "user", "content": "ping"}],
                 **{"max_completion_tokens" if self._official else "max_tokens": 1},
             )
         except openai.OpenAIError as exc:
@@ -339,10 +344,13 @@ class OpenAIBackend:
             except openai.OpenAIError as exc:
                 raise self._translate(exc, model, tries + 1) from None
             if emitted is not None and emitted[0]:  # text already reached the UI: a retry would repeat it
-                raise self._redacted(BackendError(
-                    f"the reply stream from {self.base_url} broke off mid-reply ({_root_cause(failure)})",
-                    kind="stream", retryable=True,
-                )) from None
+                raise self._redacted(
+                    BackendError(
+                        f"the reply stream from {self.base_url} broke off mid-reply ({_root_cause(failure)})",
+                        kind="stream",
+                        retryable=True,
+                    )
+                ) from None
             if not retry or tries >= self.max_retries or (wait is not None and wait > MAX_RETRY_AFTER_S):
                 raise self._translate(failure, model, tries + 1, wait) from None
             delay = wait if wait is not None else self._backoff(tries)
@@ -365,24 +373,33 @@ class OpenAIBackend:
         for i in range(0, len(texts), self.embedding_batch_size):
             batch = texts[i : i + self.embedding_batch_size]
             start = time.perf_counter()
-            create = functools.partial(self._client.embeddings.create, model=model, input=batch, encoding_format="float")
+            create = functools.partial(
+                self._client.embeddings.create, model=model, input=batch, encoding_format="float"
+            )
             result = await self._retrying(create, model)
             data = sorted(result.data, key=lambda d: d.index)
             if len(data) != len(batch) or any(not isinstance(d.embedding, list) for d in data):
-                raise self._redacted(BackendError(
-                    f"the model server at {self.base_url} returned {len(data)} embeddings for {len(batch)} inputs",
-                    kind="bad_response",
-                ))
+                raise self._redacted(
+                    BackendError(
+                        f"the model server at {self.base_url} returned {len(data)} embeddings for {len(batch)} inputs",
+                        kind="bad_response",
+                    )
+                )
             vectors.extend(list(d.embedding) for d in data)
             served = result.model or model
             usage = getattr(result, "usage", None)
             prompt = int(getattr(usage, "prompt_tokens", 0) or 0) if usage is not None else 0
             if not prompt:  # some compatible servers send no usage: estimate rather than report zero
                 prompt = sum(estimate_tokens(t) for t in batch)
-            calls.append(CallUsage(
-                prompt_tokens=prompt, completion_tokens=0, latency_ms=(time.perf_counter() - start) * 1000.0,
-                cost_usd=cost_usd(served, prompt, 0, 0, self.prices), model=served,
-            ))
+            calls.append(
+                CallUsage(
+                    prompt_tokens=prompt,
+                    completion_tokens=0,
+                    latency_ms=(time.perf_counter() - start) * 1000.0,
+                    cost_usd=cost_usd(served, prompt, 0, 0, self.prices),
+                    model=served,
+                )
+            )
         return EmbeddingResponse(vectors=vectors, calls=calls, model=served or model)
 
     def _backoff(self, attempt: int) -> float:
@@ -464,7 +481,12 @@ class OpenAIBackend:
         return _KEY_PATTERN.sub("***", text)
 
     def _translate(
-        self, exc: openai.OpenAIError, model: str, attempts: int, wait: float | None = None, timeout_s: float | None = None
+        self,
+        exc: openai.OpenAIError,
+        model: str,
+        attempts: int,
+        wait: float | None = None,
+        timeout_s: float | None = None,
     ) -> BackendError:
         url = self.base_url
         tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}" if attempts > 1 else ""
@@ -498,7 +520,8 @@ class OpenAIBackend:
         elif isinstance(exc, openai.RateLimitError):
             if _is_quota(exc):
                 err = BackendError(
-                    f"the account behind the API key has no quota left at {url} (429): {_server_message(exc)}", kind="quota"
+                    f"the account behind the API key has no quota left at {url} (429): {_server_message(exc)}",
+                    kind="quota",
                 )
             else:
                 later = f"; the server asks to wait {wait:.0f} s" if wait and wait > MAX_RETRY_AFTER_S else ""
@@ -511,7 +534,8 @@ class OpenAIBackend:
             )
         elif isinstance(exc, openai.APIStatusError):
             err = BackendError(
-                f"the model server at {url} rejected the request ({exc.status_code}): {_server_message(exc)}", kind="bad_request"
+                f"the model server at {url} rejected the request ({exc.status_code}): {_server_message(exc)}",
+                kind="bad_request",
             )
         else:
             err = BackendError(f"the openai client failed talking to {url}: {str(exc)[:300]}", kind="backend")

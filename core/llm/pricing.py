@@ -25,7 +25,9 @@ class ModelPrice(BaseModel):
 
     input: float = Field(ge=0, description="USD per 1M prompt tokens")
     output: float = Field(ge=0, description="USD per 1M completion tokens")
-    cached_input: float | None = Field(default=None, ge=0, description="USD per 1M cached prompt tokens; None = same as input")
+    cached_input: float | None = Field(
+        default=None, ge=0, description="USD per 1M cached prompt tokens; None = same as input"
+    )
 
 
 def _p(input: float, output: float, cached_input: float | None = None) -> ModelPrice:

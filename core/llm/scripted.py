@@ -59,8 +59,16 @@ _VAGUE = set(
 )
 
 _OPENERS = [
-    "Honestly,", "To be fair,", "I'll be straight with you:", "Speaking for myself,", "Hmm.",
-    "Look,", "If I'm honest,", "From where I stand,", "Funny you ask —", "Well,",
+    "Honestly,",
+    "To be fair,",
+    "I'll be straight with you:",
+    "Speaking for myself,",
+    "Hmm.",
+    "Look,",
+    "If I'm honest,",
+    "From where I stand,",
+    "Funny you ask —",
+    "Well,",
 ]
 _POSITIVE = [
     "I like {topic} more than I expected.",
@@ -219,8 +227,10 @@ class ScriptedBackend:
         vectors = [hashed_embedding(t, self.embedding_dimensions) for t in texts]
         name = model or self.embedding_model
         usage = CallUsage(
-            prompt_tokens=sum(estimate_tokens(t) for t in texts), completion_tokens=0,
-            latency_ms=(time.perf_counter() - start) * 1000.0, model=name,
+            prompt_tokens=sum(estimate_tokens(t) for t in texts),
+            completion_tokens=0,
+            latency_ms=(time.perf_counter() - start) * 1000.0,
+            model=name,
         )
         return EmbeddingResponse(vectors=vectors, calls=[usage], model=name)
 
@@ -306,7 +316,11 @@ class _Writer:
         if rng.random() < 0.8:
             parts.append(self._fill(rng.choice(_PERSONAL)))
         text = " ".join(parts)
-        text = re.sub(r"([,:—.]) ([a-z])", lambda m: m.group(1) + " " + (m.group(2).upper() if m.group(1) == "." else m.group(2)), text)
+        text = re.sub(
+            r"([,:—.]) ([a-z])",
+            lambda m: m.group(1) + " " + (m.group(2).upper() if m.group(1) == "." else m.group(2)),
+            text,
+        )
         return text[0].upper() + text[1:]
 
     def sentence(self, field: str) -> str:
@@ -366,8 +380,14 @@ class _Writer:
                 return pool[: max(lo, min(n, len(pool)))]
             return [self._value(items, field.rstrip("s")) for _ in range(n)]
         if kind == "integer":
-            lo = int(schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1 if "exclusiveMinimum" in schema else 1))
-            hi = int(schema.get("maximum", max(lo, 10) if "exclusiveMaximum" not in schema else schema["exclusiveMaximum"] - 1))
+            lo = int(
+                schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1 if "exclusiveMinimum" in schema else 1)
+            )
+            hi = int(
+                schema.get(
+                    "maximum", max(lo, 10) if "exclusiveMaximum" not in schema else schema["exclusiveMaximum"] - 1
+                )
+            )
             center = lo + (hi - lo) * (0.35 + 0.5 * self.agreeable)
             return max(lo, min(hi, int(round(rng.gauss(center, (hi - lo) / 4 or 1)))))
         if kind == "number":

@@ -28,8 +28,8 @@ class PartialTextExtractor:
         # The last occurrence wins: after a repair call the backend streams a second object
         # into the same callback, and that one is the reply that counts.
         match = None
-        for match in self._pattern.finditer(self._buffer):
-            pass
+        for found in self._pattern.finditer(self._buffer):
+            match = found
         if match is None:
             return ""
         out: list[str] = []
@@ -47,7 +47,7 @@ class PartialTextExtractor:
                     if i + 6 > len(buf):
                         break
                     try:
-                        out.append(json.loads(f'"{buf[i:i + 6]}"'))
+                        out.append(json.loads(f'"{buf[i : i + 6]}"'))
                     except ValueError:
                         pass
                     i += 6

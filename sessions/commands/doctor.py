@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--backend", choices=("openai", "local", "scripted"), help="check this backend instead of the default one"
     )
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for the reachability probe (default 5)")
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="seconds for the reachability probe (default 5)"
+    )
     parser.set_defaults(handler=run_doctor)
 
 
@@ -58,7 +60,9 @@ def run_doctor(args: argparse.Namespace) -> int:
         table.add_row(check.name, _STYLE[check.status], _escape(check.detail))
     console.print(table)
     console.print(LOCAL_NOTE, style="dim")
-    console.print("[green]ready[/]" if usable else "[bold red]the selected backend is not usable[/] — see the rows above")
+    console.print(
+        "[green]ready[/]" if usable else "[bold red]the selected backend is not usable[/] — see the rows above"
+    )
     return 0 if usable else 1
 
 
@@ -88,7 +92,9 @@ def diagnose(*, backend: str | None = None, timeout_s: float = 5.0) -> tuple[lis
     cache = settings.cache
     checks.append(Check("cache", "info", "off" if cache.mode == "off" else f"{cache.mode} → {cache.resolved_path()}"))
     usable = {"openai": openai_ok, "local": local_ok, "scripted": True}[chosen]
-    checks.append(Check("selected backend", "ok" if usable else "fail", f"{chosen} is {'usable' if usable else 'not usable'}"))
+    checks.append(
+        Check("selected backend", "ok" if usable else "fail", f"{chosen} is {'usable' if usable else 'not usable'}")
+    )
     return checks, usable
 
 
@@ -106,19 +112,28 @@ def _where(settings: Settings, field: str) -> str:
 def _key_checks(settings: Settings) -> list[Check]:
     key = "set" + _where(settings, "api_key") if settings.api_key else "not set"
     out = [Check("OPENAI_API_KEY", "info", key)]
-    base = display_url(settings.base_url) + _where(settings, "base_url") if settings.base_url else "not set (api.openai.com)"
+    base = (
+        display_url(settings.base_url) + _where(settings, "base_url")
+        if settings.base_url
+        else "not set (api.openai.com)"
+    )
     out.append(Check("OPENAI_BASE_URL", "info", base))
     az = settings.azure
     if az.configured:
         azure_key = "set" if az.api_key else ("not set (uses OPENAI_API_KEY)" if settings.api_key else "not set")
-        out.append(Check(
-            "Azure OpenAI", "ok" if (az.api_key or settings.api_key) else "warn",
-            f"endpoint {display_url(str(az.endpoint))}, key {azure_key}, api version {az.api_version}, "
-            f"deployment {az.deployment or 'not set'}",
-        ))
+        out.append(
+            Check(
+                "Azure OpenAI",
+                "ok" if (az.api_key or settings.api_key) else "warn",
+                f"endpoint {display_url(str(az.endpoint))}, key {azure_key}, api version {az.api_version}, "
+                f"deployment {az.deployment or 'not set'}",
+            )
+        )
     else:
         out.append(Check("Azure OpenAI", "info", "not configured"))
-    out.append(Check("model", "info", (settings.model + _where(settings, "model")) if settings.model else "backend default"))
+    out.append(
+        Check("model", "info", (settings.model + _where(settings, "model")) if settings.model else "backend default")
+    )
     return out
 
 

@@ -31,29 +31,45 @@ REPORT_FORMATS = ("md", "html")
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
-        "export", help="write a run's transcript as Markdown, JSON, CSV or HTML",
+        "export",
+        help="write a run's transcript as Markdown, JSON, CSV or HTML",
         description="Write a run's transcript. Default output: RUN_DIR/transcript.<ext>.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--format", "-f", required=True, choices=list(FORMATS))
-    p.add_argument("-o", "--output", metavar="PATH", help="file (or existing folder) to write; inside RUN_DIR or the current directory")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="file (or existing folder) to write; inside RUN_DIR or the current directory",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--include-thoughts", action="store_true", help="include the personas' private thoughts")
-    p.add_argument("--bom", action="store_true", help="CSV only: start with a UTF-8 byte-order mark (for Excel on Windows)")
+    p.add_argument(
+        "--bom", action="store_true", help="CSV only: start with a UTF-8 byte-order mark (for Excel on Windows)"
+    )
     p.set_defaults(handler=_export)
 
     r = subparsers.add_parser(
-        "report", help="write a findings report: themes with verbatim quotes, poll statistics, profiles",
+        "report",
+        help="write a findings report: themes with verbatim quotes, poll statistics, profiles",
         description="Write a findings report. Default output: RUN_DIR/report.<ext>.",
     )
     r.add_argument("run_dir", metavar="RUN_DIR")
     r.add_argument("--format", "-f", default="md", choices=REPORT_FORMATS)
-    r.add_argument("-o", "--output", metavar="PATH", help="file (or existing folder) to write; inside RUN_DIR or the current directory")
+    r.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="file (or existing folder) to write; inside RUN_DIR or the current directory",
+    )
     r.add_argument("--force", action="store_true", help="overwrite an existing file")
     r.add_argument("--backend", help="backend for the theme analysis (default: the one recorded in the run)")
     r.add_argument("--model", help="model for the theme analysis (default: the run's model)")
     r.add_argument(
-        "--themes", choices=("auto", "lexical"), default="auto",
+        "--themes",
+        choices=("auto", "lexical"),
+        default="auto",
         help="auto: ask the model, fall back to lexical clustering; lexical: no model call",
     )
     r.set_defaults(handler=_report)
@@ -63,8 +79,12 @@ def _export(args: argparse.Namespace) -> int:
     if args.bom and args.format != "csv":
         raise BadInputError("--bom applies to --format csv only")
     path = export_run(
-        args.run_dir, args.format, out=args.output, force=args.force,
-        include_thoughts=args.include_thoughts, bom=args.bom,
+        args.run_dir,
+        args.format,
+        out=args.output,
+        force=args.force,
+        include_thoughts=args.include_thoughts,
+        bom=args.bom,
     )
     print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -73,8 +93,13 @@ def _export(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     path = asyncio.run(
         write_report(
-            args.run_dir, args.format, out=args.output, force=args.force,
-            backend_name=args.backend, model=args.model, mode=args.themes,
+            args.run_dir,
+            args.format,
+            out=args.output,
+            force=args.force,
+            backend_name=args.backend,
+            model=args.model,
+            mode=args.themes,
         )
     )
     print(f"wrote {path}", file=sys.stderr)
@@ -109,7 +134,12 @@ async def write_report(
         owned = backend is not None
     try:
         report = await build_report(
-            transcript, backend=backend, model=model, mode=mode, backend_note=note, generated_at=generated_at,
+            transcript,
+            backend=backend,
+            model=model,
+            mode=mode,
+            backend_note=note,
+            generated_at=generated_at,
         )
     finally:
         if owned and backend is not None:

@@ -27,10 +27,10 @@ from rich.text import Text
 from troupe.core.errors import BadInputError
 from troupe.core.tokens import estimate_tokens
 from troupe.personas.card import descriptor, render_card
-from troupe.personas.population import DEFAULT_CONCURRENCY, MANIFEST
 from troupe.personas.library import list_library, resolve_persona
 from troupe.personas.load import SUFFIXES, load_fragment, persona_from_source, read_source
 from troupe.personas.model import Persona
+from troupe.personas.population import DEFAULT_CONCURRENCY, MANIFEST
 
 from .options import add_backend_options, non_negative, positive
 
@@ -46,9 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_show = sub.add_parser("show", help="print a persona (library name, slug or file)")
     p_show.add_argument("persona", metavar="PATH_OR_NAME")
     mode = p_show.add_mutually_exclusive_group()
-    mode.add_argument("--card", action="store_true", help="print the prompt card the model receives, with its token estimate")
+    mode.add_argument(
+        "--card", action="store_true", help="print the prompt card the model receives, with its token estimate"
+    )
     mode.add_argument("--json", action="store_true", help="print the normalised persona as JSON")
-    p_show.add_argument("--budget", type=int, default=600, metavar="TOKENS", help="token budget for --card (default 600)")
+    p_show.add_argument(
+        "--budget", type=int, default=600, metavar="TOKENS", help="token budget for --card (default 600)"
+    )
     p_show.set_defaults(handler=run_show)
 
     p_validate = sub.add_parser("validate", help="check persona and fragment files (exit 2 if any is bad)")
@@ -57,20 +61,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p_generate = sub.add_parser("generate", help="generate a population of personas from a spec (TOML)")
     p_generate.add_argument("spec", metavar="SPEC.toml", help="population spec (see docs/personas.md)")
-    p_generate.add_argument("--out", required=True, metavar="DIR", help="folder for the persona files and population.json")
+    p_generate.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for the persona files and population.json"
+    )
     p_generate.add_argument("--size", type=positive, metavar="N", help="number of personas (default: the spec's size)")
     p_generate.add_argument("--seed", type=non_negative, metavar="S", help="sampling seed (default: the spec's seed)")
     add_backend_options(p_generate)
-    p_generate.add_argument("--concurrency", type=positive, default=DEFAULT_CONCURRENCY, metavar="K",
-                            help=f"LLM calls in flight at once (default {DEFAULT_CONCURRENCY})")
+    p_generate.add_argument(
+        "--concurrency",
+        type=positive,
+        default=DEFAULT_CONCURRENCY,
+        metavar="K",
+        help=f"LLM calls in flight at once (default {DEFAULT_CONCURRENCY})",
+    )
     p_generate.add_argument("--force", action="store_true", help="replace a population already in DIR")
     p_generate.set_defaults(handler=run_generate)
 
     p_profile = sub.add_parser("profile", help="demographic and attitudinal profile of a set of personas")
-    p_profile.add_argument("paths", nargs="*", metavar="DIR_OR_NAME", help="folders, files or library names (default: the library)")
-    p_profile.add_argument("--spec", metavar="SPEC.toml",
-                           help="compare the set with this population spec's targets (default for one generated "
-                                "population folder: the spec in its population.json)")
+    p_profile.add_argument(
+        "paths", nargs="*", metavar="DIR_OR_NAME", help="folders, files or library names (default: the library)"
+    )
+    p_profile.add_argument(
+        "--spec",
+        metavar="SPEC.toml",
+        help="compare the set with this population spec's targets (default for one generated "
+        "population folder: the spec in its population.json)",
+    )
     p_profile.add_argument("--json", action="store_true", help="print the profile (and comparison) as JSON")
     p_profile.set_defaults(handler=run_profile)
 
@@ -120,7 +136,9 @@ def _fragment_at(name_or_path: str) -> dict[str, Any] | None:
 
 def _show_fragment(path: Path, data: dict[str, Any], args: argparse.Namespace) -> int:
     if args.card:
-        raise BadInputError("a fragment has no card; list it in a persona's `fragments` and show that persona", path=str(path))
+        raise BadInputError(
+            "a fragment has no card; list it in a persona's `fragments` and show that persona", path=str(path)
+        )
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return 0
@@ -227,7 +245,11 @@ def _expand(paths: list[str]) -> list[Path]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():  # a generated population's manifest is not a persona
-            out.extend(sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUFFIXES) and f.name != MANIFEST))
+            out.extend(
+                sorted(
+                    f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SUFFIXES) and f.name != MANIFEST
+                )
+            )
         else:
             out.append(p)
     return out
@@ -252,9 +274,11 @@ def run_generate(args: argparse.Namespace) -> int:
     skeletons = sample_skeletons(spec, size=args.size, seed=seed)
     backend = make_backend(load_settings(), args.backend, args.model)
     if getattr(backend, "name", None) == "local":
-        print("troupe: note: the embedded local model is small and slow for writing personas (minutes each on a "
-              "laptop); use a capable model (--backend openai) for research, or --backend scripted for a dry run",
-              file=sys.stderr)
+        print(
+            "troupe: note: the embedded local model is small and slow for writing personas (minutes each on a "
+            "laptop); use a capable model (--backend openai) for research, or --backend scripted for a dry run",
+            file=sys.stderr,
+        )
     factory = PopulationFactory(spec, backend, concurrency=args.concurrency)
     result = asyncio.run(_generate_with_progress(factory, skeletons, args.out, seed, args.force))
     usage = result.usage
@@ -278,20 +302,33 @@ async def _generate_with_progress(factory: Any, skeletons: list[Any], out: str, 
     from troupe.personas.factory import Generated
 
     console = Console(file=sys.stderr, highlight=False)
-    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     try:
         with Progress(*columns, console=console, transient=False) as bar:
             backend = factory.backend
-            task = bar.add_task(f"personas · {getattr(backend, 'name', '?')} {getattr(backend, 'model', '') or ''}".rstrip(), total=len(skeletons))
+            task = bar.add_task(
+                f"personas · {getattr(backend, 'name', '?')} {getattr(backend, 'model', '') or ''}".rstrip(),
+                total=len(skeletons),
+            )
 
             def done(outcome: Any) -> None:
                 bar.advance(task)
                 s = outcome.skeleton
                 if isinstance(outcome, Generated):
                     note = "" if outcome.name_source == "model" else f" [dim](name: {outcome.name_source})[/]"
-                    bar.console.print(f"[green]✓[/] {outcome.persona.name} · {descriptor(outcome.persona)} → {outcome.path.name}{note}")
+                    bar.console.print(
+                        f"[green]✓[/] {outcome.persona.name} · {descriptor(outcome.persona)} → {outcome.path.name}{note}"
+                    )
                 else:
-                    bar.console.print(f"[red]✗[/] #{s.index} ({s.age} · {s.occupation_title or '?'} · {s.residence}): {outcome.error}")
+                    bar.console.print(
+                        f"[red]✗[/] #{s.index} ({s.age} · {s.occupation_title or '?'} · {s.residence}): {outcome.error}"
+                    )
 
             return await factory.generate(skeletons, out, seed=seed, force=force, on_outcome=done)
     finally:
@@ -328,15 +365,24 @@ _FREE_TEXT = 60  # values longer than this are descriptions, not categories
 
 
 def print_profile(console: Console, profile: Any, where: str) -> None:
-    overview = Table(title=f"Profile of {profile.count} persona{'s' if profile.count != 1 else ''} ({where})", header_style="bold", show_header=False)
+    overview = Table(
+        title=f"Profile of {profile.count} persona{'s' if profile.count != 1 else ''} ({where})",
+        header_style="bold",
+        show_header=False,
+    )
     overview.add_column("", style="bold")
     overview.add_column("")
     if profile.age:
         a = profile.age
-        overview.add_row("age", f"mean {a.mean:.1f} · median {a.median:g} · sd {a.sd:.1f} · range {a.min:g}–{a.max:g} (n {a.n})")
+        overview.add_row(
+            "age", f"mean {a.mean:.1f} · median {a.median:g} · sd {a.sd:.1f} · range {a.min:g}–{a.max:g} (n {a.n})"
+        )
     if profile.talkativeness:
         t = profile.talkativeness
-        overview.add_row("talkativeness", f"min {t.min:.2f} · q1 {t.q1:.2f} · median {t.median:.2f} · q3 {t.q3:.2f} · max {t.max:.2f} · sd {t.sd:.2f}")
+        overview.add_row(
+            "talkativeness",
+            f"min {t.min:.2f} · q1 {t.q1:.2f} · median {t.median:.2f} · q3 {t.q3:.2f} · max {t.max:.2f} · sd {t.sd:.2f}",
+        )
     console.print(overview)
 
     from rich.columns import Columns
@@ -354,7 +400,9 @@ def print_profile(console: Console, profile: Any, where: str) -> None:
         if not counts:
             continue
         if max(len(v) for v in counts) > _FREE_TEXT:
-            free_text.append(f"[bold]{key}[/]: free text, {len(counts)} distinct value{'s' if len(counts) != 1 else ''} (see --json)")
+            free_text.append(
+                f"[bold]{key}[/]: free text, {len(counts)} distinct value{'s' if len(counts) != 1 else ''} (see --json)"
+            )
             continue
         table = Table(title=key.replace("attitude.", "attitude: ").replace("_", " "), header_style="bold")
         for name, justify in (("value", "left"), ("n", "right"), ("share", "right")):
@@ -369,7 +417,14 @@ def print_profile(console: Console, profile: Any, where: str) -> None:
         tables.append(table)
 
     big = Table(title="Big five (0..1)", header_style="bold")
-    for name, justify in (("factor", "left"), ("mean", "right"), ("sd", "right"), ("min", "right"), ("max", "right"), ("n", "right")):
+    for name, justify in (
+        ("factor", "left"),
+        ("mean", "right"),
+        ("sd", "right"),
+        ("min", "right"),
+        ("max", "right"),
+        ("n", "right"),
+    ):
         big.add_column(name, justify=justify)  # type: ignore[arg-type]
     for factor, s in profile.big_five.items():
         if s is None:
@@ -386,32 +441,59 @@ def print_comparison(console: Console, comparison: Any) -> None:
     from rich.columns import Columns
 
     summary = Table(title=f"Compared with {comparison.spec or 'the spec'} (n {comparison.n})", header_style="bold")
-    for name, justify in (("attribute", "left"), ("n", "right"), ("TVD", "right"), ("χ²", "right"), ("df", "right"), ("p", "right"), ("notes", "left")):
+    for name, justify in (
+        ("attribute", "left"),
+        ("n", "right"),
+        ("TVD", "right"),
+        ("χ²", "right"),
+        ("df", "right"),
+        ("p", "right"),
+        ("notes", "left"),
+    ):
         summary.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     details: list[Table] = []
     for attr in comparison.attributes:
         label = attr.attribute.replace("attitude.", "attitude: ").replace("_", " ")
         summary.add_row(
-            label, str(attr.n), "–" if attr.tvd is None else f"{attr.tvd:.3f}",
-            "–" if attr.chi2 is None else f"{attr.chi2:.2f}", "–" if attr.dof is None else str(attr.dof),
-            "–" if attr.p_value is None else f"{attr.p_value:.3f}", "; ".join(attr.notes),
+            label,
+            str(attr.n),
+            "–" if attr.tvd is None else f"{attr.tvd:.3f}",
+            "–" if attr.chi2 is None else f"{attr.chi2:.2f}",
+            "–" if attr.dof is None else str(attr.dof),
+            "–" if attr.p_value is None else f"{attr.p_value:.3f}",
+            "; ".join(attr.notes),
         )
         table = Table(title=label, header_style="bold")
-        for name, justify in (("category", "left"), ("target", "right"), ("observed", "right"), ("share", "right"), ("diff", "right")):
+        for name, justify in (
+            ("category", "left"),
+            ("target", "right"),
+            ("observed", "right"),
+            ("share", "right"),
+            ("diff", "right"),
+        ):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for row in attr.rows:
             diff = row.share - row.target
             style = "yellow" if abs(diff) >= 0.1 else None
-            table.add_row(row.category, f"{row.target:.0%}", str(row.observed), f"{row.share:.0%}", f"{diff:+.0%}", style=style)
+            table.add_row(
+                row.category, f"{row.target:.0%}", str(row.observed), f"{row.share:.0%}", f"{diff:+.0%}", style=style
+            )
         details.append(table)
     console.print(summary)
-    console.print(Text("TVD: total variation distance, 0 = the spec's shares exactly, 1 = no overlap. χ²: Pearson goodness of fit; "
-                       "a small p says the difference is unlikely to be chance.", style="dim"))
+    console.print(
+        Text(
+            "TVD: total variation distance, 0 = the spec's shares exactly, 1 = no overlap. χ²: Pearson goodness of fit; "
+            "a small p says the difference is unlikely to be chance.",
+            style="dim",
+        )
+    )
     console.print(Columns(details, padding=(0, 2)))
     if comparison.quotas:
         quotas = Table(title="Quotas", header_style="bold")
         for name, justify in (("quota", "left"), ("count", "right"), ("allowed", "right"), ("", "left")):
             quotas.add_column(name, justify=justify)  # type: ignore[arg-type]
         for q in comparison.quotas:
-            quotas.add_row(q.description, str(q.count), f"{q.low}–{q.high}", "[green]met[/]" if q.met else "[red]not met[/]")
+            quotas.add_row(
+                q.description, str(q.count), f"{q.low}–{q.high}", "[green]met[/]" if q.met else "[red]not met[/]"
+            )
         console.print(quotas)

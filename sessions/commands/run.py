@@ -32,25 +32,32 @@ from .options import add_backend_options, non_negative
 
 def register(subparsers: Any) -> None:
     run = subparsers.add_parser(
-        "run", help="run a session guide (TUI, or --headless)",
+        "run",
+        help="run a session guide (TUI, or --headless)",
         description="Run a session guide with a panel of personas: live in the TUI, or --headless to the end.",
     )
     run.add_argument("session", metavar="SESSION", help="a guide file (.toml) or a shipped guide name")
     add_backend_options(run)
-    run.add_argument("--personas", metavar="P[,P…]", help="personas to seat (library names or files), instead of the guide's panel")
+    run.add_argument(
+        "--personas", metavar="P[,P…]", help="personas to seat (library names or files), instead of the guide's panel"
+    )
     run.add_argument("--seed", type=int, default=0, help="seed: stimulus order rotation, scripted replies (default 0)")
     run.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-<guide>)")
     run.add_argument("--rounds", type=non_negative, metavar="N", help="cap each discussion block at N rounds")
-    run.add_argument("--headless", action="store_true", help="no UI: run to the end, progress on stderr, run dir on stdout")
     run.add_argument(
-        "--retrieval", choices=RETRIEVALS,
+        "--headless", action="store_true", help="no UI: run to the end, progress on stderr, run dir on stdout"
+    )
+    run.add_argument(
+        "--retrieval",
+        choices=RETRIEVALS,
         help="how personas recall older memories: lexical (BM25, no calls) or embeddings (the backend's "
-             "embeddings endpoint; model from [memory] embedding_model) (default: $TROUPE_RETRIEVAL or lexical)",
+        "embeddings endpoint; model from [memory] embedding_model) (default: $TROUPE_RETRIEVAL or lexical)",
     )
     run.set_defaults(handler=cmd_run)
 
     resume = subparsers.add_parser(
-        "resume", help="continue a stopped or crashed run",
+        "resume",
+        help="continue a stopped or crashed run",
         description="Reopen a run folder and continue the guide from where it stopped.",
     )
     resume.add_argument("run_dir", metavar="RUN_DIR")
@@ -59,7 +66,8 @@ def register(subparsers: Any) -> None:
     resume.set_defaults(handler=cmd_resume)
 
     branch = subparsers.add_parser(
-        "branch", help="start a new run from events 1..SEQ of a run",
+        "branch",
+        help="start a new run from events 1..SEQ of a run",
         description="Copy events 1..SEQ of a run into a new run folder, to resume it differently.",
     )
     branch.add_argument("run_dir", metavar="RUN_DIR")
@@ -81,14 +89,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.headless:
         launch = _tui("launch_session")
         try:
-            return int(launch(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, retrieval=retrieval))
+            return int(
+                launch(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, retrieval=retrieval)
+            )
         finally:
             _close(backend)
 
     from ..run import run_headless
 
     # The config's max_concurrency applies only when set explicitly; else the guide's (default 64).
-    options: dict[str, Any] = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    options: dict[str, Any] = (
+        {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    )
     if retrieval != "lexical":
         options["retrieval"] = retrieval
     coro = run_headless(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, **options)
@@ -151,8 +163,10 @@ def _headless(coro: Any, backend: ChatBackend, run_dir: Path) -> int:
         return 1
     except KeyboardInterrupt:  # Ctrl-C: the turns in flight are dropped whole; the log is intact
         if (run_dir / EVENTS_FILE).is_file():
-            print(f"troupe: interrupted; the run is saved in {run_dir}; continue it with `troupe resume {run_dir}`",
-                  file=sys.stderr)
+            print(
+                f"troupe: interrupted; the run is saved in {run_dir}; continue it with `troupe resume {run_dir}`",
+                file=sys.stderr,
+            )
         else:
             print("troupe: interrupted", file=sys.stderr)
         return 130

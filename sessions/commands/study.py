@@ -36,7 +36,8 @@ from .run import seat_cards
 
 def register(subparsers: Any) -> None:
     study = subparsers.add_parser(
-        "study", help="run K groups of a guide headless and pool their polls",
+        "study",
+        help="run K groups of a guide headless and pool their polls",
         description=(
             "Run a guide with K independent groups (different panels, rotated stimuli), then pool every "
             "poll: counts, means, 95 % CIs and how much groups differ. Writes DIR/study.json and DIR/study.md."
@@ -45,27 +46,38 @@ def register(subparsers: Any) -> None:
     study.add_argument("session", metavar="SESSION", help="a guide file (.toml) or a shipped guide name")
     study.add_argument("--groups", type=positive, required=True, metavar="K", help="number of groups to run")
     study.add_argument(
-        "--panel-size", type=positive, metavar="N",
+        "--panel-size",
+        type=positive,
+        metavar="N",
         help="seat a different balanced sample of N personas in each group, from --personas or the whole library "
-             "(default: every group seats the guide's panel, or --personas)",
+        "(default: every group seats the guide's panel, or --personas)",
     )
-    study.add_argument("--personas", metavar="P[,P…]", help="personas to seat or to sample from (library names or files)")
+    study.add_argument(
+        "--personas", metavar="P[,P…]", help="personas to seat or to sample from (library names or files)"
+    )
     add_backend_options(study)
-    study.add_argument("--seed", type=int, default=0, help="group i runs with seed S+i; panels are drawn with S (default 0)")
+    study.add_argument(
+        "--seed", type=int, default=0, help="group i runs with seed S+i; panels are drawn with S (default 0)"
+    )
     study.add_argument("--rounds", type=non_negative, metavar="N", help="cap each discussion block at N rounds")
     study.add_argument("--out", metavar="DIR", help="study folder (default: runs/<time>-<guide>-study)")
-    study.add_argument("--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)")
+    study.add_argument(
+        "--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)"
+    )
     study.set_defaults(handler=cmd_study)
 
     validate = subparsers.add_parser(
-        "validate", help="compare a simulated poll with real human answers from a CSV",
+        "validate",
+        help="compare a simulated poll with real human answers from a CSV",
         description=(
             "Compare one poll's simulated answers (a run, or every group of a study) with a column of real "
             "answers: means, Welch's t, Mann-Whitney U, distributions, chi-square, and a plain verdict."
         ),
     )
     validate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder or a study folder")
-    validate.add_argument("--human", required=True, metavar="FILE.csv", help="CSV file of real answers, with a header row")
+    validate.add_argument(
+        "--human", required=True, metavar="FILE.csv", help="CSV file of real answers, with a header row"
+    )
     validate.add_argument("--column", required=True, metavar="COL", help="the CSV column holding the answers")
     validate.add_argument("--poll", metavar="POLL_ID", help="the poll to compare (required when the run has several)")
     validate.add_argument("--format", "-f", choices=("md", "json"), default="md", help="output on stdout (default md)")
@@ -85,7 +97,9 @@ def cmd_study(args: argparse.Namespace) -> int:
     settings = load_settings()
     backend = make_backend(settings, args.backend, args.model)
     # As in `troupe run`: the config's max_concurrency applies only when set explicitly.
-    options: dict[str, Any] = {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    options: dict[str, Any] = (
+        {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    )
     if settings.memory.retrieval != "lexical":  # [memory] retrieval / $TROUPE_RETRIEVAL, as for `troupe run`
         options["retrieval"] = settings.memory.retrieval
     study_dir.mkdir(parents=True, exist_ok=True)
@@ -93,19 +107,26 @@ def cmd_study(args: argparse.Namespace) -> int:
     first_ok = next((o for o in outcomes if o.ok), None)
     meta = read_meta(first_ok.run_dir) if first_ok else {}
     report = StudyReport(
-        guide_title=guide.title, guide_source=str(guide.source) if guide.source else None,
+        guide_title=guide.title,
+        guide_source=str(guide.source) if guide.source else None,
         backend=meta.get("backend") or getattr(backend, "name", None),
         model=meta.get("model") or getattr(backend, "model", None),
-        seed=args.seed, rounds_cap=args.rounds, panel_size=args.panel_size,
-        outcomes=outcomes, polls=aggregate(outcomes),
+        seed=args.seed,
+        rounds_cap=args.rounds,
+        panel_size=args.panel_size,
+        outcomes=outcomes,
+        polls=aggregate(outcomes),
     )
     json_path, md_path = write_study(report, study_dir)
     print_study_table(report)
     for failed in report.failed:
         print(f"troupe: {failed.plan.name} failed: {failed.error}", file=sys.stderr)
     if report.failed:
-        print(f"troupe: {len(report.failed)} of {len(outcomes)} groups failed; the others are aggregated. "
-              f"Continue a failed group with `troupe resume {report.failed[0].run_dir}`", file=sys.stderr)
+        print(
+            f"troupe: {len(report.failed)} of {len(outcomes)} groups failed; the others are aggregated. "
+            f"Continue a failed group with `troupe resume {report.failed[0].run_dir}`",
+            file=sys.stderr,
+        )
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)
     return 1 if report.failed else 0
 
@@ -133,7 +154,12 @@ def _default_study_dir(guide: Guide) -> Path:
 
 
 async def _run_with_progress(
-    guide: Guide, plans: list[GroupPlan], backend: ChatBackend, study_dir: Path, rounds: int | None, concurrency: int,
+    guide: Guide,
+    plans: list[GroupPlan],
+    backend: ChatBackend,
+    study_dir: Path,
+    rounds: int | None,
+    concurrency: int,
     options: dict[str, Any],
 ) -> list[GroupOutcome]:
     """Run the groups with one progress bar on stderr (per-group bars would fight over the
@@ -150,10 +176,19 @@ async def _run_with_progress(
             def done(outcome: GroupOutcome) -> None:
                 bar.advance(task)
                 status = "[green]done[/]" if outcome.ok else f"[red]failed[/]: {outcome.error}"
-                bar.console.print(f"{outcome.plan.name} ({', '.join(outcome.plan.personas)}): {status}", highlight=False)
+                bar.console.print(
+                    f"{outcome.plan.name} ({', '.join(outcome.plan.personas)}): {status}", highlight=False
+                )
 
             return await run_groups(
-                guide, plans, backend, study_dir, rounds_cap=rounds, concurrency=concurrency, on_done=done, **options,
+                guide,
+                plans,
+                backend,
+                study_dir,
+                rounds_cap=rounds,
+                concurrency=concurrency,
+                on_done=done,
+                **options,
             )
     finally:
         await backend.aclose()
@@ -166,8 +201,15 @@ def print_study_table(report: StudyReport) -> None:
 
     ok = len(report.outcomes) - len(report.failed)
     table = Table(title=f"{report.guide_title} — {ok} of {len(report.outcomes)} groups (simulated participants)")
-    for name, justify in (("poll", "left"), ("kind", "left"), ("n", "right"), ("pooled", "left"),
-                          ("95% CI", "left"), ("per group", "left"), ("spread", "right")):
+    for name, justify in (
+        ("poll", "left"),
+        ("kind", "left"),
+        ("n", "right"),
+        ("pooled", "left"),
+        ("95% CI", "left"),
+        ("per group", "left"),
+        ("spread", "right"),
+    ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for poll in report.polls:
         table.add_row(*_row(poll))

@@ -24,8 +24,11 @@ DEMO_SCRIPTED_DELAY_S = 0.02
 
 
 def register(subparsers: Any) -> None:
-    demo = subparsers.add_parser("demo", help="open the TUI on the demo session (concept test, six personas)",
-                                 description="Open a live, moderated demo session in the terminal UI.")
+    demo = subparsers.add_parser(
+        "demo",
+        help="open the TUI on the demo session (concept test, six personas)",
+        description="Open a live, moderated demo session in the terminal UI.",
+    )
     add_backend_options(demo)
     demo.add_argument("--seed", type=int, default=0, help="seed (rotates concept order; scripted replies)")
     demo.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-concept-test)")

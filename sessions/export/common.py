@@ -51,13 +51,23 @@ def session_facts(t: Transcript) -> list[tuple[str, str]]:
         ("Backend / model", info.model_label),
         ("Seed", "—" if info.seed is None else str(info.seed)),
         ("Started", human_time(info.started_at)),
-        ("Ended", f"{human_time(info.ended_at)} ({info.end_reason})" if info.ended_at else "not ended (stopped or still running)"),
-        ("Model calls", f"{info.llm_calls} · {info.prompt_tokens:,} tokens in · {info.completion_tokens:,} out · ${info.cost_usd:.4f}"),
+        (
+            "Ended",
+            f"{human_time(info.ended_at)} ({info.end_reason})"
+            if info.ended_at
+            else "not ended (stopped or still running)",
+        ),
+        (
+            "Model calls",
+            f"{info.llm_calls} · {info.prompt_tokens:,} tokens in · {info.completion_tokens:,} out · ${info.cost_usd:.4f}",
+        ),
         ("Private thoughts", "included" if t.include_thoughts else f"not included ({t.thought_count} omitted)"),
     ]
 
 
-def resolve_output(run_dir: Path, out: str | os.PathLike[str] | None, default_name: str, *, cwd: Path | None = None) -> Path:
+def resolve_output(
+    run_dir: Path, out: str | os.PathLike[str] | None, default_name: str, *, cwd: Path | None = None
+) -> Path:
     """The path an export will be written to, after the folder rule above (no I/O beyond stat)."""
     run_root = Path(run_dir).resolve()
     if out is None:
@@ -72,8 +82,7 @@ def resolve_output(run_dir: Path, out: str | os.PathLike[str] | None, default_na
     allowed = [run_root, (cwd or Path.cwd()).resolve()]
     if not any(final == root or final.is_relative_to(root) for root in allowed):
         raise BadInputError(
-            "refusing to write outside the run folder or the current directory "
-            f"(resolves to {final})",
+            f"refusing to write outside the run folder or the current directory (resolves to {final})",
             path=str(out if out is not None else target),
         )
     if final.is_dir():

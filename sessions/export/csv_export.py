@@ -24,7 +24,20 @@ from troupe.core.events import Event
 from troupe.sessions.pollstats import collect_polls, interpret
 from troupe.sessions.transcript import MODERATOR, Transcript
 
-COLUMNS = ["seq", "ts", "section", "speaker", "type", "addressee", "text", "poll_id", "value", "score", "rationale", "muted"]
+COLUMNS = [
+    "seq",
+    "ts",
+    "section",
+    "speaker",
+    "type",
+    "addressee",
+    "text",
+    "poll_id",
+    "value",
+    "score",
+    "rationale",
+    "muted",
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -47,7 +60,7 @@ def csv_rows(t: Transcript) -> list[dict[str, Any]]:
             section = str(getattr(event, "title", ""))
             continue
         if kind == "poll_asked":
-            asked_by_id[getattr(event, "poll_id")] = polls.get(event.seq)
+            asked_by_id[event.poll_id] = polls.get(event.seq)
         row = _row(event, section, asked_by_id)
         if row is not None:
             rows.append(row)
@@ -80,17 +93,25 @@ def _row(event: Event, section: str, asked_by_id: dict[str, Any]) -> dict[str, A
         }
     if kind in ("say", "think"):
         return base | {
-            "speaker": g("agent", ""), "addressee": g("to") or "", "text": g("text", ""),
+            "speaker": g("agent", ""),
+            "addressee": g("to") or "",
+            "text": g("text", ""),
             "muted": "true" if g("muted", False) else "false",
         }
     if kind == "poll_asked":
-        return base | {"speaker": MODERATOR, "text": g("question", ""), "poll_id": g("poll_id", ""), "value": " | ".join(g("options") or [])}
+        return base | {
+            "speaker": MODERATOR,
+            "text": g("question", ""),
+            "poll_id": g("poll_id", ""),
+            "value": " | ".join(g("options") or []),
+        }
     if kind == "poll_answer":
         poll = asked_by_id.get(g("poll_id"))
         answer = interpret(poll.kind, poll.options, event) if poll is not None else None  # type: ignore[arg-type]
         value = g("value")
         return base | {
-            "speaker": g("agent", ""), "poll_id": g("poll_id", ""),
+            "speaker": g("agent", ""),
+            "poll_id": g("poll_id", ""),
             "value": "; ".join(str(v) for v in value) if isinstance(value, list) else ("" if value is None else value),
             "score": "" if answer is None or answer.score is None else answer.score,
             "rationale": g("rationale", "") or "",

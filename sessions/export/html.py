@@ -21,8 +21,18 @@ from troupe.sessions.pollstats import PollResult, format_sd
 from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
 PALETTE = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#637939",
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
 ]
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -123,7 +133,7 @@ def poll_chart_svg(poll: PollResult, colour: str = "#3b5bdb") -> str:
         short = label if len(label) <= 34 else label[:33] + "…"
         faint = "" if n else ' fill-opacity="0.15"'
         rows.append(
-            f'<g><title>{esc(label)}: {n}</title>'
+            f"<g><title>{esc(label)}: {n}</title>"
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{esc(short)}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{max(width, 1)}" height="{row_h - 8}" rx="3" fill="{colour}"'
             f"{faint}/>"
@@ -133,7 +143,8 @@ def poll_chart_svg(poll: PollResult, colour: str = "#3b5bdb") -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + bar_w + 40} {height}" '
         f'width="{label_w + bar_w + 40}" height="{height}" role="img" aria-label="{esc(aria)}">'
-        + "".join(rows) + "</svg>"
+        + "".join(rows)
+        + "</svg>"
     )
 
 
@@ -172,13 +183,16 @@ def render_html(t: Transcript, *, generated_at: datetime | None = None) -> str:
     colours = speaker_colours(speakers)
     body = [f"<header>\n<h1>{esc(info.title)}</h1>", notice_html(provenance(info, generated_at))]
     meta = session_facts(t)
-    body.append('<dl class="meta">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>\n</header>")
+    body.append(
+        '<dl class="meta">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>\n</header>"
+    )
     body.append('<section><h2>Participants</h2><ul class="people">')
     for name in speakers:
         descriptor = info.descriptor(name)
         body.append(
             f'<li><span class="swatch" style="--c:{colours[name]}"></span><strong>{esc(name)}</strong>'
-            + (f' <span class="small">{esc(descriptor)}</span>' if descriptor else "") + "</li>"
+            + (f' <span class="small">{esc(descriptor)}</span>' if descriptor else "")
+            + "</li>"
         )
     body.append("</ul></section>")
     numbered = [s for s in t.sections if s.index >= 0]

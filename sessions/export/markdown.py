@@ -15,10 +15,7 @@ from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
 def md_escape(text: str) -> str:
     """Neutralise what a Markdown renderer would turn into HTML or links."""
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        .replace("[", "\\[").replace("]", "\\]")
-    )
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("[", "\\[").replace("]", "\\]")
 
 
 def md_block(text: str) -> str:
@@ -29,13 +26,20 @@ def md_block(text: str) -> str:
 
 def md_cell(text: str) -> str:
     """Escaped text for one table cell (pipes escaped, newlines as <br>)."""
-    return "<br>".join(md_escape(line.strip()).replace("|", "\\|") for line in text.strip().splitlines() if line.strip())
+    return "<br>".join(
+        md_escape(line.strip()).replace("|", "\\|") for line in text.strip().splitlines() if line.strip()
+    )
 
 
 def render_markdown(t: Transcript, *, generated_at: datetime | None = None) -> str:
     info = t.info
     out: list[str] = [f"# {md_escape(info.title)}", ""]
-    out += [f"> **Simulated participants.** {SIMULATED_NOTICE}", ">", f"> {md_escape(provenance(info, generated_at))}", ""]
+    out += [
+        f"> **Simulated participants.** {SIMULATED_NOTICE}",
+        ">",
+        f"> {md_escape(provenance(info, generated_at))}",
+        "",
+    ]
     out += ["| | |", "|---|---|"]
     rows = session_facts(t)
     out += [f"| {k} | {md_cell(v)} |" for k, v in rows]
@@ -50,7 +54,11 @@ def render_markdown(t: Transcript, *, generated_at: datetime | None = None) -> s
 
 
 def _section(section: SectionBlock) -> list[str]:
-    heading = f"## {section.index + 1}. {md_escape(section.title)}" if section.index >= 0 else f"## {md_escape(section.title)}"
+    heading = (
+        f"## {section.index + 1}. {md_escape(section.title)}"
+        if section.index >= 0
+        else f"## {md_escape(section.title)}"
+    )
     out = [heading, ""]
     for entry in section.entries:
         out += _entry(entry)

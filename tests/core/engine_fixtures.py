@@ -14,9 +14,19 @@ from troupe.core.room import Room
 
 PEOPLE = {
     "Maria Lopez": {"occupation": "nurse", "talkativeness": 0.7, "likes": ["fresh market produce"], "age": 42},
-    "Tom Becker": {"occupation": "retired postal worker", "talkativeness": 0.2, "dislikes": ["subscriptions"], "age": 67},
+    "Tom Becker": {
+        "occupation": "retired postal worker",
+        "talkativeness": 0.2,
+        "dislikes": ["subscriptions"],
+        "age": 67,
+    },
     "Aiko Sato": {"occupation": "fitness instructor", "talkativeness": 0.9, "likes": ["protein snacks"], "age": 24},
-    "Kwame Mensah": {"occupation": "software engineer", "talkativeness": 0.5, "likes": ["good documentation"], "age": 35},
+    "Kwame Mensah": {
+        "occupation": "software engineer",
+        "talkativeness": 0.5,
+        "likes": ["good documentation"],
+        "age": 35,
+    },
 }
 
 
@@ -24,8 +34,10 @@ def make_card(name: str, traits: dict[str, Any] | None = None, *, words: int = 6
     """A card with a prompt of about ``words`` words (realistic cards are ~400 words)."""
     body = " ".join(f"{name.split()[0]} likes detail{i % 7} and habit{i % 11}." for i in range(words // 5))
     return PersonaCard(
-        name=name, descriptor=f"{(traits or {}).get('age', 40)} · {(traits or {}).get('occupation', 'person')}",
-        prompt=f"You are {name}. {body}", traits=dict(traits or {}),
+        name=name,
+        descriptor=f"{(traits or {}).get('age', 40)} · {(traits or {}).get('occupation', 'person')}",
+        prompt=f"You are {name}. {body}",
+        traits=dict(traits or {}),
     )
 
 
@@ -35,7 +47,11 @@ def make_cards(n: int | None = None) -> list[PersonaCard]:
 
 
 def make_room(
-    tmp_path: Path, backend: ChatBackend, cards: list[PersonaCard] | None = None, *, config: AgentConfig | None = None,
+    tmp_path: Path,
+    backend: ChatBackend,
+    cards: list[PersonaCard] | None = None,
+    *,
+    config: AgentConfig | None = None,
     **room_options: Any,
 ) -> Room:
     cards = cards or make_cards()

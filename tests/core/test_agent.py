@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from engine_fixtures import make_card, prompt_text
+
 from troupe.core.actions import TurnAction
 from troupe.core.agent import Agent, Situation
 from troupe.core.errors import InvalidOutputError
 from troupe.core.events import parse_event
 from troupe.core.llm.scripted import ScriptedBackend
-
-from engine_fixtures import make_card, prompt_text
 
 
 def _event(seq: int, type: str, **fields: object):
@@ -62,19 +62,28 @@ async def test_the_state_of_mind_reaches_the_prompt() -> None:
     """TinyTroupe computes a cognitive state that renders empty; ours must be in the prompt."""
     agent = _agent()
     agent.perceive(_event(1, "section_started", index=1, title="Concept reactions", rules=["No idea is wrong."]))
-    agent.perceive(_event(2, "stimulus", source="guide", kind="concept", title="Soup A", text="A soup in a bottle.", to=None))
-    agent.perceive(_event(3, "think", agent="Maria Lopez", text="The price is too high for a nurse.", turn=1, feeling="sceptical"))
-    agent.perceive(_event(4, "say", agent="Tom Becker", text="Maria, would you pay that?", turn=1, to="Maria Lopez"), to_me=True)
+    agent.perceive(
+        _event(2, "stimulus", source="guide", kind="concept", title="Soup A", text="A soup in a bottle.", to=None)
+    )
+    agent.perceive(
+        _event(3, "think", agent="Maria Lopez", text="The price is too high for a nurse.", turn=1, feeling="sceptical")
+    )
+    agent.perceive(
+        _event(4, "say", agent="Tom Becker", text="Maria, would you pay that?", turn=1, to="Maria Lopez"), to_me=True
+    )
     backend = ScriptedBackend()
     await agent.act(backend, Situation(current="A soup in a bottle.", current_seq=2))
     text = prompt_text(backend.requests[0])
     context, now = (m.content for m in backend.requests[0].messages[1:])
     for expected in (  # slow-changing: early in the prompt, before the summary and window
-        "Your goals:", "Current part of the discussion: Concept reactions.", "Ground rules now: No idea is wrong.",
+        "Your goals:",
+        "Current part of the discussion: Concept reactions.",
+        "Ground rules now: No idea is wrong.",
     ):
         assert expected in context.split("# What you remember")[0], expected
     for expected in (  # moment to moment: in the last message
-        "You feel sceptical.", "You have been wanting to say: The price is too high for a nurse.",
+        "You feel sceptical.",
+        "You have been wanting to say: The price is too high for a nurse.",
         "Tom Becker spoke to you: Maria, would you pay that?",
     ):
         assert expected in now, expected

@@ -18,13 +18,19 @@ from troupe.core.llm.scripted import ScriptedBackend
 
 
 def turn(text: str, agent: str = "Maria") -> ChatRequest:
-    return ChatRequest([Message("system", f"You are {agent}."), Message("user", text)], output_model=TurnAction, agent=agent)
+    return ChatRequest(
+        [Message("system", f"You are {agent}."), Message("user", text)], output_model=TurnAction, agent=agent
+    )
 
 
 async def test_record_then_replay_makes_zero_backend_calls(tmp_path: Path) -> None:
     db = tmp_path / "cache.sqlite"
     recorder = CachedBackend(ScriptedBackend(seed=1), db, "record")
-    requests = [turn("Opinions on bottled gazpacho?"), turn("And the price?", "Tom"), ChatRequest([Message("user", "Summarise.")], purpose="report")]
+    requests = [
+        turn("Opinions on bottled gazpacho?"),
+        turn("And the price?", "Tom"),
+        ChatRequest([Message("user", "Summarise.")], purpose="report"),
+    ]
     recorded = [await recorder.complete(r) for r in requests]
     assert recorder.inner.calls == 3 and recorder.writes == 3
     await recorder.aclose()
@@ -137,7 +143,9 @@ _WRITER = textwrap.dedent(
 
 def test_several_processes_record_into_one_file(tmp_path: Path) -> None:
     db = tmp_path / "shared.sqlite"
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(db), f"proc{n}"], stderr=subprocess.PIPE) for n in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(db), f"proc{n}"], stderr=subprocess.PIPE) for n in range(3)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err.decode()

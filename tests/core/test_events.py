@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from troupe.core.events import (
-    EVENT_TYPES, GenericEvent, PollClosed, PollRevealed, RoundEnded, RoundStarted, Say, SectionEnded, SectionStarted,
+    EVENT_TYPES,
+    GenericEvent,
+    PollClosed,
+    PollRevealed,
+    RoundEnded,
+    RoundStarted,
+    Say,
+    SectionEnded,
+    SectionStarted,
     parse_event,
 )
 
@@ -13,14 +21,35 @@ TS = "2026-01-01T12:00:00.000Z"
 def test_the_engine_event_types_are_registered_and_parse() -> None:
     for name in ("round_started", "round_ended", "section_ended", "poll_closed"):
         assert name in EVENT_TYPES
-    started = parse_event({"seq": 1, "ts": TS, "type": "round_started", "key": "s1.r0", "policy": "parallel",
-                           "section": 1, "block": None, "round": 0})
+    started = parse_event(
+        {
+            "seq": 1,
+            "ts": TS,
+            "type": "round_started",
+            "key": "s1.r0",
+            "policy": "parallel",
+            "section": 1,
+            "block": None,
+            "round": 0,
+        }
+    )
     assert isinstance(started, RoundStarted) and started.adhoc is False and started.to is None
     assert isinstance(parse_event({"seq": 2, "ts": TS, "type": "round_ended", "key": "s1.r0"}), RoundEnded)
     ended = parse_event({"seq": 3, "ts": TS, "type": "section_ended", "index": 1, "skipped": True})
     assert isinstance(ended, SectionEnded) and ended.skipped
-    closed = parse_event({"seq": 4, "ts": TS, "type": "poll_closed", "poll_id": "p", "n": 3, "counts": {"A": 3},
-                          "mean": None, "stdev": None, "distribution": {"A": 1.0}})
+    closed = parse_event(
+        {
+            "seq": 4,
+            "ts": TS,
+            "type": "poll_closed",
+            "poll_id": "p",
+            "n": 3,
+            "counts": {"A": 3},
+            "mean": None,
+            "stdev": None,
+            "distribution": {"A": 1.0},
+        }
+    )
     assert isinstance(closed, PollClosed) and closed.n == 3
 
 
@@ -34,8 +63,18 @@ def test_added_fields_have_defaults_so_older_logs_still_load() -> None:
 
 
 def test_extra_fields_round_trip_through_json() -> None:
-    say = parse_event({"seq": 5, "ts": TS, "type": "say", "agent": "Tom", "text": "No.", "turn": 2,
-                       "round_key": "s0.r1", "beat": None})
+    say = parse_event(
+        {
+            "seq": 5,
+            "ts": TS,
+            "type": "say",
+            "agent": "Tom",
+            "text": "No.",
+            "turn": 2,
+            "round_key": "s0.r1",
+            "beat": None,
+        }
+    )
     assert isinstance(say, Say) and say.round_key == "s0.r1"  # type: ignore[attr-defined]
     again = parse_event(say.to_json_dict())
     assert again == say and again.to_json_dict()["round_key"] == "s0.r1"

@@ -69,14 +69,18 @@ async def test_cache_mode_wraps_and_replays_without_a_key(tmp_path: Path, monkey
     await openai_replay.aclose()
 
 
-async def test_embedding_models_reach_the_backends_and_replay_keeps_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_embedding_models_reach_the_backends_and_replay_keeps_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from troupe.core.config import MemorySettings
     from troupe.core.llm.protocol import embedding_backend
 
     openai_backend = make_backend(Settings(api_key="sk-test"), "openai")
     assert openai_backend.embedding_model == "text-embedding-3-small"
     await openai_backend.aclose()
-    chosen = make_backend(Settings(api_key="sk-test", memory=MemorySettings(embedding_model="text-embedding-3-large")), "openai")
+    chosen = make_backend(
+        Settings(api_key="sk-test", memory=MemorySettings(embedding_model="text-embedding-3-large")), "openai"
+    )
     assert chosen.embedding_model == "text-embedding-3-large"
     await chosen.aclose()
     assert make_backend(Settings(), "scripted").embedding_model == "scripted-embedding-1"

@@ -119,11 +119,14 @@ def test_compact_prompt_of_the_engine_layout_keeps_window_and_question() -> None
     builder = PromptBuilder(card, panel=["Maria Lopez", "Tom Becker"])
     window = [MemoryItem(i, "heard", f"Tom Becker: remark number {i}.") for i in range(1, 10)]
     prompt = builder.build(
-        summary="We talked about breakfast.", window=window,
-        state="Your goals: be honest.\nYou feel sceptical.", current="Moderator (to you): Maria, would you buy it?",
+        summary="We talked about breakfast.",
+        window=window,
+        state="Your goals: be honest.\nYou feel sceptical.",
+        current="Moderator (to you): Maria, would you buy it?",
     )
-    request = ChatRequest(messages=prompt.messages, output_model=TurnAction, agent="Maria Lopez",
-                          metadata={"card": card.to_dict()})
+    request = ChatRequest(
+        messages=prompt.messages, output_model=TurnAction, agent="Maria Lopez", metadata={"card": card.to_dict()}
+    )
     _system, user = local_prompt.compact_messages(request)
     lines = user.content.splitlines()
     assert lines[-2:] == ["Moderator (to you): Maria, would you buy it?", "Reply as Maria Lopez."]
@@ -133,8 +136,9 @@ def test_compact_prompt_of_the_engine_layout_keeps_window_and_question() -> None
     # A turn with nothing new to answer (no "# Now"): the window's tail is the cue, never the
     # state-of-mind lines (which a tiny model reads out loud).
     quiet = builder.build(summary="", window=window, state="Your goals: be honest.")
-    quiet_request = ChatRequest(messages=quiet.messages, output_model=TurnAction, agent="Maria Lopez",
-                                metadata={"card": card.to_dict()})
+    quiet_request = ChatRequest(
+        messages=quiet.messages, output_model=TurnAction, agent="Maria Lopez", metadata={"card": card.to_dict()}
+    )
     _system, user = local_prompt.compact_messages(quiet_request)
     assert user.content.splitlines()[-2:] == ["Tom Becker: remark number 9.", "Reply as Maria Lopez."]
     assert "goals" not in user.content
@@ -169,8 +173,9 @@ def test_turn_grammar_schema_forbids_empty_or_spilling_speech() -> None:
 
 def test_participants_come_from_metadata_or_the_prompt() -> None:
     def request(system: str, user: str = "", **metadata) -> ChatRequest:
-        return ChatRequest(messages=[Message("system", system), Message("user", user)], agent="Maria Lopez",
-                           metadata=metadata)
+        return ChatRequest(
+            messages=[Message("system", system), Message("user", user)], agent="Maria Lopez", metadata=metadata
+        )
 
     given = request("", participants=["Maria Lopez", "Tom Becker", "Aiko Sato"])
     assert local_prompt.participants_of(given) == ["Tom Becker", "Aiko Sato"]
@@ -267,7 +272,11 @@ async def test_turn_is_schema_valid_with_non_empty_text(backend: LocalBackend) -
 async def test_poll_answer_through_the_generic_grammar(backend: LocalBackend) -> None:
     request = ChatRequest(
         messages=[Message("system", LONG_SYSTEM), Message("user", "# Now\nHow likely are you to buy it, 1 to 5?")],
-        output_model=_Poll, agent="Maria Lopez", metadata={"card": CARD}, purpose="poll", max_tokens=64,
+        output_model=_Poll,
+        agent="Maria Lopez",
+        metadata={"card": CARD},
+        purpose="poll",
+        max_tokens=64,
     )
     response = await backend.complete(request)
     assert isinstance(response.parsed, _Poll)
@@ -278,10 +287,12 @@ async def test_poll_answer_through_the_generic_grammar(backend: LocalBackend) ->
 async def test_a_parroted_turn_gets_one_repair_call(backend: LocalBackend, monkeypatch: pytest.MonkeyPatch) -> None:
     from troupe.core.llm import local
 
-    replies = iter([
-        '{"action":"say","text":"Honestly, the price would decide it for me.","to":null,"feeling":null}',
-        '{"action":"say","text":"Soup in a bottle? Only if it is cold.","to":null,"feeling":null}',
-    ])
+    replies = iter(
+        [
+            '{"action":"say","text":"Honestly, the price would decide it for me.","to":null,"feeling":null}',
+            '{"action":"say","text":"Soup in a bottle? Only if it is cold.","to":null,"feeling":null}',
+        ]
+    )
     seen = []
 
     def fake_generate(_shared, job):
@@ -386,5 +397,7 @@ def test_bad_paths_and_files_give_readable_errors(backend: LocalBackend, tmp_pat
 
 def test_near_copies_of_what_was_shown_count_as_copies() -> None:
     shown = "Jean Dubois: I'm Khalil Khatib, and I've been going to the mosque every night since I was a young boy."
-    assert local_prompt.is_copy("I'm Khalil Khatib, I've been going to the mosque every night since I was a young boy.", shown)
+    assert local_prompt.is_copy(
+        "I'm Khalil Khatib, I've been going to the mosque every night since I was a young boy.", shown
+    )
     assert not local_prompt.is_copy("I go to the market every morning since I was a young boy, and I love it.", shown)

@@ -63,8 +63,13 @@ async def test_group_commit_shares_fsyncs_between_concurrent_batches(tmp_path: P
     log = GroupCommitLog(tmp_path / "events.jsonl", clock=FixedClock())
     told: list[int] = []
     log.subscribe(lambda e: told.append(e.seq))
-    batches = [[("llm_call", dict(agent=f"a{i}", purpose="turn", prompt_tokens=1, completion_tokens=1, latency_ms=1.0)),
-                ("pass", dict(agent=f"a{i}", turn=1))] for i in range(20)]
+    batches = [
+        [
+            ("llm_call", dict(agent=f"a{i}", purpose="turn", prompt_tokens=1, completion_tokens=1, latency_ms=1.0)),
+            ("pass", dict(agent=f"a{i}", turn=1)),
+        ]
+        for i in range(20)
+    ]
     results = await asyncio.gather(*(log.append_many(b) for b in batches))
     assert [e.seq for r in results for e in r] == list(range(1, 41))
     assert told == list(range(1, 41))  # told strictly in seq order
@@ -88,7 +93,9 @@ async def test_cancelling_a_waiter_loses_nothing(tmp_path: Path) -> None:
     log = GroupCommitLog(tmp_path / "events.jsonl", clock=FixedClock())
     told: list[int] = []
     log.subscribe(lambda e: told.append(e.seq))
-    task = asyncio.ensure_future(log.append_many([("pass", dict(agent="a", turn=1)), ("pass", dict(agent="b", turn=1))]))
+    task = asyncio.ensure_future(
+        log.append_many([("pass", dict(agent="a", turn=1)), ("pass", dict(agent="b", turn=1))])
+    )
     await asyncio.sleep(0)
     task.cancel()
     await log.drain()

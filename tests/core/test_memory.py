@@ -8,7 +8,14 @@ from troupe.core.errors import BackendError
 from troupe.core.llm.protocol import CallUsage, EmbeddingResponse
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.core.memory import (
-    AgentMemory, EmbeddingRecall, EmbeddingStore, LexicalRecall, MemoryConfig, MemoryItem, MemoryNote, terms,
+    AgentMemory,
+    EmbeddingRecall,
+    EmbeddingStore,
+    LexicalRecall,
+    MemoryConfig,
+    MemoryItem,
+    MemoryNote,
+    terms,
 )
 
 
@@ -192,8 +199,9 @@ async def test_items_are_embedded_once_in_the_background_and_searches_reuse_ever
     assert backend.embedded[-1] == ["Which bottle?"]  # a new question goes out at once
     for recall in agents:
         assert await recall.search("Which bottle?", limit=1, below=4) == [0]
-        assert await recall.search("Which bottle? I keep thinking of the price", limit=1, below=4,
-                                   focus="Which bottle?") == [0]
+        assert await recall.search(
+            "Which bottle? I keep thinking of the price", limit=1, below=4, focus="Which bottle?"
+        ) == [0]
     assert len(backend.embedded) == 2  # searches on a known question cost no call
     assert store.calls == 2
 

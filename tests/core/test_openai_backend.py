@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from typing import Literal
 
 import pytest
@@ -24,12 +24,18 @@ SECRET = "sk-troupe-LEAKCHECK-0123456789abcdef"
 
 
 def backend_for(server: FakeOpenAIServer, **kw) -> OpenAIBackend:
-    options = {"base_url": server.base_url, "api_key": "sk-test", "retry_backoff_s": 0.001, "timeout_s": 5.0, "max_retries": 2}
+    options = {
+        "base_url": server.base_url,
+        "api_key": "sk-test",
+        "retry_backoff_s": 0.001,
+        "timeout_s": 5.0,
+        "max_retries": 2,
+    }
     options.update(kw)
     return OpenAIBackend(**options)
 
 
-def turn_request(text: str = "What do you think of \"Gazpacho Go\"?", **kw) -> ChatRequest:
+def turn_request(text: str = 'What do you think of "Gazpacho Go"?', **kw) -> ChatRequest:
     return ChatRequest([Message("system", "You are Maria."), Message("user", text)], output_model=TurnAction, **kw)
 
 
@@ -130,7 +136,9 @@ async def test_streaming_calls_on_delta_and_keeps_usage(fake_openai: FakeOpenAIS
 
 async def test_broken_stream_is_not_retried_after_text_was_shown(fake_openai: FakeOpenAIServer) -> None:
     fake_openai.stream_chunk = 4
-    fake_openai.enqueue(reply({"action": "say", "text": "A long enough reply to be cut.", "to": None, "feeling": None}, cut_after=3))
+    fake_openai.enqueue(
+        reply({"action": "say", "text": "A long enough reply to be cut.", "to": None, "feeling": None}, cut_after=3)
+    )
     deltas: list[str] = []
     backend = backend_for(fake_openai)
     with pytest.raises(BackendError) as info:
@@ -273,7 +281,9 @@ def test_no_key_and_no_url_is_unavailable() -> None:
 
 
 async def test_azure_uses_deployment_path_and_api_key_header(fake_openai: FakeOpenAIServer) -> None:
-    azure = AzureSettings(endpoint=fake_openai.base_url.removesuffix("/v1"), api_key="azure-key-123", deployment="my-deploy")
+    azure = AzureSettings(
+        endpoint=fake_openai.base_url.removesuffix("/v1"), api_key="azure-key-123", deployment="my-deploy"
+    )
     backend = OpenAIBackend(azure=azure, max_retries=0)
     assert backend.model == "my-deploy"
     await backend.complete(ChatRequest([Message("user", "hi")], max_tokens=10))
@@ -309,7 +319,13 @@ async def test_api_key_never_appears_in_any_error(fake_openai: FakeOpenAIServer)
 
     await run(backend_for(fake_openai, api_key=SECRET))  # 401
     fake_openai.require_key = None
-    for behaviour in (error(400, echo), error(403, echo), error(404, echo), error(500, echo), error(429, echo, code="insufficient_quota")):
+    for behaviour in (
+        error(400, echo),
+        error(403, echo),
+        error(404, echo),
+        error(500, echo),
+        error(429, echo, code="insufficient_quota"),
+    ):
         fake_openai.enqueue(behaviour)
         await run(backend_for(fake_openai, api_key=SECRET, max_retries=0))
     fake_openai.enqueue(*[error(429, echo, retry_after=0.01)] * 2)
@@ -321,7 +337,17 @@ async def test_api_key_never_appears_in_any_error(fake_openai: FakeOpenAIServer)
     await run(OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=SECRET, max_retries=0))
 
     kinds = {getattr(f, "kind", None) for f in failures}
-    assert kinds == {"auth", "bad_request", "not_found", "server", "quota", "rate_limit", "timeout", "invalid_output", "connection"}
+    assert kinds == {
+        "auth",
+        "bad_request",
+        "not_found",
+        "server",
+        "quota",
+        "rate_limit",
+        "timeout",
+        "invalid_output",
+        "connection",
+    }
     assert len(failures) == 10
     for exc in failures:
         assert SECRET not in str(exc) and SECRET not in repr(exc.args), type(exc)
@@ -341,7 +367,9 @@ async def test_embeddings_are_batched_with_usage_and_cost(fake_openai: FakeOpenA
 
     bodies = [r.body for r in fake_openai.embedding_requests]
     assert [b["input"] for b in bodies] == [texts[0:2], texts[2:4], texts[4:5]]
-    assert {b["model"] for b in bodies} == {"text-embedding-3-small"} and {b["encoding_format"] for b in bodies} == {"float"}
+    assert {b["model"] for b in bodies} == {"text-embedding-3-small"} and {b["encoding_format"] for b in bodies} == {
+        "float"
+    }
     assert response.vectors == [hashed_embedding(t, 64) for t in texts]  # in input order
     assert len(response.calls) == 3 and response.model == "text-embedding-3-small"
     for call, batch in zip(response.calls, (texts[0:2], texts[2:4], texts[4:5])):
@@ -375,14 +403,27 @@ async def test_embedding_errors_are_translated_and_never_show_the_key(fake_opena
     fake_openai.require_key = "sk-the-right-one"
     await run(backend_for(fake_openai, api_key=SECRET))  # 401
     fake_openai.require_key = None
-    for behaviour in (error(400, echo), error(404, echo), error(500, echo), error(429, echo, code="insufficient_quota")):
+    for behaviour in (
+        error(400, echo),
+        error(404, echo),
+        error(500, echo),
+        error(429, echo, code="insufficient_quota"),
+    ):
         fake_openai.enqueue_embeddings(behaviour)
         await run(backend_for(fake_openai, api_key=SECRET, max_retries=0))
     fake_openai.enqueue_embeddings(hang(5))
     await run(backend_for(fake_openai, api_key=SECRET, max_retries=0, timeout_s=0.2))
     await run(OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=SECRET, max_retries=0))
 
-    assert [f.kind for f in failures] == ["auth", "bad_request", "not_found", "server", "quota", "timeout", "connection"]
+    assert [f.kind for f in failures] == [
+        "auth",
+        "bad_request",
+        "not_found",
+        "server",
+        "quota",
+        "timeout",
+        "connection",
+    ]
     assert "text-embedding-3-small" in str(failures[2])  # a 404 names the model
     for exc in failures:
         assert SECRET not in str(exc) and SECRET not in repr(exc.args) and "LEAKCHECK" not in str(exc)

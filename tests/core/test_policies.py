@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from engine_fixtures import make_card, make_cards, make_room, prompt_text, turn_requests
 
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.core.policies import RoundSpec, directed, free, get_policy, parallel, pick_next, round_robin
-
-from engine_fixtures import make_card, make_cards, make_room, prompt_text, turn_requests
 
 
 def always_say(request):
@@ -100,7 +99,12 @@ async def test_every_policy_skips_paused_agents_and_finished_turns(tmp_path: Pat
     room = make_room(tmp_path, ScriptedBackend())
     room.record("agent_paused", agent="Tom Becker")
     room.record("moderator", text="Go.", to=None)
-    spec = RoundSpec("r1", room.situation(), done=frozenset({"Maria Lopez"}), to=["Tom Becker", "Aiko Sato"] if name == "directed" else None)
+    spec = RoundSpec(
+        "r1",
+        room.situation(),
+        done=frozenset({"Maria Lopez"}),
+        to=["Tom Becker", "Aiko Sato"] if name == "directed" else None,
+    )
     events = await get_policy(name)(room, spec)
     speakers = {e.agent for e in events}
     assert "Tom Becker" not in speakers

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from engine_fixtures import make_room, prompt_text, turn_requests
 from pydantic import ValidationError
 
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.core.poll_run import aggregate, answer_model, run_poll
 from troupe.core.polls import PollSpec
-
-from engine_fixtures import make_room, prompt_text, turn_requests
 
 
 def test_answer_models_allow_only_valid_values() -> None:
@@ -33,7 +32,10 @@ def test_answer_models_allow_only_valid_values() -> None:
     text = answer_model(PollSpec(id="e", question="q", kind="text"))
     assert text(value="anything", rationale="r").value == "anything"
     schema = likert.model_json_schema()
-    assert schema["properties"]["value"]["enum"][0] == "Strongly disagree" and schema["required"] == ["value", "rationale"]
+    assert schema["properties"]["value"]["enum"][0] == "Strongly disagree" and schema["required"] == [
+        "value",
+        "rationale",
+    ]
 
 
 async def test_private_first_answers_are_isolated_then_revealed(tmp_path: Path) -> None:
@@ -88,7 +90,9 @@ async def test_a_failed_answer_is_an_error_and_the_others_count(tmp_path: Path) 
 
 def test_aggregate_likert_counts_mean_stdev_distribution() -> None:
     spec = PollSpec(id="l", question="q", kind="likert5")
-    result = aggregate(spec, {"a": ("Agree", ""), "b": ("Strongly agree", ""), "c": ("Disagree", ""), "d": ("Agree", "")})
+    result = aggregate(
+        spec, {"a": ("Agree", ""), "b": ("Strongly agree", ""), "c": ("Disagree", ""), "d": ("Agree", "")}
+    )
     assert result.counts == {"Strongly disagree": 0, "Disagree": 1, "Neutral": 0, "Agree": 2, "Strongly agree": 1}
     assert result.mean == pytest.approx(3.75) and result.stdev == pytest.approx(1.2583, abs=1e-4)
     assert result.distribution["Agree"] == 0.5 and sum(result.distribution.values()) == pytest.approx(1.0)
@@ -97,9 +101,13 @@ def test_aggregate_likert_counts_mean_stdev_distribution() -> None:
 
 
 def test_aggregate_number_multi_single_and_text() -> None:
-    number = aggregate(PollSpec(id="n", question="q", kind="number", min=0, max=6), {"a": (2, ""), "b": (3.5, ""), "c": (2, "")})
+    number = aggregate(
+        PollSpec(id="n", question="q", kind="number", min=0, max=6), {"a": (2, ""), "b": (3.5, ""), "c": (2, "")}
+    )
     assert number.counts == {"2": 2, "3.5": 1} and number.mean == pytest.approx(2.5) and number.median == 2
-    multi = aggregate(PollSpec(id="m", question="q", kind="multi", options=["A", "B"]), {"a": (["A", "B"], ""), "b": (["A"], "")})
+    multi = aggregate(
+        PollSpec(id="m", question="q", kind="multi", options=["A", "B"]), {"a": (["A", "B"], ""), "b": (["A"], "")}
+    )
     assert multi.counts == {"A": 2, "B": 1} and multi.distribution == {"A": 1.0, "B": 0.5} and multi.mean is None
     single = aggregate(PollSpec(id="s", question="q", kind="single", options=["A", "B"]), {"a": ("B", "")})
     assert single.counts == {"A": 0, "B": 1} and single.stdev is None and single.ci95 is None

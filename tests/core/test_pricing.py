@@ -29,7 +29,9 @@ def test_cost_with_and_without_cached_tokens() -> None:
     # gpt-4.1-mini: $0.40 in, $0.10 cached in, $1.60 out per 1M
     assert cost_usd("gpt-4.1-mini", 1_000_000, 0) == pytest.approx(0.40)
     assert cost_usd("gpt-4.1-mini", 0, 1_000_000) == pytest.approx(1.60)
-    assert cost_usd("gpt-4.1-mini", 3000, 200, cached_tokens=2000) == pytest.approx((1000 * 0.40 + 2000 * 0.10 + 200 * 1.60) / 1e6)
+    assert cost_usd("gpt-4.1-mini", 3000, 200, cached_tokens=2000) == pytest.approx(
+        (1000 * 0.40 + 2000 * 0.10 + 200 * 1.60) / 1e6
+    )
     # cached tokens never exceed the prompt
     assert cost_usd("gpt-4.1-mini", 100, 0, cached_tokens=500) == pytest.approx(100 * 0.10 / 1e6)
 

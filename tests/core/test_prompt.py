@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+from engine_fixtures import make_card
+
 from troupe.core.memory import MemoryItem
 from troupe.core.prompt import PromptBudget, PromptBuilder, common_prefix_share
 from troupe.core.tokens import estimate_tokens
 
-from engine_fixtures import make_card
-
 
 def _items(n: int, start: int = 1) -> list[MemoryItem]:
-    return [MemoryItem(i, "heard", f"Tom Becker: remark {i} about bottled soup and its price in shops.") for i in range(start, start + n)]
+    return [
+        MemoryItem(i, "heard", f"Tom Becker: remark {i} about bottled soup and its price in shops.")
+        for i in range(start, start + n)
+    ]
 
 
 def test_layout_is_system_then_summary_and_window_then_the_turn() -> None:
     card = make_card("Maria Lopez", {"talkativeness": 0.7})
     builder = PromptBuilder(card, panel=["Maria Lopez", "Tom Becker"])
     prompt = builder.build(
-        summary="We discussed soup.", window=_items(3), state="You feel curious.", current="What about the price?",
+        summary="We discussed soup.",
+        window=_items(3),
+        state="You feel curious.",
+        current="What about the price?",
     )
     system, context, now = prompt.messages
     assert (system.role, context.role, now.role) == ("system", "user", "user")
-    assert card.prompt in system.content and "Tom Becker" in system.content and "Maria Lopez" not in system.content.split("# The room")[1]
-    assert context.content.index("We discussed soup.") < context.content.index("remark 1") < context.content.index("remark 3")
+    assert (
+        card.prompt in system.content
+        and "Tom Becker" in system.content
+        and "Maria Lopez" not in system.content.split("# The room")[1]
+    )
+    assert (
+        context.content.index("We discussed soup.")
+        < context.content.index("remark 1")
+        < context.content.index("remark 3")
+    )
     assert now.content.index("You feel curious.") < now.content.index("What about the price?")
     assert now.content.rstrip().endswith("What about the price?")  # the question comes last
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_fixtures import make_cards, make_room, prompt_text, turn_requests
 
 from troupe.core.agent import AgentConfig, Situation
 from troupe.core.errors import BackendError, BackendUnavailableError
@@ -14,8 +15,6 @@ from troupe.core.llm.protocol import ChatRequest, ChatResponse
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.core.policies import RoundSpec, parallel
 from troupe.core.room import AgentActivity
-
-from engine_fixtures import make_cards, make_room, prompt_text, turn_requests
 
 
 def say(text: str, to: str | None = None) -> dict[str, Any]:
@@ -65,10 +64,19 @@ async def test_a_stimulus_for_some_is_seen_only_by_them(tmp_path: Path) -> None:
 
 
 async def test_muted_agents_speak_into_the_log_but_nobody_hears_them(tmp_path: Path) -> None:
-    backend = ScriptedBackend(script=[by_agent({
-        "Maria Lopez": say("Muted words."), "Tom Becker": say("Heard words."),
-        "Aiko Sato": say("Aiko here."), "Kwame Mensah": say("Kwame here."),
-    })] * 4)
+    backend = ScriptedBackend(
+        script=[
+            by_agent(
+                {
+                    "Maria Lopez": say("Muted words."),
+                    "Tom Becker": say("Heard words."),
+                    "Aiko Sato": say("Aiko here."),
+                    "Kwame Mensah": say("Kwame here."),
+                }
+            )
+        ]
+        * 4
+    )
     room = make_room(tmp_path, backend)
     room.record("agent_muted", agent="Maria Lopez")
     room.record("moderator", text="Go.", to=None)
@@ -126,9 +134,14 @@ async def test_one_llm_call_event_per_backend_call_including_repairs(tmp_path: P
 
 
 async def test_invalid_output_is_an_unrecovered_error_and_the_round_goes_on(tmp_path: Path) -> None:
-    replies = by_agent({
-        "Maria Lopez": "garbage", "Tom Becker": say("Fine."), "Aiko Sato": say("Sure."), "Kwame Mensah": say("Ok."),
-    })
+    replies = by_agent(
+        {
+            "Maria Lopez": "garbage",
+            "Tom Becker": say("Fine."),
+            "Aiko Sato": say("Sure."),
+            "Kwame Mensah": say("Ok."),
+        }
+    )
     backend = ScriptedBackend(script=[replies] * 5)  # Maria's repair call gets garbage again
     room = make_room(tmp_path, backend)
     room.record("moderator", text="Go.", to=None)
@@ -151,12 +164,16 @@ async def test_a_backend_that_is_down_is_logged_once_and_raised(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("stop_on_backend_error", [False, True])
-async def test_a_server_error_fails_one_turn_or_halts_an_unattended_room(tmp_path: Path, stop_on_backend_error: bool) -> None:
+async def test_a_server_error_fails_one_turn_or_halts_an_unattended_room(
+    tmp_path: Path, stop_on_backend_error: bool
+) -> None:
     """Interactive rooms log a 5xx that outlived the retries as a failed turn and go on; with
     ``stop_on_backend_error`` (headless runs) it halts like an outage, with no ``round_key``,
     so that resume redoes the turn. Invalid output never halts."""
     server = BackendError("failed (500) after 4 attempts", kind="server", retryable=True)
-    replies = by_agent({"Maria Lopez": server, "Tom Becker": "garbage", "Aiko Sato": say("Sure."), "Kwame Mensah": say("Ok.")})
+    replies = by_agent(
+        {"Maria Lopez": server, "Tom Becker": "garbage", "Aiko Sato": say("Sure."), "Kwame Mensah": say("Ok.")}
+    )
 
     def script(request):
         reply = replies(request)
@@ -170,7 +187,9 @@ async def test_a_server_error_fails_one_turn_or_halts_an_unattended_room(tmp_pat
     if not stop_on_backend_error:
         events = await round_of(room)
         assert sorted((e.agent, e.kind) for e in events if e.type == "error") == [
-            ("Maria Lopez", "server"), ("Tom Becker", "invalid_output")]
+            ("Maria Lopez", "server"),
+            ("Tom Becker", "invalid_output"),
+        ]
         assert all(e.round_key == "r1" for e in events if e.type == "error")
         return
     with pytest.raises(BackendError):
@@ -244,7 +263,9 @@ async def test_replaying_the_log_rebuilds_every_agent_exactly(tmp_path: Path) ->
         twin = replayed.agents[name]
         assert [i.text for i in twin.memory.items] == [i.text for i in agent.memory.items]
         assert (twin.memory.window_start, twin.memory.summary, twin.memory.notes) == (
-            agent.memory.window_start, agent.memory.summary, agent.memory.notes
+            agent.memory.window_start,
+            agent.memory.summary,
+            agent.memory.notes,
         )
         assert twin.mind.render() == agent.mind.render() and twin.mind.render_standing() == agent.mind.render_standing()
         assert (twin.turns, twin.airtime_chars) == (agent.turns, agent.airtime_chars)

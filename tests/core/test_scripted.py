@@ -15,14 +15,24 @@ from troupe.core.llm.protocol import ChatRequest, Message
 from troupe.core.llm.scripted import ScriptedBackend, scripted_from
 
 MARIA = PersonaCard(
-    name="Maria Lopez", descriptor="42 · nurse · Seville", prompt="You are Maria.",
-    traits={"occupation": "Nurse", "likes": ["Cooking for the family"], "dislikes": ["Packaging waste"], "agreeableness": 0.8, "age": 42},
+    name="Maria Lopez",
+    descriptor="42 · nurse · Seville",
+    prompt="You are Maria.",
+    traits={
+        "occupation": "Nurse",
+        "likes": ["Cooking for the family"],
+        "dislikes": ["Packaging waste"],
+        "agreeableness": 0.8,
+        "age": 42,
+    },
 )
 
 
 def turn(question: str, agent: str = "Maria Lopez", card: PersonaCard | None = MARIA) -> ChatRequest:
     metadata = {"card": card} if card else {}
-    return ChatRequest([Message("system", "rules"), Message("user", question)], output_model=TurnAction, agent=agent, metadata=metadata)
+    return ChatRequest(
+        [Message("system", "rules"), Message("user", question)], output_model=TurnAction, agent=agent, metadata=metadata
+    )
 
 
 class Poll(BaseModel):
@@ -63,13 +73,15 @@ async def test_generated_instances_validate_against_the_schema() -> None:
 
 
 async def test_script_queue_in_order_including_exceptions_and_callables() -> None:
-    backend = ScriptedBackend(script=[
-        "raw text",
-        {"action": "say", "text": "From a dict.", "to": None, "feeling": None},
-        TurnAction(action="pass", text="", to=None, feeling=None),
-        BackendError("boom", kind="server"),
-        lambda request: f"for {request.agent}",
-    ])
+    backend = ScriptedBackend(
+        script=[
+            "raw text",
+            {"action": "say", "text": "From a dict.", "to": None, "feeling": None},
+            TurnAction(action="pass", text="", to=None, feeling=None),
+            BackendError("boom", kind="server"),
+            lambda request: f"for {request.agent}",
+        ]
+    )
     assert (await backend.complete(ChatRequest([Message("user", "x")]))).text == "raw text"
     assert (await backend.complete(turn("q"))).parsed.text == "From a dict."
     assert (await backend.complete(turn("q"))).parsed.action == "pass"
@@ -102,7 +114,9 @@ async def test_streaming_deltas_join_to_the_text() -> None:
 
 
 def test_scripted_from_function_and_bad_input() -> None:
-    backend = scripted_from(lambda request: {"action": "say", "text": request.agent or "?", "to": None, "feeling": None})
+    backend = scripted_from(
+        lambda request: {"action": "say", "text": request.agent or "?", "to": None, "feeling": None}
+    )
     response = asyncio.run(backend.complete(turn("q", agent="Aiko")))
     assert response.parsed.text == "Aiko"
     with pytest.raises(BackendError):
@@ -126,10 +140,16 @@ async def test_embeddings_are_deterministic_unit_vectors_and_similar_texts_are_c
     assert all(abs(_cos(v, v) - 1.0) < 1e-9 for v in response.vectors[:3])
     assert response.vectors[3] == [0.0] * 256  # only stop words: no direction at all
     bottle, bottled, rain, _ = response.vectors
-    assert _cos(bottle, bottled) > 0.15 > 0.05 > max(abs(_cos(bottle, rain)), abs(_cos(bottled, rain)))  # "bottle*" trigrams
+    assert (
+        _cos(bottle, bottled) > 0.15 > 0.05 > max(abs(_cos(bottle, rain)), abs(_cos(bottled, rain)))
+    )  # "bottle*" trigrams
     assert _cos(hashed_embedding("price of the soup"), hashed_embedding("soup price")) > 0.95  # word order is ignored
     [call] = response.calls
-    assert call.prompt_tokens > 0 and call.completion_tokens == 0 and call.model == response.model == "scripted-embedding-1"
+    assert (
+        call.prompt_tokens > 0
+        and call.completion_tokens == 0
+        and call.model == response.model == "scripted-embedding-1"
+    )
     assert backend.embedded == [texts] and backend.calls == 0  # embeddings are not chat calls
     assert (await backend.embed(["x y"], model="other")).model == "other"
     assert len((await ScriptedBackend(embedding_dimensions=32).embed(["soup"])).vectors[0]) == 32

@@ -25,8 +25,18 @@ def test_card_is_second_person_and_starts_with_who_you_are(lisa: Persona) -> Non
     card = render_card(lisa)
     assert isinstance(card, PersonaCard)
     assert card.name == "Lisa Carter"
-    assert card.prompt.startswith("You are Lisa Carter, 28, a Data Scientist at Microsoft, M365 Search Team, living in USA.")
-    for expected in ("Your personality:", "How you speak:", "You believe:", "You like:", "You dislike:", "Your routine:", "Your long-term goals:"):
+    assert card.prompt.startswith(
+        "You are Lisa Carter, 28, a Data Scientist at Microsoft, M365 Search Team, living in USA."
+    )
+    for expected in (
+        "Your personality:",
+        "How you speak:",
+        "You believe:",
+        "You like:",
+        "You dislike:",
+        "Your routine:",
+        "Your long-term goals:",
+    ):
         assert expected in card.prompt
 
 
@@ -72,7 +82,18 @@ def test_descriptor() -> None:
 
 def test_traits_carry_the_keys_the_engine_reads(lisa: Persona) -> None:
     t = traits(lisa)
-    for key in ("age", "occupation", "residence", "interests", "likes", "dislikes", "style", "talkativeness", "agreeableness", "openness"):
+    for key in (
+        "age",
+        "occupation",
+        "residence",
+        "interests",
+        "likes",
+        "dislikes",
+        "style",
+        "talkativeness",
+        "agreeableness",
+        "openness",
+    ):
         assert key in t
     assert t["age"] == 28 and t["occupation"] == "Data Scientist" and t["residence"] == "USA"
     assert t["agreeableness"] == 0.8 and t["openness"] == 0.8 and t["neuroticism"] == 0.2
@@ -102,7 +123,14 @@ def test_extra_text_reaches_the_prompt_when_there_is_room() -> None:
 
 def test_scripted_backend_writes_with_the_card_traits(lisa: Persona) -> None:
     card = render_card(lisa)
-    request = ChatRequest(messages=[Message("user", 'What do you think of "Gazpacho Go"?')], agent=card.name, metadata={"card": card.to_dict()})
+    request = ChatRequest(
+        messages=[Message("user", 'What do you think of "Gazpacho Go"?')],
+        agent=card.name,
+        metadata={"card": card.to_dict()},
+    )
     texts = [asyncio.run(ScriptedBackend(seed=s).complete(request)).text for s in range(12)]
-    flavour = [w.lower().rstrip(".") for w in (*lisa.preferences.likes, *lisa.preferences.dislikes, *lisa.preferences.interests)]
+    flavour = [
+        w.lower().rstrip(".")
+        for w in (*lisa.preferences.likes, *lisa.preferences.dislikes, *lisa.preferences.interests)
+    ]
     assert any(f in t.lower() for t in texts for f in flavour) or any("data scientist" in t.lower() for t in texts)

@@ -39,7 +39,13 @@ def test_show_fragment_as_json_and_refuses_a_card(tinytroupe_dir: Path, capsys) 
 
 
 def test_show_prints_extra_and_nested_structure(write, capsys) -> None:
-    path = write("x.agent.json", {"type": "TinyPerson", "persona": {"name": "X Y", "hobby": {"kind": "chess", "years": 12}, "notes": "line one\nline two"}})
+    path = write(
+        "x.agent.json",
+        {
+            "type": "TinyPerson",
+            "persona": {"name": "X Y", "hobby": {"kind": "chess", "years": 12}, "notes": "line one\nline two"},
+        },
+    )
     assert main(["personas", "show", str(path)]) == 0
     out = capsys.readouterr().out
     assert "extra:\n  hobby:\n    kind: chess\n    years: 12\n" in out
@@ -68,7 +74,7 @@ def test_show_card_prints_prompt_with_token_estimate(capsys) -> None:
     assert out.startswith("Lars Nilsson · 60 · dairy farmer · Jämtland\n")
     assert "tokens (budget 300)" in out and "short prompt:" in out
     assert "You are Lars Nilsson, 60, a dairy farmer" in out
-    assert '  talkativeness: 0.1' in out
+    assert "  talkativeness: 0.1" in out
 
 
 def test_show_unknown_name_is_bad_input(capsys) -> None:
@@ -124,7 +130,9 @@ def test_show_bad_file_exits_2_without_traceback(write, capsys) -> None:
     path = write("t.toml", 'name = "X"\nage = "x"\n')
     assert main(["personas", "show", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines() == [f"troupe: {path}: age: Input should be a valid integer, unable to parse string as an integer"]
+    assert err.strip().splitlines() == [
+        f"troupe: {path}: age: Input should be a valid integer, unable to parse string as an integer"
+    ]
 
 
 def test_validate_a_folder_with_a_non_utf8_file_exits_2_without_traceback(tmp_path: Path, capsys) -> None:

@@ -7,7 +7,14 @@ import troupe.personas as personas
 
 def test_exported_members() -> None:
     assert sorted(personas.__all__) == [
-        "Persona", "library_dir", "list_library", "load_fragment", "load_persona", "merge", "render_card", "resolve_persona",
+        "Persona",
+        "library_dir",
+        "list_library",
+        "load_fragment",
+        "load_persona",
+        "merge",
+        "render_card",
+        "resolve_persona",
     ]
     for name in personas.__all__:
         member = getattr(personas, name)

@@ -58,7 +58,10 @@ def test_the_panel_is_diverse(library: list[Persona]) -> None:
 def test_library_personas_are_rich(library: list[Persona]) -> None:
     for p in library:
         big_five = p.personality.big_five
-        assert all(big_five.score(f) is not None for f in ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")), p.slug
+        assert all(
+            big_five.score(f) is not None
+            for f in ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
+        ), p.slug
         assert p.style and p.verbal_tics and p.talkativeness is not None, p.slug
         assert len(p.beliefs) >= 4 and len(p.preferences.likes) >= 4 and len(p.preferences.dislikes) >= 4, p.slug
         assert p.behaviors.routines and p.behaviors.named_lists().get("money"), p.slug

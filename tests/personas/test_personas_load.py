@@ -52,7 +52,11 @@ def test_an_explicit_slug_wins_over_the_file_name(write) -> None:
 
 @pytest.mark.parametrize(
     ("name", "slug"),
-    [("Lisa.agent.json", "lisa"), ("travel_enthusiast.agent.fragment.json", "travel-enthusiast"), ("a/b/Maria López.toml", "maria-lopez")],
+    [
+        ("Lisa.agent.json", "lisa"),
+        ("travel_enthusiast.agent.fragment.json", "travel-enthusiast"),
+        ("a/b/Maria López.toml", "maria-lopez"),
+    ],
 )
 def test_slug_from_path(name: str, slug: str) -> None:
     assert slug_from_path(name) == slug
@@ -94,7 +98,9 @@ def test_bad_files_give_one_line_naming_file_and_field(write, name, content, fie
 @pytest.mark.parametrize("name", ["latin1.toml", "latin1.json"])
 def test_a_file_that_is_not_utf8_is_bad_input_not_a_crash(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
-    path.write_bytes('name = "Zoé"\n'.encode("latin-1") if name.endswith(".toml") else '{"name": "Zoé"}'.encode("latin-1"))
+    path.write_bytes(
+        'name = "Zoé"\n'.encode("latin-1") if name.endswith(".toml") else '{"name": "Zoé"}'.encode("latin-1")
+    )
     with pytest.raises(BadInputError) as info:
         load_persona(path)
     assert str(info.value) == f"{path}: not UTF-8 text"
@@ -151,7 +157,10 @@ def test_tinytroupe_fields_troupe_does_not_model_go_to_extra_verbatim(tinytroupe
 
 
 def test_read_source_tells_kinds_and_formats(tinytroupe_dir: Path, write) -> None:
-    assert (read_source(tinytroupe_dir / "Lisa.agent.json").kind, read_source(tinytroupe_dir / "Lisa.agent.json").format) == ("persona", "tinytroupe")
+    assert (
+        read_source(tinytroupe_dir / "Lisa.agent.json").kind,
+        read_source(tinytroupe_dir / "Lisa.agent.json").format,
+    ) == ("persona", "tinytroupe")
     fragment = read_source(tinytroupe_dir / "travel_enthusiast.agent.fragment.json")
     assert (fragment.kind, fragment.format) == ("fragment", "tinytroupe")
     assert read_source(write("cook.fragment.toml", 'beliefs = ["x"]\n')).kind == "fragment"
@@ -189,14 +198,24 @@ def test_merge_rules() -> None:
 
 
 def test_persona_applies_troupe_and_tinytroupe_fragments_in_order(tinytroupe_dir: Path, write) -> None:
-    write("frags/cook.fragment.toml", 'style = "Chatty"\nbeliefs = ["Food is love."]\n[preferences]\nlikes = ["markets", "olive oil"]\n')
+    write(
+        "frags/cook.fragment.toml",
+        'style = "Chatty"\nbeliefs = ["Food is love."]\n[preferences]\nlikes = ["markets", "olive oil"]\n',
+    )
     travel = tinytroupe_dir / "travel_enthusiast.agent.fragment.json"
     # A relative path is resolved next to the persona file; an absolute one is used as is.
     path = write("maria.toml", f'fragments = ["frags/cook.fragment.toml", "{travel}"]\n' + MARIA)
 
     persona = load_persona(path)
     assert persona.style == "Chatty"
-    assert persona.preferences.likes == ["olive oil", "markets", "Travel guides", "Planning trips and itineraries", "Meeting new people", "Taking photographs of scenic locations"]
+    assert persona.preferences.likes == [
+        "olive oil",
+        "markets",
+        "Travel guides",
+        "Planning trips and itineraries",
+        "Meeting new people",
+        "Taking photographs of scenic locations",
+    ]
     assert persona.beliefs[:2] == ["Fresh is best.", "Food is love."]
     assert "Travel broadens the mind and enriches the soul." in persona.beliefs
     assert persona.behaviors.named_lists()["travel"][0].startswith("You meticulously plan")
@@ -231,5 +250,8 @@ def test_the_documented_example_is_valid(write) -> None:
     write("fragments/home-cook.fragment.toml", '[behaviors]\ncooking = ["Makes stock on Sundays."]\n')
     persona = load_persona(write("maria-lopez.toml", example))
     assert persona.name == "Maria Lopez" and persona.personality.big_five.score("extraversion") == 0.8
-    assert persona.behaviors.named_lists() == {"money": ["Keeps a monthly budget in a notebook."], "cooking": ["Makes stock on Sundays."]}
+    assert persona.behaviors.named_lists() == {
+        "money": ["Keeps a monthly budget in a notebook."],
+        "cooking": ["Makes stock on Sundays."],
+    }
     assert persona.extra == {"favourite_saint": "Virgen de la Macarena"}

@@ -19,7 +19,12 @@ def test_name_is_the_only_required_field_and_slug_follows_it() -> None:
 
 @pytest.mark.parametrize(
     ("text", "slug"),
-    [("Margaret O'Connor", "margaret-oconnor"), ("São Paulo", "sao-paulo"), ("  Lisa  ", "lisa"), ("Chen Wei", "chen-wei")],
+    [
+        ("Margaret O'Connor", "margaret-oconnor"),
+        ("São Paulo", "sao-paulo"),
+        ("  Lisa  ", "lisa"),
+        ("Chen Wei", "chen-wei"),
+    ],
 )
 def test_slugify(text: str, slug: str) -> None:
     assert slugify(text) == slug

@@ -90,8 +90,12 @@ def test_stratified_sampling_gives_each_attribute_its_weights(tmp_path: Path) ->
     n = 4000
     people = sample_skeletons(spec, size=n)
     assert [p.index for p in people] == list(range(n))
-    for key, weights in (("gender", spec.gender), ("occupation", spec.occupations), ("income", spec.income),
-                         ("education", spec.education)):
+    for key, weights in (
+        ("gender", spec.gender),
+        ("occupation", spec.occupations),
+        ("income", spec.income),
+        ("education", spec.education),
+    ):
         got = shares_of([getattr(p, key) for p in people])
         for value, share in shares(weights).items():  # largest remainders: within one person
             assert abs(got.get(value, 0) - share) <= 1 / n + 1e-12, (key, value)
@@ -156,7 +160,7 @@ def test_apportion_largest_remainders() -> None:
 
 def test_quotas_are_met_and_touch_only_their_attribute(tmp_path: Path) -> None:
     base = load_spec(write_spec(tmp_path))
-    quotas = "\n[[quotas]]\nage_min = 55\nat_least = 0.4\n\n[[quotas]]\ncountry = \"Ireland\"\nat_most = 0.1\n"
+    quotas = '\n[[quotas]]\nage_min = 55\nat_least = 0.4\n\n[[quotas]]\ncountry = "Ireland"\nat_most = 0.1\n'
     spec = load_spec(write_spec(tmp_path, SPEC + quotas, "quota.toml"))
     for n in (5, 7, 10, 200, 3000):
         plain = sample_skeletons(base, size=n)
@@ -214,27 +218,29 @@ COUNTRY = '\n[[countries]]\nname = "Spain"\n'
         ("size = 4\ncolour = 3" + COUNTRY, "colour: unknown field"),
         ("size = 0" + COUNTRY, "size:"),
         ("size = 4", "countries: required field is missing"),
-        ('gender = { Female = -1, Male = 1 }' + COUNTRY, "gender.Female:"),
-        ('gender = { Female = 0 }' + COUNTRY, "gender: the weights add up to 0"),
-        ('income = { rich = 1 }' + COUNTRY, "income.rich"),
+        ("gender = { Female = -1, Male = 1 }" + COUNTRY, "gender.Female:"),
+        ("gender = { Female = 0 }" + COUNTRY, "gender: the weights add up to 0"),
+        ("income = { rich = 1 }" + COUNTRY, "income.rich"),
         ('occupations = ["nurse", "nurse"]' + COUNTRY, "occupations: a name is listed twice"),
-        ('[age]\nmean = 40' + COUNTRY, "age.sd:"),
-        ('[age]\nbands = [{ min = 30, max = 20 }]' + COUNTRY, "age.bands[0].max:"),
-        ('[age]\nbands = [{ min = 20, max = 40 }, { min = 30, max = 50 }]' + COUNTRY, "age.bands[1]: overlaps"),
-        ('[attitudes]\nprice = { Hi = 1 }' + COUNTRY, "attitudes.price.Hi:"),
+        ("[age]\nmean = 40" + COUNTRY, "age.sd:"),
+        ("[age]\nbands = [{ min = 30, max = 20 }]" + COUNTRY, "age.bands[0].max:"),
+        ("[age]\nbands = [{ min = 20, max = 40 }, { min = 30, max = 50 }]" + COUNTRY, "age.bands[1]: overlaps"),
+        ("[attitudes]\nprice = { Hi = 1 }" + COUNTRY, "attitudes.price.Hi:"),
         ('[[countries]]\nname = "Spain"\ncities = { Madrid = "big" }', "countries[0].cities.Madrid:"),
         ('[[countries]]\nname = "Spain"\n[[countries]]\nname = "spain"', "countries[1].name:"),
         (COUNTRY + '[[quotas]]\ngender = "Other"\nat_least = 0.2', "quotas[0].gender:"),
-        (COUNTRY + '[[quotas]]\nage_min = 55', "quotas[0].at_least:"),
-        (COUNTRY + '[[quotas]]\nat_least = 0.2', "quotas[0]:"),
+        (COUNTRY + "[[quotas]]\nage_min = 55", "quotas[0].at_least:"),
+        (COUNTRY + "[[quotas]]\nat_least = 0.2", "quotas[0]:"),
         (COUNTRY + '[[quotas]]\noccupation = "nurse"\nat_least = 0.2', "quotas[0].occupation:"),
-        (COUNTRY + '[[quotas]]\nage_min = 90\nat_least = 0.2', "quotas[0].age_min:"),
+        (COUNTRY + "[[quotas]]\nage_min = 90\nat_least = 0.2", "quotas[0].age_min:"),
         (COUNTRY + '[[quotas]]\nattitude = "x"\nlevel = "High"\nat_least = 0.2', "quotas[0].attitude:"),
         ('fragments = ["missing.fragment.toml"]' + COUNTRY, "fragments[0]: fragment file not found"),
         ("size = [", "invalid TOML"),
     ],
 )
-def test_bad_spec_files_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, field: str) -> None:
+def test_bad_spec_files_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, field: str
+) -> None:
     spec = write_spec(tmp_path, text, "bad.toml")
     assert main(["personas", "generate", str(spec), "--out", str(tmp_path / "out"), "--backend", "scripted"]) == 2
     err = capsys.readouterr().err
@@ -264,7 +270,9 @@ def generate(tmp_path: Path, out: str = "out", *extra: str, spec: Path | None = 
     return main(["personas", "generate", str(spec), "--out", str(tmp_path / out), "--backend", "scripted", *extra])
 
 
-def test_generate_with_scripted_backend_writes_valid_distinct_personas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_generate_with_scripted_backend_writes_valid_distinct_personas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert generate(tmp_path) == 0
     out = tmp_path / "out"
     files = sorted(out.glob("*.toml"))
@@ -290,7 +298,11 @@ def test_generate_with_scripted_backend_writes_valid_distinct_personas(tmp_path:
         persona = load_persona(out / entry["file"])
         assert persona.name == entry["name"] and persona.slug == Path(entry["file"]).stem
         assert (persona.age, persona.gender, persona.residence) == (skeleton.age, skeleton.gender, skeleton.residence)
-        assert (persona.income, persona.education, persona.nationality) == (skeleton.income, skeleton.education, skeleton.nationality)
+        assert (persona.income, persona.education, persona.nationality) == (
+            skeleton.income,
+            skeleton.education,
+            skeleton.nationality,
+        )
         assert persona.occupation.title == skeleton.occupation_title
         assert persona.extra["attitudes"] == skeleton.attitudes
         # the narrative is filled in
@@ -332,7 +344,9 @@ def test_size_flag_and_no_overwrite_without_force(tmp_path: Path, capsys: pytest
     assert generate(tmp_path, "out", "--size", "3", "--seed", "99", "--force") == 0
     assert len(list(out.glob("*.toml"))) == 3
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["seed"] == 99 and sorted(e["file"] for e in manifest["personas"]) == sorted(p.name for p in out.glob("*.toml"))
+    assert manifest["seed"] == 99 and sorted(e["file"] for e in manifest["personas"]) == sorted(
+        p.name for p in out.glob("*.toml")
+    )
 
 
 def test_fragments_apply_to_everyone_but_never_override_demographics(tmp_path: Path) -> None:
@@ -354,22 +368,36 @@ def _narrative(name: str, **changes: Any) -> dict[str, Any]:
     """A hand-written reply, as a capable model would give it."""
     factor = {"level": "medium", "note": "it depends on the day"}
     data = {
-        "name": name, "occupation_title": "astronaut", "occupation_organization": "St James's Hospital",
+        "name": name,
+        "occupation_title": "astronaut",
+        "occupation_organization": "St James's Hospital",
         "occupation_description": "You work twelve-hour shifts on a surgical ward.",
-        "household": "You live with your partner and a teenage son.", "languages": ["English", "some French"],
+        "household": "You live with your partner and a teenage son.",
+        "languages": ["English", "some French"],
         "style": "Brisk and practical; you answer with an example from your week.",
         "verbal_tics": ["to be fair", "at the end of the day"],
         "traits": ["You are practical.", "You are sceptical of hype."],
-        "big_five": {f: dict(factor, level=lvl) for f, lvl in zip(
-            ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"),
-            ("medium-high", "high", "low", "medium", "very low"))},
+        "big_five": {
+            f: dict(factor, level=lvl)
+            for f, lvl in zip(
+                ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"),
+                ("medium-high", "high", "low", "medium", "very low"),
+            )
+        },
         "talkativeness": 0.35,
         "beliefs": ["Ready meals are a tool, not a failure.", "Supermarket own brands are as good as the big names."],
-        "interests": ["parkrun"], "likes": ["Tesco Finest lasagne", "oven-ready trays"], "dislikes": ["plastic sleeves", "tiny portions"],
-        "skills": ["Meal planning"], "habits": ["Checks the price per kilo."], "money_habits": ["Uses a Clubcard."],
-        "shopping_habits": [], "routines": {"morning": ["Up at 6."], "evening": [], "weekend": ["Big shop on Saturday."]},
-        "health": "Fine, if tired.", "relationships": [{"name": "Sam", "description": "Your son, 15."}],
-        "long_term_goals": ["To pay off the car."], "other_facts": ["You shop at the Headingley Tesco."],
+        "interests": ["parkrun"],
+        "likes": ["Tesco Finest lasagne", "oven-ready trays"],
+        "dislikes": ["plastic sleeves", "tiny portions"],
+        "skills": ["Meal planning"],
+        "habits": ["Checks the price per kilo."],
+        "money_habits": ["Uses a Clubcard."],
+        "shopping_habits": [],
+        "routines": {"morning": ["Up at 6."], "evening": [], "weekend": ["Big shop on Saturday."]},
+        "health": "Fine, if tired.",
+        "relationships": [{"name": "Sam", "description": "Your son, 15."}],
+        "long_term_goals": ["To pay off the car."],
+        "other_facts": ["You shop at the Headingley Tesco."],
     }
     data.update(changes)
     PersonaNarrative.model_validate(data)
@@ -434,8 +462,14 @@ def test_one_call_per_persona_with_study_context_and_fixed_facts(tmp_path: Path)
     prompt = backend.requests[0].messages[-1].content
     s = skeletons[0]
     assert "UK grocery shoppers who buy a supermarket ready meal" in prompt
-    for fact in (f"age: {s.age}", f"gender: {s.gender}", f"lives in: {s.residence}", f"income bracket: {s.income}",
-                 f"price sensitivity: {s.attitudes['price_sensitivity']}", f"occupation: {s.occupation_title}"):
+    for fact in (
+        f"age: {s.age}",
+        f"gender: {s.gender}",
+        f"lives in: {s.residence}",
+        f"income bracket: {s.income}",
+        f"price sensitivity: {s.attitudes['price_sensitivity']}",
+        f"occupation: {s.occupation_title}",
+    ):
         assert fact in prompt
 
 
@@ -475,14 +509,31 @@ def test_generate_cli_exits_1_when_personas_fail(tmp_path: Path, monkeypatch: py
     assert "troupe: 6 of 6 personas failed: garbled reply" in err
 
 
-def test_generate_through_the_openai_backend(tmp_path: Path, fake_openai, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_generate_through_the_openai_backend(
+    tmp_path: Path, fake_openai, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     """Real wire format: strict json_schema requests, the model's names used as given."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
     names = iter(["Priya Shah", "Tom Walsh", "Aoife Byrne"])
     fake_openai.enqueue(*[lambda body: reply(_narrative(next(names)))] * 3)
     spec = write_spec(tmp_path)
-    assert main(["personas", "generate", str(spec), "--out", str(tmp_path / "out"), "--size", "3", "--model", "gpt-4.1-mini"]) == 0
+    assert (
+        main(
+            [
+                "personas",
+                "generate",
+                str(spec),
+                "--out",
+                str(tmp_path / "out"),
+                "--size",
+                "3",
+                "--model",
+                "gpt-4.1-mini",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.stem for p in (tmp_path / "out").glob("*.toml")) == ["aoife-byrne", "priya-shah", "tom-walsh"]
     body = fake_openai.chat_requests[0].body
     fmt = body["response_format"]
@@ -499,12 +550,27 @@ def test_generate_through_the_openai_backend(tmp_path: Path, fake_openai, monkey
 
 
 def test_build_persona_keeps_the_skeleton_on_top() -> None:
-    skeleton = Skeleton(index=0, age=71, gender="Male", country="Ireland", city="Cork", nationality="Irish",
-                        occupation="nurse", retired=True, income="low", education="Secondary school",
-                        attitudes={"price_sensitivity": "High"})
+    skeleton = Skeleton(
+        index=0,
+        age=71,
+        gender="Male",
+        country="Ireland",
+        city="Cork",
+        nationality="Irish",
+        occupation="nurse",
+        retired=True,
+        income="low",
+        education="Secondary school",
+        attitudes={"price_sensitivity": "High"},
+    )
     shared = [{"age": 30, "income": "high", "residence": "Paris, France", "preferences": {"likes": ["Barry's Tea"]}}]
     persona = build_persona(skeleton, PersonaNarrative.model_validate(_narrative("Seán Murphy")), "Seán Murphy", shared)
-    assert (persona.age, persona.income, persona.residence, persona.occupation.title) == (71, "low", "Cork, Ireland", "retired nurse")
+    assert (persona.age, persona.income, persona.residence, persona.occupation.title) == (
+        71,
+        "low",
+        "Cork, Ireland",
+        "retired nurse",
+    )
     assert persona.occupation.organization == "St James's Hospital"
     assert persona.personality.big_five.extraversion == "Low. It depends on the day."
     assert persona.personality.big_five.score("neuroticism") == 0.1
@@ -531,9 +597,19 @@ def test_fallback_names_are_plausible_unique_and_fit_the_country() -> None:
         assert plausible_name(name)
         assert slugify(name) not in taken
         taken.add(slugify(name))
-    assert fallback_name("China", "Male", set(), random.Random(1)).split()[0] in "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun".split()
+    assert (
+        fallback_name("China", "Male", set(), random.Random(1)).split()[0]
+        in "Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun".split()
+    )
     assert plausible_name(fallback_name("Atlantis", None, set(), random.Random(2)))
-    for bad in ("Price", "the nurse", "John 3", "A very long name with far too many words", "john smith", "Дмитрий Волков"):
+    for bad in (
+        "Price",
+        "the nurse",
+        "John 3",
+        "A very long name with far too many words",
+        "john smith",
+        "Дмитрий Волков",
+    ):
         assert not plausible_name(bad), bad
     for good in ("Anne van den Berg", "Seán O'Brien", "Ji-woo Kim", "Wang Fang"):
         assert plausible_name(good), good

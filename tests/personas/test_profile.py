@@ -68,8 +68,14 @@ def test_library_profile_numbers() -> None:
 def test_profile_cli_tables_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["personas", "profile"]) == 0
     out = capsys.readouterr().out
-    for needle in ("Profile of 14 personas (the library)", "Big five", "openness", "lower-middle", "talkativeness",
-                   "education: free text, 14 distinct values"):
+    for needle in (
+        "Profile of 14 personas (the library)",
+        "Big five",
+        "openness",
+        "lower-middle",
+        "talkativeness",
+        "education: free text, 14 distinct values",
+    ):
         assert needle in out, needle
     assert main(["personas", "profile", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -81,8 +87,12 @@ def test_profile_cli_tables_and_json(capsys: pytest.CaptureFixture[str]) -> None
 def test_profile_of_names_files_and_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "panel"
     folder.mkdir()
-    (folder / "a.toml").write_text('name = "Ann Lee"\nage = 30\ngender = "Female"\nresidence = "Leeds, UK"\n', encoding="utf-8")
-    (folder / "b.json").write_text('{"name": "Bo Chan", "age": 61, "extra": {"attitudes": {"price_sensitivity": "High"}}}', encoding="utf-8")
+    (folder / "a.toml").write_text(
+        'name = "Ann Lee"\nage = 30\ngender = "Female"\nresidence = "Leeds, UK"\n', encoding="utf-8"
+    )
+    (folder / "b.json").write_text(
+        '{"name": "Bo Chan", "age": 61, "extra": {"attitudes": {"price_sensitivity": "High"}}}', encoding="utf-8"
+    )
     (folder / "home.fragment.toml").write_text('beliefs = ["x"]\n', encoding="utf-8")
     (folder / "population.json").write_text("{}", encoding="utf-8")
     assert main(["personas", "profile", str(folder), "maria-lopez", "--json"]) == 0
@@ -183,8 +193,16 @@ def test_spec_comparison_of_a_generated_population(tmp_path: Path, capsys: pytes
     assert [r["category"] for r in attitude["categories"]] == ["Low", "Medium", "High"]
     assert [r["target"] for r in attitude["categories"]] == [0.25, 0.0, 0.75]
     assert [r["observed"] for r in attitude["categories"]] == [3, 0, 9]
-    assert comparison["quotas"] == [{"quota": 0, "description": "age 60+ ≥ 25%", "count": sum(s["age"] >= 60 for s in skeletons),
-                                     "min": 3, "max": 12, "met": True}]
+    assert comparison["quotas"] == [
+        {
+            "quota": 0,
+            "description": "age 60+ ≥ 25%",
+            "count": sum(s["age"] >= 60 for s in skeletons),
+            "min": 3,
+            "max": 12,
+            "met": True,
+        }
+    ]
 
     assert main(["personas", "profile", str(out), "--spec", str(spec_path)]) == 0
     text = capsys.readouterr().out
@@ -193,7 +211,9 @@ def test_spec_comparison_of_a_generated_population(tmp_path: Path, capsys: pytes
 
 def test_normal_age_targets_use_the_clipped_normal(tmp_path: Path) -> None:
     spec_path = tmp_path / "spec.toml"
-    spec_path.write_text('[age]\nmean = 45\nsd = 12\nmin = 30\nmax = 70\n[[countries]]\nname = "Spain"\n', encoding="utf-8")
+    spec_path.write_text(
+        '[age]\nmean = 45\nsd = 12\nmin = 30\nmax = 70\n[[countries]]\nname = "Spain"\n', encoding="utf-8"
+    )
     spec = load_spec(spec_path)
     result = compare_to_spec(collect_personas([]), spec)
     age = result.attributes[0]
@@ -209,11 +229,15 @@ def test_normal_age_targets_use_the_clipped_normal(tmp_path: Path) -> None:
     assert age.rows[-1].category == OTHER and age.rows[-1].observed == outside and age.chi2 is None
 
 
-def test_a_generated_folder_is_compared_with_its_recorded_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_generated_folder_is_compared_with_its_recorded_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec_path = tmp_path / "spec.toml"
     spec_path.write_text(SPEC, encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["personas", "generate", str(spec_path), "--out", str(out), "--backend", "scripted", "--size", "4"]) == 0
+    assert (
+        main(["personas", "generate", str(spec_path), "--out", str(out), "--backend", "scripted", "--size", "4"]) == 0
+    )
     capsys.readouterr()
     assert main(["personas", "profile", str(out), "--json"]) == 0
     recorded = json.loads(capsys.readouterr().out)["comparison"]

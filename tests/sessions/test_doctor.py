@@ -69,13 +69,19 @@ def test_server_without_models_endpoint_gets_a_chat_probe(fake_openai: FakeOpenA
 
 
 def test_no_key_selects_local_and_reports_its_state(monkeypatch, capsys) -> None:
-    monkeypatch.setattr(doctor, "_local_checks", lambda settings: (False, [doctor.Check("local: llama-cpp-python", "warn", "not installed")]))
+    monkeypatch.setattr(
+        doctor,
+        "_local_checks",
+        lambda settings: (False, [doctor.Check("local: llama-cpp-python", "warn", "not installed")]),
+    )
     code, out = run(capsys)
     assert code == 1
     assert "local — no API key, base URL or Azure endpoint" in out
     assert "not configured" in out and "not installed" in out and "not set" in out
 
-    monkeypatch.setattr(doctor, "_local_checks", lambda settings: (True, [doctor.Check("local: model file", "ok", "found")]))
+    monkeypatch.setattr(
+        doctor, "_local_checks", lambda settings: (True, [doctor.Check("local: model file", "ok", "found")])
+    )
     code, out = run(capsys)
     assert code == 0
 

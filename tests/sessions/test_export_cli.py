@@ -30,7 +30,9 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def test_default_path_then_refuse_overwrite_then_force(workspace: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_path_then_refuse_overwrite_then_force(
+    workspace: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     _, run = workspace
     assert main(["export", str(run), "--format", "md"]) == 0
     target = run / "transcript.md"
@@ -62,7 +64,9 @@ def test_output_inside_run_dir_or_cwd_is_allowed(workspace: tuple[Path, Path]) -
     assert (cwd / "out" / "transcript.json").is_file()
 
 
-def test_output_escaping_with_dotdot_is_refused(workspace: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_escaping_with_dotdot_is_refused(
+    workspace: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     cwd, run = workspace
     escape = run / ".." / ".." / "elsewhere.md"
     assert main(["export", str(run), "--format", "md", "-o", str(escape)]) == 2
@@ -72,7 +76,9 @@ def test_output_escaping_with_dotdot_is_refused(workspace: tuple[Path, Path], ca
     assert not (cwd.parent / "x.md").exists()
 
 
-def test_symlink_pointing_outside_is_refused(workspace: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_symlink_pointing_outside_is_refused(
+    workspace: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, run = workspace
     outside = tmp_path / "secret"
     outside.mkdir()
@@ -84,7 +90,9 @@ def test_symlink_pointing_outside_is_refused(workspace: tuple[Path, Path], tmp_p
     assert list(outside.iterdir()) == []
 
 
-def test_bad_run_dirs_and_flags_exit_2(workspace: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_run_dirs_and_flags_exit_2(
+    workspace: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, run = workspace
     assert main(["export", str(tmp_path / "missing"), "--format", "md"]) == 2
     assert "no such run folder" in one_line_error(capsys)

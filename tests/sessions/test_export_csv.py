@@ -70,5 +70,5 @@ def test_formula_like_text_is_defused(csv_path: Path) -> None:
     assert any(r["rationale"] == "Lunch budget, = €2." for r in rows)
     from troupe.sessions.export.csv_export import safe_cell
 
-    assert safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert safe_cell("-1.5") == "-1.5" and safe_cell(3) == 3

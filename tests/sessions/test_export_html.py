@@ -104,9 +104,18 @@ def test_thoughts_shown_when_asked(tmp_path: Path) -> None:
 def test_chromium_renders_it_without_running_the_script(page: tuple[Path, Collector]) -> None:
     path, _ = page
     result = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=90,
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr[-500:]
     dom = result.stdout

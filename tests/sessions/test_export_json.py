@@ -44,7 +44,9 @@ def test_json_carries_spec_personas_provenance_and_poll_results(run_dir: Path) -
     assert [p["name"] for p in data["personas"]] == PEOPLE
     assert data["personas"][0]["descriptor"] == CARDS["Maria Lopez"]["descriptor"]
     intent = next(p for p in data["polls"] if p["poll_id"] == "purchase_intent")
-    assert intent["n"] == 4 and intent["mean"] == pytest.approx(3.5) and intent["stdev"] == pytest.approx(1.732, abs=1e-3)
+    assert (
+        intent["n"] == 4 and intent["mean"] == pytest.approx(3.5) and intent["stdev"] == pytest.approx(1.732, abs=1e-3)
+    )
     assert intent["counts"] == {"Strongly disagree": 1, "Disagree": 0, "Neutral": 0, "Agree": 2, "Strongly agree": 1}
 
 

@@ -83,8 +83,10 @@ def test_poll_validator_message_keeps_its_location(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("poll", "expected"),
     [
-        ('kind = "number"\noptions = ["a", "b"]\n',
-         "polls[0].options: a number poll takes no options (they are for single, multi and Likert polls)"),
+        (
+            'kind = "number"\noptions = ["a", "b"]\n',
+            "polls[0].options: a number poll takes no options (they are for single, multi and Likert polls)",
+        ),
         ('kind = "text"\noptions = ["a"]\n', "polls[0].options: a text poll takes no options"),
         ('kind = "likert5"\nmin = 1\n', "polls[0].min: min applies to number polls only"),
         ('kind = "single"\noptions = ["Only"]\n', "polls[0].options: a single poll needs at least two options"),
@@ -116,7 +118,9 @@ def test_persona_seated_twice(tmp_path: Path) -> None:
 def test_concept_stimulus_needs_a_title(tmp_path: Path) -> None:
     extra = '[[sections.stimuli]]\nkind = "concept"\ntext = "A soup."\n'
     path = write(tmp_path, MINIMAL.format(extra=extra))
-    assert error_of(path) == f'{path}: sections[1] "Concept reactions": stimuli[0].title: a concept stimulus needs a title'
+    assert (
+        error_of(path) == f'{path}: sections[1] "Concept reactions": stimuli[0].title: a concept stimulus needs a title'
+    )
 
 
 def test_image_stimulus_must_exist_relative_to_the_guide(tmp_path: Path) -> None:
@@ -145,7 +149,9 @@ def test_parse_guide_round_trips_the_dump_a_run_records() -> None:
 
 def _stim_guide(order: str, n: int = 3) -> Guide:
     stimuli = [{"kind": "text", "title": f"S{i}", "text": f"Stimulus {i}"} for i in range(n)]
-    return Guide.model_validate({"title": "t", "sections": [{"title": "s", "stimuli": stimuli, "stimuli_order": order}]})
+    return Guide.model_validate(
+        {"title": "t", "sections": [{"title": "s", "stimuli": stimuli, "stimuli_order": order}]}
+    )
 
 
 def test_rotate_shows_every_stimulus_first_once_over_n_seeds() -> None:
@@ -167,22 +173,27 @@ def test_fixed_and_shuffle_orders() -> None:
 
 
 def test_total_rounds_counts_rounds_after_each_stimulus() -> None:
-    guide = Guide.model_validate({
-        "title": "t", "defaults": {"rounds": 2},
-        "sections": [
-            {"title": "a"},
-            {"title": "b", "rounds": 1, "stimuli": [{"text": "x"}, {"text": "y"}]},
-        ],
-    })
+    guide = Guide.model_validate(
+        {
+            "title": "t",
+            "defaults": {"rounds": 2},
+            "sections": [
+                {"title": "a"},
+                {"title": "b", "rounds": 1, "stimuli": [{"text": "x"}, {"text": "y"}]},
+            ],
+        }
+    )
     assert guide.total_rounds() == 2 + 2
 
 
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ('[[sections.polls]]\nid = "intent"\nquestion = "Buy?"\nkind = "likert9"\n',
-         'sections[1] "Concept reactions": polls[0].kind: Input should be'),
-        ('rounds = -1\n', 'sections[1] "Concept reactions": rounds: Input should be greater than or equal to 0'),
+        (
+            '[[sections.polls]]\nid = "intent"\nquestion = "Buy?"\nkind = "likert9"\n',
+            'sections[1] "Concept reactions": polls[0].kind: Input should be',
+        ),
+        ("rounds = -1\n", 'sections[1] "Concept reactions": rounds: Input should be greater than or equal to 0'),
         ('policy = "chaos"\n', 'sections[1] "Concept reactions": policy: Input should be'),
     ],
 )

@@ -85,7 +85,9 @@ def test_interview_is_one_to_one_and_directed() -> None:
 
 async def _run(guide: Guide, run_dir: Path) -> Path:
     cards = [render_card(resolve_persona(p)) for p in guide.panel.personas]
-    return await run_headless(guide, cards, ScriptedBackend(seed=7), run_dir, seed=1, progress=False, clock=FixedClock())
+    return await run_headless(
+        guide, cards, ScriptedBackend(seed=7), run_dir, seed=1, progress=False, clock=FixedClock()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +188,13 @@ def test_troupe_run_then_export_and_report_through_the_cli(tmp_path: Path, monke
     for fmt in ("md", "json", "csv", "html"):
         assert main(["export", str(run), "--format", fmt]) == 0
     assert main(["report", str(run), "--format", "html"]) == 0
-    assert {p.name for p in run.iterdir()} >= {"transcript.md", "transcript.json", "transcript.csv", "transcript.html", "report.html"}
+    assert {p.name for p in run.iterdir()} >= {
+        "transcript.md",
+        "transcript.json",
+        "transcript.csv",
+        "transcript.html",
+        "report.html",
+    }
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -48,27 +48,49 @@ def themes_reply(request: ChatRequest) -> dict:
     """A model that quotes well, misquotes, mislinks and invents — per section."""
     prompt = request.messages[-1].content
     if '"Concept reactions"' in prompt:
-        return {"themes": [
-            {"label": "Price is the hurdle", "summary": "Most worry about €2.49.", "refs": [
-                {"seq": 13, "excerpt": "the price worries me a little"},
-                {"seq": 14, "excerpt": "€2.49 is a steep price"},
-                {"seq": 17, "excerpt": "“The  price is fine for a lunch”"},  # typographic quotes, double space
-                {"seq": 99, "excerpt": "no such utterance"},
-            ]},
-            {"label": "Saltiness", "summary": "Salt is a worry.", "refs": [
-                {"seq": 16, "excerpt": "if it isn't too salty"},
-                {"seq": 17, "excerpt": "A salty soup would put me off too"},  # right words, wrong seq (22)
-            ]},
-            {"label": "Invented enthusiasm", "summary": "Everyone loves it.", "refs": [
-                {"seq": 13, "excerpt": "I love it so much"},
-                {"seq": 14, "excerpt": "best soup I ever had"},
-            ]},
-        ]}
+        return {
+            "themes": [
+                {
+                    "label": "Price is the hurdle",
+                    "summary": "Most worry about €2.49.",
+                    "refs": [
+                        {"seq": 13, "excerpt": "the price worries me a little"},
+                        {"seq": 14, "excerpt": "€2.49 is a steep price"},
+                        {"seq": 17, "excerpt": "“The  price is fine for a lunch”"},  # typographic quotes, double space
+                        {"seq": 99, "excerpt": "no such utterance"},
+                    ],
+                },
+                {
+                    "label": "Saltiness",
+                    "summary": "Salt is a worry.",
+                    "refs": [
+                        {"seq": 16, "excerpt": "if it isn't too salty"},
+                        {"seq": 17, "excerpt": "A salty soup would put me off too"},  # right words, wrong seq (22)
+                    ],
+                },
+                {
+                    "label": "Invented enthusiasm",
+                    "summary": "Everyone loves it.",
+                    "refs": [
+                        {"seq": 13, "excerpt": "I love it so much"},
+                        {"seq": 14, "excerpt": "best soup I ever had"},
+                    ],
+                },
+            ]
+        }
     if '"Purchase intent"' in prompt:
-        return {"themes": [{"label": "Taste first", "summary": "Taste decides.", "refs": [
-            {"seq": 39, "excerpt": "if it is good, I would pay"},
-            {"seq": 40, "excerpt": "paraphrased, not said"},
-        ]}]}
+        return {
+            "themes": [
+                {
+                    "label": "Taste first",
+                    "summary": "Taste decides.",
+                    "refs": [
+                        {"seq": 39, "excerpt": "if it is good, I would pay"},
+                        {"seq": 40, "excerpt": "paraphrased, not said"},
+                    ],
+                }
+            ]
+        }
     return {"themes": []}
 
 
@@ -80,7 +102,9 @@ async def test_llm_themes_keep_only_verified_quotes(run_dir: Path) -> None:
     assert [t.label for t in concept.themes] == ["Price is the hurdle", "Saltiness"]  # invented one dropped
     price, salt = concept.themes
     assert [(q.seq, q.text) for q in price.quotes] == [
-        (13, "the price worries me a little"), (14, "€2.49 is a steep price"), (17, "The price is fine for a lunch"),
+        (13, "the price worries me a little"),
+        (14, "€2.49 is a steep price"),
+        (17, "The price is fine for a lunch"),
     ]
     assert price.quotes[2].repaired and not price.quotes[0].repaired
     assert [(q.seq, q.agent) for q in salt.quotes] == [(16, "Aiko Sato"), (22, "Maria Lopez")]  # relinked
@@ -89,7 +113,11 @@ async def test_llm_themes_keep_only_verified_quotes(run_dir: Path) -> None:
     assert report.quote_stats.repaired == 2
     # A section whose proposal kept fewer than two quotes falls back to lexical clustering.
     intent = next(s for s in report.sections if s.title == "Purchase intent")
-    assert intent.method == "lexical" and intent.themes and "no theme with two verifiable quotes" in (intent.method_note or "")
+    assert (
+        intent.method == "lexical"
+        and intent.themes
+        and "no theme with two verifiable quotes" in (intent.method_note or "")
+    )
     assert "where it gave verifiable quotes, otherwise by lexical clustering" in report.themes_source
     assert_all_quotes_verbatim(report, run_dir)
 
@@ -143,7 +171,7 @@ def test_verify_quote_repairs_or_drops() -> None:
     entry = Entry(7, "t", "say", "A", "I’d pay €2.49 — maybe.\nNot more.")
     by_seq = {7: entry}
     assert verify_quote(by_seq, 7, "I’d pay €2.49").text == "I’d pay €2.49"  # type: ignore[union-attr]
-    repaired = verify_quote(by_seq, 7, "\"i'd PAY €2.49 - maybe. Not more\"")
+    repaired = verify_quote(by_seq, 7, '"i\'d PAY €2.49 - maybe. Not more"')
     assert repaired is not None and repaired.text == "I’d pay €2.49 — maybe.\nNot more" and repaired.repaired
     assert verify_quote(by_seq, 7, "I'd pay three euros") is None
     assert verify_quote(by_seq, 7, "pay") is None  # too short to be a quote
@@ -186,7 +214,9 @@ async def test_profiles(run_dir: Path) -> None:
 
 
 async def test_markdown_report_quotes_are_verbatim_and_thoughts_absent(run_dir: Path) -> None:
-    report = await build_report(load_transcript(run_dir), backend=scripted_from(themes_reply), generated_at=GENERATED_AT)
+    report = await build_report(
+        load_transcript(run_dir), backend=scripted_from(themes_reply), generated_at=GENERATED_AT
+    )
     text = render_report_markdown(report)
     assert "All participants in this session are simulated" in text and "scripted / scripted-1" in text
     assert THOUGHT not in text
@@ -210,7 +240,9 @@ class _Tags(HTMLParser):
         self.links += [v or "" for k, v in attrs if k == "href"]
 
 
-def test_report_command_html_links_quotes_into_the_transcript(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_command_html_links_quotes_into_the_transcript(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["export", str(run_dir), "--format", "html"]) == 0
     assert main(["report", str(run_dir), "--format", "html"]) == 0  # the run's own backend: scripted
     page = (run_dir / "report.html").read_text(encoding="utf-8")
@@ -254,10 +286,18 @@ async def test_html_report_escapes_what_the_model_wrote(run_dir: Path) -> None:
     from troupe.sessions.report_render import render_report_html
 
     def hostile(request: ChatRequest) -> dict:
-        return {"themes": [{"label": "<script>alert(1)</script>", "summary": "<img src=x onerror=alert(2)>", "refs": [
-            {"seq": 13, "excerpt": "the price worries me a little"},
-            {"seq": 14, "excerpt": "€2.49 is a steep price"},
-        ]}]}
+        return {
+            "themes": [
+                {
+                    "label": "<script>alert(1)</script>",
+                    "summary": "<img src=x onerror=alert(2)>",
+                    "refs": [
+                        {"seq": 13, "excerpt": "the price worries me a little"},
+                        {"seq": 14, "excerpt": "€2.49 is a steep price"},
+                    ],
+                }
+            ]
+        }
 
     report = await build_report(load_transcript(run_dir), backend=scripted_from(hostile))
     page = render_report_html(report)

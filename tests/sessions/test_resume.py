@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.engine_fixtures import guide_data, make_cards, turn_requests
 from troupe.core.errors import RunStateError
 from troupe.core.llm.scripted import ScriptedBackend
-from troupe.sessions.guide import parse_guide
 from troupe.core.log import read_events
+from troupe.sessions.guide import parse_guide
 from troupe.sessions.plan import position, unanswered
 from troupe.sessions.run import branch_run
 from troupe.sessions.session import Session
-
-from tests.core.engine_fixtures import guide_data, make_cards, turn_requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,8 +97,10 @@ async def test_reopening_rebuilds_the_same_agents_and_state(tmp_path: Path) -> N
         await session.step()
     session.mute_agent("Tom Becker")
     await session.room.drain(timeout=5)
-    live = {name: (list(a.memory.items), a.memory.summary, a.mind.render() + a.mind.render_standing(), a.turns)
-            for name, a in session.room.agents.items()}
+    live = {
+        name: (list(a.memory.items), a.memory.summary, a.mind.render() + a.mind.render_standing(), a.turns)
+        for name, a in session.room.agents.items()
+    }
     live_state = session.state
     cursor = session._cursor
     await session.aclose()
@@ -108,11 +109,18 @@ async def test_reopening_rebuilds_the_same_agents_and_state(tmp_path: Path) -> N
     for name, agent in reopened.room.agents.items():
         items, summary, mind, turns = live[name]
         assert [i.text for i in agent.memory.items] == [i.text for i in items]
-        assert (agent.memory.summary, agent.mind.render() + agent.mind.render_standing(), agent.turns) == (summary, mind, turns)
+        assert (agent.memory.summary, agent.mind.render() + agent.mind.render_standing(), agent.turns) == (
+            summary,
+            mind,
+            turns,
+        )
     assert position(reopened.plan, reopened.events) == cursor  # the pure function agrees
     state = reopened.state
     assert (state.section_index, state.rounds, state.calls, state.beats_done) == (
-        live_state.section_index, live_state.rounds, live_state.calls, live_state.beats_done
+        live_state.section_index,
+        live_state.rounds,
+        live_state.calls,
+        live_state.beats_done,
     )
     assert state.agents["Tom Becker"].muted and reopened._cursor == cursor
     await reopened.aclose()

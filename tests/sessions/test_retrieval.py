@@ -23,15 +23,20 @@ RECALL_HEADER = "# Earlier moments you recall"
 
 def long_guide(rounds: int = 6) -> Guide:
     """Enough talk on two topics that old items leave the window and come back by recall."""
-    return parse_guide({
-        "title": "Soup, at length",
-        "defaults": {"policy": "parallel", "rounds": rounds},
-        "sections": [
-            {"title": "Lunch", "prompt": "What do you usually have for lunch, and what does it cost you?"},
-            {"title": "Concept", "prompt": "Here is an idea: a chilled gazpacho in a glass bottle, 2.49. Would you buy it?",
-             "polls": [{"id": "intent", "question": "Would you buy it?", "kind": "likert5"}]},
-        ],
-    })
+    return parse_guide(
+        {
+            "title": "Soup, at length",
+            "defaults": {"policy": "parallel", "rounds": rounds},
+            "sections": [
+                {"title": "Lunch", "prompt": "What do you usually have for lunch, and what does it cost you?"},
+                {
+                    "title": "Concept",
+                    "prompt": "Here is an idea: a chilled gazpacho in a glass bottle, 2.49. Would you buy it?",
+                    "polls": [{"id": "intent", "question": "Would you buy it?", "kind": "likert5"}],
+                },
+            ],
+        }
+    )
 
 
 def read(run_dir: Path) -> list[dict]:
@@ -53,8 +58,9 @@ async def test_a_headless_run_on_the_fake_server_recalls_by_embeddings_and_resum
 ) -> None:
     run_dir = tmp_path / "run"
     backend = openai_backend(fake_openai)
-    session = await Session.start(long_guide(), make_cards(), backend, run_dir, retrieval="embeddings", budget=900,
-                                  stop_on_backend_error=True)
+    session = await Session.start(
+        long_guide(), make_cards(), backend, run_dir, retrieval="embeddings", budget=900, stop_on_backend_error=True
+    )
     for _ in range(5):  # part of the guide, then the process "stops"
         await session.step()
     await session.aclose()
@@ -89,8 +95,15 @@ async def test_a_headless_run_on_the_fake_server_recalls_by_embeddings_and_resum
 
 async def test_run_headless_takes_the_retrieval_option(tmp_path: Path, fake_openai: FakeOpenAIServer) -> None:
     backend = openai_backend(fake_openai)
-    await run_headless(long_guide(rounds=3), make_cards(), backend, tmp_path / "run", retrieval="embeddings",
-                       budget=900, progress=False)
+    await run_headless(
+        long_guide(rounds=3),
+        make_cards(),
+        backend,
+        tmp_path / "run",
+        retrieval="embeddings",
+        budget=900,
+        progress=False,
+    )
     await backend.aclose()
     lines = read(tmp_path / "run")
     assert lines[0]["retrieval"] == "embeddings" and embed_calls(lines)
@@ -100,8 +113,15 @@ async def test_run_headless_takes_the_retrieval_option(tmp_path: Path, fake_open
 async def test_a_server_without_embeddings_logs_one_recovered_error_and_goes_on_lexically(tmp_path: Path) -> None:
     with FakeOpenAIServer(embeddings_endpoint=False) as server:
         backend = openai_backend(server)
-        await run_headless(long_guide(rounds=3), make_cards(), backend, tmp_path / "run", retrieval="embeddings",
-                           budget=900, progress=False)  # unattended: stops on backend errors, but not on this one
+        await run_headless(
+            long_guide(rounds=3),
+            make_cards(),
+            backend,
+            tmp_path / "run",
+            retrieval="embeddings",
+            budget=900,
+            progress=False,
+        )  # unattended: stops on backend errors, but not on this one
         await backend.aclose()
         assert len(server.embedding_requests) == 1  # tried once, then lexical for good
     lines = read(tmp_path / "run")
@@ -133,7 +153,9 @@ async def test_a_recorded_run_reopened_through_the_replay_cache_recalls_alike_wi
 
     async def recall(session: Session) -> dict[str, list[str]]:
         return {
-            name: [item.text for item in await agent.memory.recall_for(question, focus=question, limit=2, max_tokens=200)]
+            name: [
+                item.text for item in await agent.memory.recall_for(question, focus=question, limit=2, max_tokens=200)
+            ]
             for name, agent in session.room.agents.items()
         }
 
@@ -142,7 +164,9 @@ async def test_a_recorded_run_reopened_through_the_replay_cache_recalls_alike_wi
     for _ in range(12):
         await session.step()
     before = await recall(session)
-    assert all(a.memory.window_start > 2 * (len(session.cards) + 1) for a in session.room.agents.values())  # vectors rank
+    assert all(
+        a.memory.window_start > 2 * (len(session.cards) + 1) for a in session.room.agents.values()
+    )  # vectors rank
     assert any(before.values()) and recorder.inner.embedded
     await session.aclose()
     await recorder.aclose()
@@ -157,7 +181,9 @@ async def test_a_recorded_run_reopened_through_the_replay_cache_recalls_alike_wi
     await replayer.aclose()
 
 
-def test_the_cli_option_and_the_environment_reach_the_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_the_cli_option_and_the_environment_reach_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     from troupe.sessions.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -167,7 +193,9 @@ def test_the_cli_option_and_the_environment_reach_the_session(tmp_path: Path, mo
         'rounds = 2\n[[sections]]\ntitle = "Talk"\nprompt = "What do you think of bottled gazpacho?"\n',
         encoding="utf-8",
     )
-    assert main(["run", str(guide), "--backend", "scripted", "--headless", "--retrieval", "embeddings", "--out", "a"]) == 0
+    assert (
+        main(["run", str(guide), "--backend", "scripted", "--headless", "--retrieval", "embeddings", "--out", "a"]) == 0
+    )
     assert read(tmp_path / "a")[0]["retrieval"] == "embeddings"
     monkeypatch.setenv("TROUPE_RETRIEVAL", "embeddings")
     assert main(["run", str(guide), "--backend", "scripted", "--headless", "--out", "b"]) == 0
@@ -212,8 +240,13 @@ async def test_turns_wait_for_embeddings_at_most_once_per_question(tmp_path: Pat
                 self.latency = saved
 
     backend = SlowChat(latency=0.12)
-    guide = parse_guide({"title": "One question", "defaults": {"policy": "parallel", "rounds": 9},
-                         "sections": [{"title": "Talk", "prompt": "What do you think of bottled gazpacho?"}]})
+    guide = parse_guide(
+        {
+            "title": "One question",
+            "defaults": {"policy": "parallel", "rounds": 9},
+            "sections": [{"title": "Talk", "prompt": "What do you think of bottled gazpacho?"}],
+        }
+    )
     session = await Session.start(guide, make_cards(), backend, tmp_path / "run", retrieval="embeddings", budget=900)
     await session.run_to_end()
     store = session.embeddings

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
-from contextlib import nullcontext
 import sys
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -63,8 +63,20 @@ def test_headless_run_prints_the_run_dir_and_writes_a_complete_log(guide_file: P
 
 
 def test_personas_and_rounds_options(guide_file: Path, capsys) -> None:
-    run_dir = run_ok(capsys, "run", str(guide_file), "--backend", "scripted", "--headless",
-                     "--personas", "kwame-mensah,Priya Raman", "--rounds", "1", "--out", "mine")
+    run_dir = run_ok(
+        capsys,
+        "run",
+        str(guide_file),
+        "--backend",
+        "scripted",
+        "--headless",
+        "--personas",
+        "kwame-mensah,Priya Raman",
+        "--rounds",
+        "1",
+        "--out",
+        "mine",
+    )
     assert run_dir == Path("mine")
     lines = events(run_dir)
     assert lines[0]["personas"] == ["Kwame Mensah", "Priya Raman"]
@@ -92,8 +104,11 @@ def test_bad_input_is_exit_2_with_one_line(guide_file: Path, capsys, argv: list[
 @pytest.mark.parametrize(
     ("panel", "argv", "expected"),
     [
-        ('["maria-lopez", "ghost-person"]', [],
-         "{guide}: panel.personas[1]: persona 'ghost-person' is not in the library"),
+        (
+            '["maria-lopez", "ghost-person"]',
+            [],
+            "{guide}: panel.personas[1]: persona 'ghost-person' is not in the library",
+        ),
         ('["maria-lopez", "Maria Lopez"]', [], "{guide}: panel.personas[1]: Maria Lopez is seated twice"),
         ('["maria-lopez"]', ["--personas", "tom-becker,ghosty"], "--personas: persona 'ghosty' is not in the library"),
     ],
@@ -135,7 +150,9 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_server_that_is_down_stops_cleanly_and_resume_finishes_later(guide_file: Path, capsys, monkeypatch, fake_openai) -> None:
+def test_a_server_that_is_down_stops_cleanly_and_resume_finishes_later(
+    guide_file: Path, capsys, monkeypatch, fake_openai
+) -> None:
     config = guide_file.parent / "troupe.toml"
     config.write_text("max_retries = 0\ntimeout_s = 5\n", encoding="utf-8")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
@@ -192,7 +209,9 @@ def test_a_server_that_keeps_failing_halts_the_headless_run_instead_of_completin
         return fake_openai._generate(body)
 
     fake_openai.enqueue(*[behaviour] * 100)
-    code = main(["--config", str(config), "run", str(guide_file), "--backend", "openai", "--headless", "--out", "flaky"])
+    code = main(
+        ["--config", str(config), "run", str(guide_file), "--backend", "openai", "--headless", "--out", "flaky"]
+    )
     err = capsys.readouterr().err
     assert code == 1 and f"({status}" in err and "troupe resume flaky" in err and "Traceback" not in err
     assert "distinctive" not in err
@@ -223,7 +242,10 @@ def test_ctrl_c_in_a_headless_run_says_how_to_resume(guide_file: Path, capsys, m
     monkeypatch.setattr(run_module, "run_headless", interrupted)
     assert main(["run", str(guide_file), "--backend", "scripted", "--headless", "--out", "cut"]) == 130
     err = capsys.readouterr().err
-    assert err.strip().splitlines()[-1] == "troupe: interrupted; the run is saved in cut; continue it with `troupe resume cut`"
+    assert (
+        err.strip().splitlines()[-1]
+        == "troupe: interrupted; the run is saved in cut; continue it with `troupe resume cut`"
+    )
     monkeypatch.setattr(run_module, "run_headless", real)
     assert run_ok(capsys, "resume", "cut", "--headless") == Path("cut")
     assert events(Path("cut"))[-1]["type"] == "session_ended"

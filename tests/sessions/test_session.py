@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.engine_fixtures import guide_data, make_cards, prompt_text, turn_requests
 from troupe.core.clock import FixedClock
 from troupe.core.errors import BackendUnavailableError, BadInputError, RunStateError
 from troupe.core.events import EVENT_TYPES, parse_event
@@ -17,16 +18,20 @@ from troupe.core.polls import PollSpec
 from troupe.sessions.guide import StimulusSpec, parse_guide
 from troupe.sessions.session import Session
 
-from tests.core.engine_fixtures import guide_data, make_cards, prompt_text, turn_requests
-
 
 def guide(**overrides):
     return parse_guide(guide_data(**overrides))
 
 
 async def start(tmp_path: Path, backend=None, **kw) -> Session:
-    return await Session.start(kw.pop("guide", None) or guide(), make_cards(), backend or ScriptedBackend(), tmp_path / "run",
-                               clock=FixedClock(), **kw)
+    return await Session.start(
+        kw.pop("guide", None) or guide(),
+        make_cards(),
+        backend or ScriptedBackend(),
+        tmp_path / "run",
+        clock=FixedClock(),
+        **kw,
+    )
 
 
 def log_lines(session: Session) -> list[dict]:
@@ -136,7 +141,9 @@ async def test_moderator_speech_to_all_runs_a_round_and_mentions_direct_it(tmp_p
 async def test_show_poll_and_extra_rounds(tmp_path: Path) -> None:
     session = await start(tmp_path)
     await session.step()
-    replies = await session.show(StimulusSpec(kind="concept", title="Soup C", text="A hot soup in a can."), to=["Maria Lopez"])
+    replies = await session.show(
+        StimulusSpec(kind="concept", title="Soup C", text="A hot soup in a can."), to=["Maria Lopez"]
+    )
     stimulus = next(e for e in session.events if e.type == "stimulus")
     assert stimulus.source == "moderator" and stimulus.to == ["Maria Lopez"]
     assert {e.agent for e in replies} == {"Maria Lopez"}
@@ -249,9 +256,15 @@ async def test_five_library_personas_ten_rounds_against_a_fake_openai_server(tmp
     from troupe.personas.card import render_card
     from troupe.personas.library import resolve_persona
 
-    cards = [render_card(resolve_persona(n)) for n in ("maria-lopez", "tom-becker", "aiko-sato", "kwame-mensah", "priya-raman")]
-    data = {"title": "Ten rounds", "defaults": {"policy": "parallel", "rounds": 10},
-            "sections": [{"title": "Talk", "prompt": "What do you think of bottled gazpacho?"}]}
+    cards = [
+        render_card(resolve_persona(n))
+        for n in ("maria-lopez", "tom-becker", "aiko-sato", "kwame-mensah", "priya-raman")
+    ]
+    data = {
+        "title": "Ten rounds",
+        "defaults": {"policy": "parallel", "rounds": 10},
+        "sections": [{"title": "Talk", "prompt": "What do you think of bottled gazpacho?"}],
+    }
     backend = OpenAIBackend(base_url=fake_openai.base_url, api_key="sk-test", model="gpt-4.1-mini")
     try:
         session = await Session.start(parse_guide(data), cards, backend, tmp_path / "run")

@@ -27,12 +27,33 @@ from troupe.core.polls import LIKERT_LABELS
 from troupe.sessions.cli import main
 from troupe.sessions.study import plan_panels
 
-LEAKY_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT",
-             "TROUPE_CONFIG", "TROUPE_MODEL", "TROUPE_BACKEND", "TROUPE_CACHE", "TROUPE_CACHE_PATH")
+LEAKY_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "TROUPE_CONFIG",
+    "TROUPE_MODEL",
+    "TROUPE_BACKEND",
+    "TROUPE_CACHE",
+    "TROUPE_CACHE_PATH",
+)
 
 
 def study_args(out: Path, *extra: str, groups: int = 3) -> list[str]:
-    return ["study", "ab-test", "--groups", str(groups), "--backend", "scripted", "--rounds", "1", "--out", str(out), *extra]
+    return [
+        "study",
+        "ab-test",
+        "--groups",
+        str(groups),
+        "--backend",
+        "scripted",
+        "--rounds",
+        "1",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +144,9 @@ def test_pooled_mean_sd_ci_and_group_spread_match_a_direct_computation(study: tu
     assert [g["mean"] for g in poll["groups"]] == pytest.approx(means)
     assert poll["between_groups"]["sd_of_means"] == pytest.approx(statistics.stdev(means))
     half_k = stats.t.ppf(0.975, 2) * statistics.stdev(means) / math.sqrt(3)
-    assert poll["between_groups"]["ci95_of_means"] == pytest.approx([statistics.fmean(means) - half_k, statistics.fmean(means) + half_k])
+    assert poll["between_groups"]["ci95_of_means"] == pytest.approx(
+        [statistics.fmean(means) - half_k, statistics.fmean(means) + half_k]
+    )
 
 
 def test_panel_plan_is_balanced_distinct_and_seeded() -> None:
@@ -175,7 +198,9 @@ def test_without_panel_size_every_group_seats_the_guide_panel_and_stimuli_rotate
     assert main(study_args(out, groups=2)) == 0
     starts = [raw_events(out / g)[0] for g in ("group-01", "group-02")]
     assert starts[0]["personas"] == starts[1]["personas"] and len(starts[0]["personas"]) == 5
-    first_stimulus = [next(e["text"] for e in raw_events(out / g) if e["type"] == "stimulus") for g in ("group-01", "group-02")]
+    first_stimulus = [
+        next(e["text"] for e in raw_events(out / g) if e["type"] == "stimulus") for g in ("group-01", "group-02")
+    ]
     assert first_stimulus[0] != first_stimulus[1]  # ab-test rotates its two variants with the seed
 
 
@@ -183,7 +208,10 @@ def test_without_panel_size_every_group_seats_the_guide_panel_and_stimuli_rotate
     ("extra", "needle"),
     [
         (["--panel-size", "4", "--personas", "maria-lopez,tom-becker"], "--panel-size: is 4 but only 2 personas"),
-        (["--panel-size", "2", "--personas", "maria-lopez,nobody-at-all"], "persona 'nobody-at-all' is not in the library"),
+        (
+            ["--panel-size", "2", "--personas", "maria-lopez,nobody-at-all"],
+            "persona 'nobody-at-all' is not in the library",
+        ),
     ],
 )
 def test_bad_panels_exit_2_with_one_line(

@@ -23,8 +23,17 @@ from troupe.sessions.pollstats import Answer, PollResult
 
 LIKERT = LIKERT_LABELS["likert5"]
 VARIANTS = ["Variant A — Slow travel", "Variant B — Save a night", "No difference"]
-LEAKY_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT",
-             "TROUPE_CONFIG", "TROUPE_MODEL", "TROUPE_BACKEND", "TROUPE_CACHE", "TROUPE_CACHE_PATH")
+LEAKY_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "TROUPE_CONFIG",
+    "TROUPE_MODEL",
+    "TROUPE_BACKEND",
+    "TROUPE_CACHE",
+    "TROUPE_CACHE_PATH",
+)
 
 # Real answers as a survey tool exports them: labels in any case, scale numbers, blanks.
 HUMAN_CSV = """respondent,Intent,preferred
@@ -40,8 +49,15 @@ HUMAN_CSV = """respondent,Intent,preferred
 10,3,Variant B — Save a night
 """
 HUMAN_INTENT = [4, 4, 5, 2, 3, 5, 2, 1, 3]
-HUMAN_PREFERRED = ["Variant B — Save a night"] * 2 + ["No difference", VARIANTS[0], VARIANTS[1], "No difference",
-                                                      VARIANTS[0], VARIANTS[1], VARIANTS[1]]
+HUMAN_PREFERRED = ["Variant B — Save a night"] * 2 + [
+    "No difference",
+    VARIANTS[0],
+    VARIANTS[1],
+    "No difference",
+    VARIANTS[0],
+    VARIANTS[1],
+    VARIANTS[1],
+]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +70,20 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             mp.delenv(name, raising=False)
         mp.setenv("XDG_CONFIG_HOME", str(root / "config"))
         mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
-        args = ["study", "ab-test", "--groups", "2", "--panel-size", "4", "--backend", "scripted", "--rounds", "1", "--out", str(out)]
+        args = [
+            "study",
+            "ab-test",
+            "--groups",
+            "2",
+            "--panel-size",
+            "4",
+            "--backend",
+            "scripted",
+            "--rounds",
+            "1",
+            "--out",
+            str(out),
+        ]
         assert main(args) == 0
     (root / "human.csv").write_text(HUMAN_CSV, encoding="utf-8")
     yield out
@@ -107,7 +136,9 @@ def test_likert_poll_against_labels_and_numbers(study: Path, capsys: pytest.Capt
     assert out["welch_t"]["p"] == pytest.approx(welch.pvalue)
     assert out["welch_t"]["df"] == pytest.approx(welch.df)
     mwu = stats.mannwhitneyu(sim, hum, alternative="two-sided")
-    assert (out["mann_whitney_u"]["statistic"], out["mann_whitney_u"]["p"]) == pytest.approx((mwu.statistic, mwu.pvalue))
+    assert (out["mann_whitney_u"]["statistic"], out["mann_whitney_u"]["p"]) == pytest.approx(
+        (mwu.statistic, mwu.pvalue)
+    )
     p = [sim.count(k) / len(sim) for k in range(1, 6)]
     q = [hum.count(k) / len(hum) for k in range(1, 6)]
     assert out["total_variation_distance"] == pytest.approx(0.5 * sum(abs(a - b) for a, b in zip(p, q)))
@@ -136,7 +167,9 @@ def test_choice_poll_chi_square_drops_empty_options(study: Path, capsys: pytest.
 
 def test_a_single_group_folder_compares_that_group_only(study: Path, capsys: pytest.CaptureFixture[str]) -> None:
     csv_path = str(study.parent / "human.csv")
-    out = run_json(capsys, str(study / "group-02"), "--human", csv_path, "--column", "Intent", "--poll", "booking_intent")
+    out = run_json(
+        capsys, str(study / "group-02"), "--human", csv_path, "--column", "Intent", "--poll", "booking_intent"
+    )
     assert out["simulated"]["n"] == len(simulated([study / "group-02"], "booking_intent")) == 4
     assert out["simulated"]["groups"] == ["group-02"]
 
@@ -159,32 +192,54 @@ def test_several_polls_without_poll_lists_them(study: Path, capsys: pytest.Captu
 def test_missing_column_names_file_and_column(study: Path, capsys: pytest.CaptureFixture[str]) -> None:
     csv_path = study.parent / "human.csv"
     err = one_line_error(capsys, str(study), "--human", str(csv_path), "--column", "age", "--poll", "booking_intent")
-    assert err == f"troupe: {csv_path}: column 'age': no such column (the columns are 'respondent', 'Intent', 'preferred')"
+    assert (
+        err == f"troupe: {csv_path}: column 'age': no such column (the columns are 'respondent', 'Intent', 'preferred')"
+    )
 
 
-def test_unknown_label_names_file_column_and_row(study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_label_names_file_column_and_row(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("id;intent\n1;Agree\n2;\n3;Kind of\n", encoding="utf-8")  # ';'-separated, as many locales export
     err = one_line_error(capsys, str(study), "--human", str(bad), "--column", "intent", "--poll", "booking_intent")
     assert err.startswith(f"troupe: {bad}: column 'intent': row 4: 'Kind of' is not an answer to poll 'booking_intent'")
     bad.write_text("id,intent\n1,6\n", encoding="utf-8")  # off the 1–5 scale
-    assert "row 2: '6' is not an answer" in one_line_error(capsys, str(study), "--human", str(bad), "--column", "intent", "--poll", "booking_intent")
+    assert "row 2: '6' is not an answer" in one_line_error(
+        capsys, str(study), "--human", str(bad), "--column", "intent", "--poll", "booking_intent"
+    )
 
 
 def test_missing_file_and_unknown_poll(study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = one_line_error(capsys, str(study), "--human", str(tmp_path / "nope.csv"), "--column", "x", "--poll", "booking_intent")
+    err = one_line_error(
+        capsys, str(study), "--human", str(tmp_path / "nope.csv"), "--column", "x", "--poll", "booking_intent"
+    )
     assert err == f"troupe: {tmp_path / 'nope.csv'}: file not found"
-    err = one_line_error(capsys, str(study), "--human", str(study.parent / "human.csv"), "--column", "intent", "--poll", "nps")
+    err = one_line_error(
+        capsys, str(study), "--human", str(study.parent / "human.csv"), "--column", "intent", "--poll", "nps"
+    )
     assert "--poll: no poll 'nps' in this run (polls: preferred_variant, booking_intent)" in err
     err = one_line_error(capsys, str(tmp_path), "--human", str(study.parent / "human.csv"), "--column", "intent")
     assert "not a run or study folder" in err
 
 
 def likert_result(scores: list[int], name: str) -> PollResult:
-    result = PollResult(poll_id="intent", question="I would buy it", kind="likert5", options=list(LIKERT),
-                        private_first=True, seq=1, section_index=0, section_title="")
-    result.answers = [Answer(agent=f"{name}{i}", value=s, rationale="", seq=i, revealed=False, score=float(s),
-                             choices=(LIKERT[s - 1],)) for i, s in enumerate(scores)]
+    result = PollResult(
+        poll_id="intent",
+        question="I would buy it",
+        kind="likert5",
+        options=list(LIKERT),
+        private_first=True,
+        seq=1,
+        section_index=0,
+        section_title="",
+    )
+    result.answers = [
+        Answer(
+            agent=f"{name}{i}", value=s, rationale="", seq=i, revealed=False, score=float(s), choices=(LIKERT[s - 1],)
+        )
+        for i, s in enumerate(scores)
+    ]
     return result
 
 
@@ -201,14 +256,29 @@ def test_verdict_says_which_side_is_more_positive_and_less_varied() -> None:
 
 
 def test_identical_constant_answers_skip_welch_with_a_note() -> None:
-    v = compare(likert_result([3, 3, 3], "s"), likert_result([3, 3], "h"), source="r", groups=["r"], csv_path="h.csv", column="c")
+    v = compare(
+        likert_result([3, 3, 3], "s"),
+        likert_result([3, 3], "h"),
+        source="r",
+        groups=["r"],
+        csv_path="h.csv",
+        column="c",
+    )
     assert v.welch is None and any("undefined" in n for n in v.notes)
     assert v.tvd == 0.0 and v.mann_whitney is not None and v.mann_whitney.p == pytest.approx(1.0)
 
 
 def test_multi_choice_cells_list_options_separated_by_semicolons(tmp_path: Path) -> None:
-    poll = PollResult(poll_id="extras", question="Which extras?", kind="multi", options=["Wi-Fi", "Dinner, wine", "Shower"],
-                      private_first=True, seq=1, section_index=0, section_title="")
+    poll = PollResult(
+        poll_id="extras",
+        question="Which extras?",
+        kind="multi",
+        options=["Wi-Fi", "Dinner, wine", "Shower"],
+        private_first=True,
+        seq=1,
+        section_index=0,
+        section_title="",
+    )
     path = tmp_path / "m.csv"
     path.write_text('q\n"Wi-Fi; Dinner, wine"\n3\n"shower;wi-fi"\n', encoding="utf-8")
     human = read_human_answers(path, "q", poll)
@@ -221,9 +291,20 @@ def test_multi_choice_cells_list_options_separated_by_semicolons(tmp_path: Path)
 
 def test_number_polls_compare_means_without_a_distribution() -> None:
     def numbers(values: list[float], name: str) -> PollResult:
-        result = PollResult(poll_id="price", question="Fair price in euros?", kind="number", options=[],
-                            private_first=True, seq=1, section_index=0, section_title="")
-        result.answers = [Answer(agent=f"{name}{i}", value=x, rationale="", seq=i, revealed=False, score=x) for i, x in enumerate(values)]
+        result = PollResult(
+            poll_id="price",
+            question="Fair price in euros?",
+            kind="number",
+            options=[],
+            private_first=True,
+            seq=1,
+            section_index=0,
+            section_title="",
+        )
+        result.answers = [
+            Answer(agent=f"{name}{i}", value=x, rationale="", seq=i, revealed=False, score=x)
+            for i, x in enumerate(values)
+        ]
         return result
 
     sim, hum = [49.0, 55.0, 60.0, 52.0, 58.0] * 8, [79.0, 90.0, 65.0, 85.0, 99.0] * 8

@@ -33,8 +33,8 @@ import asyncio
 import base64
 import hashlib
 import json
-import struct
 import random
+import struct
 import threading
 import time
 from collections import deque
@@ -45,7 +45,6 @@ from typing import Any
 from troupe.core.llm.protocol import ChatRequest, Message
 from troupe.core.llm.scripted import _Writer, hashed_embedding
 from troupe.core.tokens import estimate_tokens
-
 
 # -- behaviours -------------------------------------------------------------------------------
 
@@ -92,8 +91,14 @@ def malformed(text: str = '{"action": "say", "text": "unterminated') -> Reply:
     return Reply(text)
 
 
-def error(status: int, message: str | None = None, *, retry_after: float | None = None,
-          retry_after_ms: float | None = None, code: str | None = None) -> ErrorReply:
+def error(
+    status: int,
+    message: str | None = None,
+    *,
+    retry_after: float | None = None,
+    retry_after_ms: float | None = None,
+    code: str | None = None,
+) -> ErrorReply:
     headers: dict[str, str] = {}
     if retry_after is not None:
         headers["retry-after"] = f"{retry_after:g}"
@@ -107,8 +112,15 @@ def hang(seconds: float = 30.0) -> Hang:
 
 
 _REASONS = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
-    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 
 
@@ -177,9 +189,7 @@ class FakeOpenAIServer:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
-                self._server = loop.run_until_complete(
-                    asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
-                )
+                self._server = loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024))
                 self.port = self._server.sockets[0].getsockname()[1]
             except BaseException as exc:  # pragma: no cover - surfaced to the caller
                 failure.append(exc)
@@ -296,12 +306,16 @@ class FakeOpenAIServer:
             self._tasks.discard(task)
             writer.close()
 
-    async def _respond(self, method: str, path: str, headers: dict[str, str], body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+    async def _respond(
+        self, method: str, path: str, headers: dict[str, str], body: dict[str, Any], writer: asyncio.StreamWriter
+    ) -> bool:
         if self.require_key is not None and headers.get("authorization") != f"Bearer {self.require_key}":
             await self._send_error(writer, ErrorReply(401, "Incorrect API key provided.", "invalid_api_key"))
             return True
         if method == "GET" and path.endswith("/models") and self.models_endpoint:
-            await self._send_json(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "fake"}]})
+            await self._send_json(
+                writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "fake"}]}
+            )
             return True
         if method == "POST" and path.endswith("/embeddings") and self.embeddings_endpoint:
             return await self._embeddings(body, writer)
@@ -346,7 +360,9 @@ class FakeOpenAIServer:
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
         if not texts or not all(isinstance(t, str) and t for t in texts):
-            await self._send_error(writer, ErrorReply(400, "'input' must be a non-empty string or list of non-empty strings"))
+            await self._send_error(
+                writer, ErrorReply(400, "'input' must be a non-empty string or list of non-empty strings")
+            )
             return True
         dims = int(body.get("dimensions") or self.embedding_dimensions)
         data = []
@@ -356,10 +372,16 @@ class FakeOpenAIServer:
                 vec = base64.b64encode(struct.pack(f"<{dims}f", *vec)).decode("ascii")
             data.append({"object": "embedding", "index": i, "embedding": vec})
         tokens = sum(estimate_tokens(t) for t in texts)
-        await self._send_json(writer, 200, {
-            "object": "list", "data": data, "model": body.get("model") or "text-embedding-3-small",
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        })
+        await self._send_json(
+            writer,
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model") or "text-embedding-3-small",
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
         return True
 
     def _usage(self, body: dict[str, Any], text: str, cached: int) -> dict[str, Any]:
@@ -378,13 +400,21 @@ class FakeOpenAIServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text}, "finish_reason": r.finish_reason}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": r.text}, "finish_reason": r.finish_reason}
+            ],
             "usage": self._usage(body, r.text, r.cached_tokens),
         }
 
-    async def _send_json(self, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+    async def _send_json(
+        self, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
-        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}", "content-type: application/json", f"content-length: {len(data)}"]
+        head = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}",
+            "content-type: application/json",
+            f"content-length: {len(data)}",
+        ]
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
         await writer.drain()
@@ -395,14 +425,21 @@ class FakeOpenAIServer:
 
     async def _send_stream(self, writer: asyncio.StreamWriter, body: dict[str, Any], r: Reply) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
-        base = {"id": "chatcmpl-fakestream", "object": "chat.completion.chunk", "created": int(time.time()), "model": self.model}
+        base = {
+            "id": "chatcmpl-fakestream",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": self.model,
+        }
 
         async def event(payload: dict[str, Any] | str) -> None:
             data = f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
             writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             await writer.drain()
 
-        await event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        await event(
+            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        )
         for n, i in enumerate(range(0, len(r.text), self.stream_chunk)):
             if r.cut_after is not None and n >= r.cut_after:
                 writer.transport.abort()

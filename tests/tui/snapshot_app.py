@@ -9,12 +9,12 @@ in a live run.
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import random
-from collections import Counter
-
+from tests.tui.tui_fixtures import make_cards, make_guide, tui_config
 from troupe.core.actions import TurnAction
 from troupe.core.llm.protocol import ChatRequest, Message
 from troupe.core.llm.scripted import ScriptedBackend, _Writer
@@ -23,8 +23,6 @@ from troupe.core.polls import PollSpec
 from troupe.personas.model import Persona
 from troupe.sessions.session import Session
 from troupe.tui.app import TroupeApp
-
-from tests.tui.tui_fixtures import make_cards, make_guide, tui_config
 
 SNAPSHOT_DATA = Path(__file__).parent / "snapshot_data"
 SEED = 7
@@ -59,8 +57,14 @@ class StableScripted(ScriptedBackend):
         self._asked[key] += 1
         who = sum(map(ord, request.agent or ""))
         if request.output_model is TurnAction:
-            return to_json_text(TurnAction(action="say", text=LINES[(who + n) % len(LINES)], to=None,
-                                           feeling=FEELINGS[(who + n) % len(FEELINGS)]))
+            return to_json_text(
+                TurnAction(
+                    action="say",
+                    text=LINES[(who + n) % len(LINES)],
+                    to=None,
+                    feeling=FEELINGS[(who + n) % len(FEELINGS)],
+                )
+            )
         rng = random.Random(f"{SEED}|{key}|{n}")
         bare = ChatRequest(messages=[], output_model=request.output_model, metadata=request.metadata)
         writer = _Writer(rng, bare)
@@ -71,13 +75,22 @@ class StableScripted(ScriptedBackend):
 
 def library() -> list[Persona]:
     people = [
-        ("Maria Lopez", 42, "nurse", "Seville, Spain"), ("Tom Becker", 67, "retired postal worker", "Leeds, UK"),
-        ("Aiko Sato", 24, "fitness instructor", "Osaka, Japan"), ("Kwame Mensah", 35, "software engineer", "Accra, Ghana"),
-        ("Priya Raman", 29, "product manager", "Bengaluru, India"), ("Jean Dubois", 54, "bistro owner", "Lyon, France"),
+        ("Maria Lopez", 42, "nurse", "Seville, Spain"),
+        ("Tom Becker", 67, "retired postal worker", "Leeds, UK"),
+        ("Aiko Sato", 24, "fitness instructor", "Osaka, Japan"),
+        ("Kwame Mensah", 35, "software engineer", "Accra, Ghana"),
+        ("Priya Raman", 29, "product manager", "Bengaluru, India"),
+        ("Jean Dubois", 54, "bistro owner", "Lyon, France"),
     ]
     return [
-        Persona(name=name, age=age, occupation={"title": job}, residence=home,
-                style="Plain-spoken; says what she or he thinks.", beliefs=["Good food is worth paying for."])
+        Persona(
+            name=name,
+            age=age,
+            occupation={"title": job},
+            residence=home,
+            style="Plain-spoken; says what she or he thinks.",
+            beliefs=["Good food is worth paying for."],
+        )
         for name, age, job, home in people
     ]
 
@@ -89,8 +102,9 @@ def home_app(runs_dir: Path) -> TroupeApp:
 
 def session_app(run_dir: Path, personas: int, script: Script) -> TroupeApp:
     async def opener(cfg):  # type: ignore[no-untyped-def]
-        session = await Session.start(make_guide(), make_cards(personas), StableScripted(), run_dir,
-                                      seed=SEED, clock=cfg.clock)
+        session = await Session.start(
+            make_guide(), make_cards(personas), StableScripted(), run_dir, seed=SEED, clock=cfg.clock
+        )
         await script(session)
         return session
 

@@ -46,8 +46,10 @@ def test_troupe_alone_opens_the_home_screen(monkeypatch):
 
 
 def test_the_cli_does_not_load_textual_until_the_ui_is_opened():
-    code = ("import sys; from troupe.sessions.cli import build_parser; build_parser(); "
-            "print('textual' in sys.modules, 'troupe.tui' in sys.modules)")
+    code = (
+        "import sys; from troupe.sessions.cli import build_parser; build_parser(); "
+        "print('textual' in sys.modules, 'troupe.tui' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
 

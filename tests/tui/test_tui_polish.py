@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from textual.widgets import Input, Select, Static, TextArea
 
+from tests.tui.test_tui_resilience import FailingFor
+from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit, tui_config
 from troupe.core import events as ev
 from troupe.core.errors import BackendError, BackendUnavailableError
 from troupe.core.llm.scripted import ScriptedBackend
@@ -19,16 +21,14 @@ from troupe.tui.screens.stimulus import StimulusDialog
 from troupe.tui.widgets import control_bar
 from troupe.tui.widgets.feed import feed_row
 
-from tests.tui.test_tui_resilience import FailingFor
-from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit, tui_config
-
 SIZE = (120, 40)
 
 
 def app_for(guide, cards, tmp_path, backend=None):
     run_dir = tmp_path / "run"
-    app = new_session_app(guide, cards, backend or ScriptedBackend(seed=3), run_dir, seed=3,
-                          config=tui_config(tmp_path))
+    app = new_session_app(
+        guide, cards, backend or ScriptedBackend(seed=3), run_dir, seed=3, config=tui_config(tmp_path)
+    )
     return app, run_dir
 
 
@@ -75,7 +75,11 @@ async def test_stimulus_dialog_shows_only_the_fields_of_the_chosen_kind(guide, c
         assert not isinstance(app.screen, StimulusDialog)
         stimulus = next(e for e in events_of(run_dir) if isinstance(e, ev.Stimulus))
         assert (stimulus.kind, stimulus.title, stimulus.path, stimulus.text) == (
-            "text", None, None, "A chilled bottle on a shelf.")
+            "text",
+            None,
+            None,
+            "A chilled bottle on a shelf.",
+        )
 
 
 async def test_an_image_needs_a_file_that_exists_and_the_dialog_says_so(guide, cards, tmp_path):
@@ -107,7 +111,11 @@ async def test_an_image_needs_a_file_that_exists_and_the_dialog_says_so(guide, c
         assert not isinstance(app.screen, StimulusDialog)
         stimulus = next(e for e in events_of(run_dir) if isinstance(e, ev.Stimulus))
         assert (stimulus.kind, stimulus.path, stimulus.title, stimulus.text) == (
-            "image", str(picture.resolve()), None, "A green glass bottle with a red cap.")
+            "image",
+            str(picture.resolve()),
+            None,
+            "A green glass bottle with a red cap.",
+        )
 
 
 async def test_an_image_path_may_be_relative_to_the_guide_as_in_a_guide(guide, cards, tmp_path):
@@ -148,7 +156,11 @@ async def test_a_concept_card_needs_a_title_and_a_body(guide, cards, tmp_path):
         await settle(pilot)
         stimulus = next(e for e in events_of(run_dir) if isinstance(e, ev.Stimulus))
         assert (stimulus.kind, stimulus.title, stimulus.text, stimulus.path) == (
-            "concept", "Gazpacho Go", "Bottled gazpacho, 330 ml.", None)
+            "concept",
+            "Gazpacho Go",
+            "Bottled gazpacho, 330 ml.",
+            None,
+        )
 
 
 # -- 2. the poll dialog ----------------------------------------------------------------------
@@ -177,8 +189,12 @@ async def test_poll_dialog_fields_follow_the_kind(guide, cards, tmp_path):
         dialog = app.screen
         assert isinstance(dialog, PollDialog)
         expected = {
-            "likert5": (True, False, False), "likert7": (True, False, False), "single": (True, False, False),
-            "multi": (True, True, False), "number": (False, False, True), "text": (False, False, False),
+            "likert5": (True, False, False),
+            "likert7": (True, False, False),
+            "single": (True, False, False),
+            "multi": (True, True, False),
+            "number": (False, False, True),
+            "text": (False, False, False),
         }
         for kind, fields in expected.items():
             await choose(pilot, dialog, "poll-kind", kind)
@@ -239,7 +255,11 @@ async def test_choice_polls_need_options_multi_takes_up_to_and_number_a_range(gu
         dialog.query_one("#poll-up-to", Input).value = "2"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert (asked[-1].kind, asked[-1].options, asked[-1].max_choices) == ("multi", ["Price", "Taste", "Packaging"], 2)
+        assert (asked[-1].kind, asked[-1].options, asked[-1].max_choices) == (
+            "multi",
+            ["Price", "Taste", "Packaging"],
+            2,
+        )
         await pilot.press("escape")  # the results
 
         await submit(pilot, "/poll How much would you pay, in euros?")
@@ -260,9 +280,17 @@ async def test_choice_polls_need_options_multi_takes_up_to_and_number_a_range(gu
 
 # -- 3. the feed's error lines ---------------------------------------------------------------
 
+
 def _error(**fields) -> ev.Error:
-    base = dict(seq=9, ts="2026-01-01T00:00:00Z", agent="Maria Lopez", kind="connection",
-                message="connection refused", recovered=False, purpose="turn")
+    base = dict(
+        seq=9,
+        ts="2026-01-01T00:00:00Z",
+        agent="Maria Lopez",
+        kind="connection",
+        message="connection refused",
+        recovered=False,
+        purpose="turn",
+    )
     return ev.Error(**{**base, **fields})
 
 
@@ -275,8 +303,10 @@ def test_an_error_line_says_what_became_of_the_turn():
     assert "not answered — backend unavailable;" in feed_row(_error(kind="backend"), palette).body.plain
     # a turn that failed (a round_key: it counts as taken) is lost; the others say what they are
     assert "turn lost" in feed_row(_error(kind="invalid_output", round_key="s0.round.0.0"), palette).body.plain
-    assert "no answer to this poll" in feed_row(_error(kind="rate_limit", purpose="poll", poll_id="intent"),
-                                                palette).body.plain
+    assert (
+        "no answer to this poll"
+        in feed_row(_error(kind="rate_limit", purpose="poll", poll_id="intent"), palette).body.plain
+    )
     assert "(recovered)" in feed_row(_error(recovered=True, purpose="consolidate"), palette).body.plain
     # an older log without ``purpose``: only a server that is gone reads as "not answered"
     assert "not answered" in feed_row(_error(purpose=None), palette).body.plain
@@ -284,8 +314,9 @@ def test_an_error_line_says_what_became_of_the_turn():
 
 
 async def test_an_outage_is_not_called_a_lost_turn_in_the_feed(guide, cards, tmp_path):
-    backend = FailingFor("Maria Lopez", BackendUnavailableError("connection refused: http://127.0.0.1:9",
-                                                                kind="connection"))
+    backend = FailingFor(
+        "Maria Lopez", BackendUnavailableError("connection refused: http://127.0.0.1:9", kind="connection")
+    )
     app, run_dir = app_for(guide, cards, tmp_path, backend=backend)
     async with app.run_test(size=SIZE) as pilot:
         screen = await session_screen(pilot)
@@ -311,6 +342,7 @@ async def test_a_turn_that_failed_for_good_is_still_called_lost(guide, cards, tm
 
 # -- 4. the palette says the state ------------------------------------------------------------
 
+
 async def test_palette_entries_show_the_action_that_applies_now(guide, cards, tmp_path):
     app, run_dir = app_for(guide, cards, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -324,8 +356,12 @@ async def test_palette_entries_show_the_action_that_applies_now(guide, cards, tm
         await submit(pilot, "/pause tom")
         await submit(pilot, "/mute tom")
         await submit(pilot, "/pause")
-        assert {"Resume Tom Becker (paused)", "Unmute Tom Becker (muted)", "Resume the session (paused)",
-                "Pause Maria Lopez"} <= titles()
+        assert {
+            "Resume Tom Becker (paused)",
+            "Unmute Tom Becker (muted)",
+            "Resume the session (paused)",
+            "Pause Maria Lopez",
+        } <= titles()
         assert not {"Pause Tom Becker", "Mute Tom Becker", "Pause the session"} & titles()
         await pilot.press("ctrl+p", *"tom becker")
         await pilot.pause(0.3)
@@ -342,6 +378,7 @@ async def test_palette_entries_show_the_action_that_applies_now(guide, cards, tm
 
 
 # -- 5. poll results wait for the moderator ---------------------------------------------------
+
 
 async def _ask_single_poll(pilot, question: str) -> None:
     await submit(pilot, f"/poll {question}")

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
-
+from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit, tui_config
 from troupe.core import events as ev
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.tui.launch import new_session_app
 from troupe.tui.widgets.session_header import HeaderInfo, header_text
 
-from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit, tui_config
-
 
 def app_for(guide, cards, tmp_path, backend=None, **config):
     run_dir = tmp_path / "run"
-    app = new_session_app(guide, cards, backend or ScriptedBackend(seed=4), run_dir, seed=4,
-                          config=tui_config(tmp_path, **config))
+    app = new_session_app(
+        guide, cards, backend or ScriptedBackend(seed=4), run_dir, seed=4, config=tui_config(tmp_path, **config)
+    )
     return app, run_dir
 
 
-LONG = HeaderInfo(title="Gazpacho Go — bottled chilled gazpacho concept test", section_index=2, section_count=5,
-                  section_title="Concept reactions", tokens=97_100, cost_usd=0.08, backend="scripted",
-                  model="scripted-1", paused=True)
+LONG = HeaderInfo(
+    title="Gazpacho Go — bottled chilled gazpacho concept test",
+    section_index=2,
+    section_count=5,
+    section_title="Concept reactions",
+    tokens=97_100,
+    cost_usd=0.08,
+    backend="scripted",
+    model="scripted-1",
+    paused=True,
+)
 
 
 def test_header_keeps_the_paused_flag_figures_and_model_at_80_columns():
@@ -54,9 +60,9 @@ async def test_the_feed_is_rewrapped_when_the_terminal_gets_narrower(guide, card
         said = [e for e in events_of(run_dir) if isinstance(e, (ev.Moderator, ev.Say))]
         for event in said:  # every word is still on screen, wrapped rather than clipped
             assert " ".join(event.text.split()) in text
-        assert screen.feed.shown == sum(1 for e in events_of(run_dir) if e.type in
-                                        ("session_started", "section_started", "moderator", "say"))
-
+        assert screen.feed.shown == sum(
+            1 for e in events_of(run_dir) if e.type in ("session_started", "section_started", "moderator", "say")
+        )
 
 
 async def test_a_verb_sent_while_the_session_is_paused_says_it_waits(guide, cards, tmp_path):
@@ -110,9 +116,8 @@ def test_a_compact_pane_says_when_the_latest_turn_was_silent():
 
 
 async def test_an_outage_is_one_notice_however_many_turns_and_workers_fail(guide, cards, tmp_path):
-    from troupe.core.errors import BackendUnavailableError
-
     from tests.tui.test_tui_resilience import FailingFor
+    from troupe.core.errors import BackendUnavailableError
 
     backend = FailingFor("Maria Lopez", BackendUnavailableError("connection refused: http://127.0.0.1:9"))
     app, run_dir = app_for(guide, cards, tmp_path, backend=backend)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit, tui_config
 from troupe.core import events as ev
 from troupe.core.errors import BackendError, BackendUnavailableError
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.tui.launch import new_session_app
-
-from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit, tui_config
 
 
 class FailingFor(ScriptedBackend):

@@ -6,6 +6,7 @@ import asyncio
 
 from textual.widgets import OptionList, Select, SelectionList
 
+from tests.tui.tui_fixtures import events_of, make_cards, plain, session_screen, settle, submit, tui_config
 from troupe.core import events as ev
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.tui.app import TroupeApp
@@ -15,12 +16,16 @@ from troupe.tui.screens.home import HomeScreen
 from troupe.tui.screens.persona_detail import PersonaDetailScreen
 from troupe.tui.screens.session import SessionScreen
 
-from tests.tui.tui_fixtures import events_of, make_cards, plain, session_screen, settle, submit, tui_config
-
 
 def app_for(guide, cards, tmp_path, backend=None, **config):
-    return new_session_app(guide, cards, backend or ScriptedBackend(seed=2), tmp_path / "run", seed=2,
-                           config=tui_config(tmp_path, **config))
+    return new_session_app(
+        guide,
+        cards,
+        backend or ScriptedBackend(seed=2),
+        tmp_path / "run",
+        seed=2,
+        config=tui_config(tmp_path, **config),
+    )
 
 
 async def test_auto_run_steps_the_guide_to_its_end_and_turns_itself_off(guide, cards, tmp_path):
@@ -62,8 +67,17 @@ async def test_command_palette_offers_every_moderator_action(guide, cards, tmp_p
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await session_screen(pilot)
         titles = [a.title for a in screen.palette_actions()]
-        assert {"Next round", "Toggle auto-run", "Show a stimulus…", "Poll the panel…", "Next section", "Export…",
-                "End the session", "Pause Tom Becker", "Mute Tom Becker"} <= set(titles)
+        assert {
+            "Next round",
+            "Toggle auto-run",
+            "Show a stimulus…",
+            "Poll the panel…",
+            "Next section",
+            "Export…",
+            "End the session",
+            "Pause Tom Becker",
+            "Mute Tom Becker",
+        } <= set(titles)
         await pilot.press("ctrl+p")
         await pilot.press(*"pause tom")
         await pilot.pause(0.3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Select, Static
 
+from tests.tui.tui_fixtures import events_of, feed_text, plain, session_screen, settle, submit, tui_config
 from troupe.core import events as ev
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.tui.launch import new_session_app, resume_app
@@ -16,15 +17,14 @@ from troupe.tui.screens.poll import PollDialog
 from troupe.tui.screens.poll_results import PollResultsScreen
 from troupe.tui.screens.stimulus import StimulusDialog
 
-from tests.tui.tui_fixtures import events_of, feed_text, plain, session_screen, settle, submit, tui_config
-
 SIZE = (120, 40)
 
 
 def app_for(guide, cards, tmp_path, backend=None, **config):
     run_dir = tmp_path / "run"
-    app = new_session_app(guide, cards, backend or ScriptedBackend(seed=3), run_dir, seed=3,
-                          config=tui_config(tmp_path, **config))
+    app = new_session_app(
+        guide, cards, backend or ScriptedBackend(seed=3), run_dir, seed=3, config=tui_config(tmp_path, **config)
+    )
     return app, run_dir
 
 
@@ -32,7 +32,7 @@ def after(events, predicate):
     """Events after the first one matching ``predicate``."""
     for i, event in enumerate(events):
         if predicate(event):
-            return events[i + 1:]
+            return events[i + 1 :]
     raise AssertionError("no such event")
 
 
@@ -46,7 +46,9 @@ async def test_typing_a_line_speaks_to_the_room_and_everyone_answers(guide, card
         log = events_of(run_dir)
         said = [e for e in log if isinstance(e, ev.Moderator)]
         assert [(m.text, m.to, m.source) for m in said] == [("What do you drink at lunch?", None, "moderator")]
-        answers = [e for e in after(log, lambda e: isinstance(e, ev.Moderator)) if isinstance(e, (ev.Say, ev.Think, ev.Pass))]
+        answers = [
+            e for e in after(log, lambda e: isinstance(e, ev.Moderator)) if isinstance(e, (ev.Say, ev.Think, ev.Pass))
+        ]
         assert {e.agent for e in answers} == {c.name for c in cards}
         text = feed_text(screen)
         assert "MODERATOR" in text and "What do you drink at lunch?" in text
@@ -65,7 +67,11 @@ async def test_at_name_asks_only_that_persona(guide, cards, tmp_path):
         log = events_of(run_dir)
         asked = next(e for e in log if isinstance(e, ev.Moderator))
         assert asked.to == ["Tom Becker"] and asked.text == "what would change your mind?"
-        turns = [e for e in after(log, lambda e: e is asked or e.seq == asked.seq) if isinstance(e, (ev.Say, ev.Think, ev.Pass))]
+        turns = [
+            e
+            for e in after(log, lambda e: e is asked or e.seq == asked.seq)
+            if isinstance(e, (ev.Say, ev.Think, ev.Pass))
+        ]
         assert turns and {e.agent for e in turns} == {"Tom Becker"}
 
 
@@ -87,7 +93,11 @@ async def test_stimulus_dialog_shows_a_concept_card(guide, cards, tmp_path):
         log = events_of(run_dir)
         stimulus = next(e for e in log if isinstance(e, ev.Stimulus))
         assert (stimulus.source, stimulus.kind, stimulus.title, stimulus.text) == (
-            "moderator", "concept", "Gazpacho Go", "Cold soup in a bottle.")
+            "moderator",
+            "concept",
+            "Gazpacho Go",
+            "Cold soup in a bottle.",
+        )
         assert any(isinstance(e, ev.Say) for e in after(log, lambda e: isinstance(e, ev.Stimulus)))
         assert "STIMULUS" in feed_text(screen) and "Gazpacho Go" in feed_text(screen)
 
@@ -117,15 +127,20 @@ async def test_poll_dialog_runs_a_poll_and_charts_the_results(guide, cards, tmp_
         log = events_of(run_dir)
         asked = next(e for e in log if isinstance(e, ev.PollAsked))
         assert (asked.question, asked.kind, asked.options, asked.private_first) == (
-            "Which size?", "single", ["Small", "Large"], True)
+            "Which size?",
+            "single",
+            ["Small", "Large"],
+            True,
+        )
         answers = [e for e in log if isinstance(e, ev.PollAnswer) and e.poll_id == asked.poll_id]
         assert {a.agent for a in answers} == {c.name for c in cards}
         results = app.screen
         assert isinstance(results, PollResultsScreen)
         chart = plain(results.query_one(".poll-result", Static).content)
         assert "Which size?" in chart and "█" in chart
-        assert sum(int(line.split("(")[0].split()[-1]) for line in chart.splitlines()
-                   if line.startswith(("Small", "Large"))) == len(cards)
+        assert sum(
+            int(line.split("(")[0].split()[-1]) for line in chart.splitlines() if line.startswith(("Small", "Large"))
+        ) == len(cards)
         await pilot.press("escape")
         assert not isinstance(app.screen, PollResultsScreen)
 
@@ -142,7 +157,9 @@ async def test_pause_stops_the_selected_personas_turns(guide, cards, tmp_path):
         log = events_of(run_dir)
         paused = next(e for e in log if isinstance(e, ev.AgentPaused))
         assert paused.agent == "Tom Becker"
-        later = [e for e in after(log, lambda e: isinstance(e, ev.AgentPaused)) if isinstance(e, (ev.Say, ev.Think, ev.Pass))]
+        later = [
+            e for e in after(log, lambda e: isinstance(e, ev.AgentPaused)) if isinstance(e, (ev.Say, ev.Think, ev.Pass))
+        ]
         assert later and "Tom Becker" not in {e.agent for e in later}
         pane = screen.grid.pane("Tom Becker")
         assert pane.badge_key == "paused" and pane.has_class("-paused")

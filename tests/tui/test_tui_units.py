@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import dataclass
 
+from tests.tui.tui_fixtures import plain
 from troupe.core.events import parse_event
 from troupe.tui.bridge import SessionBridge
 from troupe.tui.palette import SpeakerPalette
@@ -13,8 +14,6 @@ from troupe.tui.poll_view import answers_by, poll_views
 from troupe.tui.runs import recent_runs
 from troupe.tui.widgets.feed import feed_row, format_event
 from troupe.tui.widgets.persona_pane import PersonaPane
-
-from tests.tui.tui_fixtures import plain
 
 
 def event(seq: int, type: str, **fields):
@@ -64,8 +63,12 @@ def test_bridge_batches_events_in_order_and_keeps_only_the_latest_activity():
 def test_bridge_records_from_other_threads():
     source = FakeFeed([])
     bridge = SessionBridge(source)
-    workers = [threading.Thread(target=lambda i=i: [source.activity_callbacks[0](Activity(f"P{i}", "speaking", str(k)))
-                                                    for k in range(500)]) for i in range(4)]
+    workers = [
+        threading.Thread(
+            target=lambda i=i: [source.activity_callbacks[0](Activity(f"P{i}", "speaking", str(k))) for k in range(500)]
+        )
+        for i in range(4)
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -82,18 +85,33 @@ def test_feed_lines_show_seq_speaker_and_text_and_skip_private_or_accounting_eve
     assert "(muted)" in muted
     moderator = plain(format_event(event(60, "moderator", text="Why?", to=["Maria Lopez"]), palette))
     assert "MODERATOR" in moderator and "→ Maria" in moderator
-    concept = plain(format_event(event(61, "stimulus", source="moderator", kind="concept", text="A bottle.",
-                                       title="Gazpacho Go"), palette))
+    concept = plain(
+        format_event(
+            event(61, "stimulus", source="moderator", kind="concept", text="A bottle.", title="Gazpacho Go"), palette
+        )
+    )
     assert "STIMULUS" in concept and "Gazpacho Go — A bottle." in concept
     assert format_event(event(62, "think", agent="Maria Lopez", text="secret", turn=5), palette) is None
-    assert format_event(event(63, "llm_call", agent=None, purpose="turn", prompt_tokens=1, completion_tokens=1,
-                              latency_ms=1.0), palette) is None
+    assert (
+        format_event(
+            event(63, "llm_call", agent=None, purpose="turn", prompt_tokens=1, completion_tokens=1, latency_ms=1.0),
+            palette,
+        )
+        is None
+    )
 
 
 def test_poll_views_map_likert_values_to_labels_and_collect_private_answers():
     log = [
-        event(1, "poll_asked", poll_id="intent", question="Buy?", kind="likert5",
-              options=["SD", "D", "N", "A", "SA"], private_first=True),
+        event(
+            1,
+            "poll_asked",
+            poll_id="intent",
+            question="Buy?",
+            kind="likert5",
+            options=["SD", "D", "N", "A", "SA"],
+            private_first=True,
+        ),
         event(2, "poll_answer", poll_id="intent", agent="Maria", value=4, rationale="tasty", revealed=False),
         event(3, "poll_answer", poll_id="intent", agent="Tom", value=2, rationale="odd", revealed=False),
         event(4, "poll_asked", poll_id="size", question="Size?", kind="multi", options=["S", "L"]),
@@ -103,17 +121,30 @@ def test_poll_views_map_likert_values_to_labels_and_collect_private_answers():
     assert intent.counts() == {"SD": 0, "D": 1, "N": 0, "A": 1, "SA": 0}
     assert intent.mean_stdev()[0] == 3.0
     assert size.counts() == {"S": 1, "L": 1}
-    assert [(p.poll_id, a.value, a.revealed) for p, a in answers_by(log, "Tom")] == [("intent", 2, False), ("size", ["S", "L"], False)]
+    assert [(p.poll_id, a.value, a.revealed) for p, a in answers_by(log, "Tom")] == [
+        ("intent", 2, False),
+        ("size", ["S", "L"], False),
+    ]
 
 
 def test_recent_runs_read_title_and_state_cheaply(tmp_path):
     for name, last in (("a", "say"), ("b", "session_ended")):
         run = tmp_path / name
         run.mkdir()
-        lines = [{"seq": 1, "type": "session_started", "title": f"Run {name}", "personas": ["A", "B"],
-                  "backend": "scripted", "model": "scripted-1"},
-                 {"seq": 2, "type": last}]
-        (run / "events.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + '\n{"seq": 3, "ty', encoding="utf-8")
+        lines = [
+            {
+                "seq": 1,
+                "type": "session_started",
+                "title": f"Run {name}",
+                "personas": ["A", "B"],
+                "backend": "scripted",
+                "model": "scripted-1",
+            },
+            {"seq": 2, "type": last},
+        ]
+        (run / "events.jsonl").write_text(
+            "\n".join(json.dumps(x) for x in lines) + '\n{"seq": 3, "ty', encoding="utf-8"
+        )
     (tmp_path / "not-a-run").mkdir()
     runs = {r.title: r for r in recent_runs(tmp_path)}
     assert set(runs) == {"Run a", "Run b"}
@@ -143,5 +174,7 @@ def test_pane_badge_priorities():
 def test_a_section_line_carries_the_guides_goal_for_the_moderator():
     line = plain(format_event(event(2, "section_started", index=1, title="Usage habits"), SpeakerPalette([])))
     assert "── 2: Usage habits ──" in line and "goal" not in line
-    row = feed_row(event(2, "section_started", index=1, title="Usage habits"), SpeakerPalette([]), {1: "Map the occasions."})
+    row = feed_row(
+        event(2, "section_started", index=1, title="Usage habits"), SpeakerPalette([]), {1: "Map the occasions."}
+    )
     assert row is not None and "goal: Map the occasions." in row.body.plain

@@ -16,11 +16,31 @@ from troupe.tui.config import TuiConfig
 from troupe.tui.screens.session import SessionScreen
 
 PANEL = [
-    ("Maria Lopez", "42 · nurse · Seville", {"occupation": "nurse", "age": 42, "agreeableness": 0.7, "likes": ["fresh food"]}),
-    ("Tom Becker", "67 · retired postal worker · Leeds", {"occupation": "retired postal worker", "age": 67, "agreeableness": 0.3}),
-    ("Aiko Sato", "24 · fitness instructor · Osaka", {"occupation": "fitness instructor", "age": 24, "agreeableness": 0.6}),
-    ("Kwame Mensah", "35 · software engineer · Accra", {"occupation": "software engineer", "age": 35, "agreeableness": 0.5}),
-    ("Priya Raman", "29 · product manager · Bengaluru", {"occupation": "product manager", "age": 29, "agreeableness": 0.55}),
+    (
+        "Maria Lopez",
+        "42 · nurse · Seville",
+        {"occupation": "nurse", "age": 42, "agreeableness": 0.7, "likes": ["fresh food"]},
+    ),
+    (
+        "Tom Becker",
+        "67 · retired postal worker · Leeds",
+        {"occupation": "retired postal worker", "age": 67, "agreeableness": 0.3},
+    ),
+    (
+        "Aiko Sato",
+        "24 · fitness instructor · Osaka",
+        {"occupation": "fitness instructor", "age": 24, "agreeableness": 0.6},
+    ),
+    (
+        "Kwame Mensah",
+        "35 · software engineer · Accra",
+        {"occupation": "software engineer", "age": 35, "agreeableness": 0.5},
+    ),
+    (
+        "Priya Raman",
+        "29 · product manager · Bengaluru",
+        {"occupation": "product manager", "age": 29, "agreeableness": 0.55},
+    ),
     ("Jean Dubois", "54 · bistro owner · Lyon", {"occupation": "bistro owner", "age": 54, "agreeableness": 0.4}),
     ("Sofia Rossi", "38 · architect · Milan", {"occupation": "architect", "age": 38, "agreeableness": 0.65}),
     ("Lars Nilsson", "45 · bus driver · Malmö", {"occupation": "bus driver", "age": 45, "agreeableness": 0.45}),
@@ -39,17 +59,25 @@ def make_cards(n: int) -> list[PersonaCard]:
 
 
 def make_guide() -> Guide:
-    return Guide.model_validate({
-        "title": "Cold soup test",
-        "defaults": {"policy": "parallel", "rounds": 1},
-        "sections": [
-            {"title": "Warm-up", "prompt": "What do you usually have for lunch?", "rounds": 1},
-            {"title": "Concept", "prompt": "Please react to this idea.", "rounds": 1,
-             "stimuli": [{"kind": "concept", "title": "Gazpacho Go", "text": "Bottled gazpacho, 330 ml, €2.49."}],
-             "polls": [{"id": "intent", "question": "I would buy it.", "kind": "likert5"}]},
-            {"title": "Wrap-up", "prompt": "One last thing for the makers?", "rounds": 1},
-        ],
-    })
+    return Guide.model_validate(
+        {
+            "title": "Cold soup test",
+            "defaults": {"policy": "parallel", "rounds": 1},
+            "sections": [
+                {"title": "Warm-up", "prompt": "What do you usually have for lunch?", "rounds": 1},
+                {
+                    "title": "Concept",
+                    "prompt": "Please react to this idea.",
+                    "rounds": 1,
+                    "stimuli": [
+                        {"kind": "concept", "title": "Gazpacho Go", "text": "Bottled gazpacho, 330 ml, €2.49."}
+                    ],
+                    "polls": [{"id": "intent", "question": "I would buy it.", "kind": "likert5"}],
+                },
+                {"title": "Wrap-up", "prompt": "One last thing for the makers?", "rounds": 1},
+            ],
+        }
+    )
 
 
 QUIET_WORKERS = ("turns", "open", "history", "export")
@@ -57,8 +85,7 @@ QUIET_WORKERS = ("turns", "open", "history", "export")
 
 def tui_config(runs_dir: Path, **overrides) -> TuiConfig:
     """Everything that varies between runs turned off: fixed clock, frozen timer, no blink."""
-    values = dict(clock=FixedClock(), freeze_elapsed=True, cursor_blink=False, flush_interval=0.05,
-                  runs_dir=runs_dir)
+    values = dict(clock=FixedClock(), freeze_elapsed=True, cursor_blink=False, flush_interval=0.05, runs_dir=runs_dir)
     values.update(overrides)
     return TuiConfig(**values)
 

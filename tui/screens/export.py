@@ -72,8 +72,12 @@ class ExportDialog(FormDialog[ExportRequest]):
             yield Label("Format")
             yield Select(FORMATS, value=self.fmt, allow_blank=False, id="export-format", compact=True)
             yield Label("Path (empty: in the run folder; enter exports)")
-            yield Input(self.initial_path, placeholder=str(self.run_dir / f"transcript.{self.fmt}"), id="export-path",
-                        compact=True)
+            yield Input(
+                self.initial_path,
+                placeholder=str(self.run_dir / f"transcript.{self.fmt}"),
+                id="export-path",
+                compact=True,
+            )
             yield Checkbox("Overwrite an existing file", False, id="export-force", compact=True)
             yield from self.form_footer("Export", self.initial_error)
 

@@ -34,7 +34,13 @@ class HomeScreen(WorkerScreen[None]):
     """Start a new session or resume a recent run."""
 
     BINDINGS = [
-        Binding("ctrl+s", "start", "Start", id="troupe.home.start", tooltip="Start the highlighted guide with the ticked panel"),
+        Binding(
+            "ctrl+s",
+            "start",
+            "Start",
+            id="troupe.home.start",
+            tooltip="Start the highlighted guide with the ticked panel",
+        ),
         Binding("ctrl+r", "resume", "Resume", id="troupe.home.resume", tooltip="Reopen the highlighted recent run"),
     ]
 
@@ -47,7 +53,9 @@ class HomeScreen(WorkerScreen[None]):
         self._cards: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble((" Troupe", "bold"), ("  simulated, moderated focus groups", "dim")), id="home-title")
+        yield Static(
+            Text.assemble((" Troupe", "bold"), ("  simulated, moderated focus groups", "dim")), id="home-title"
+        )
         with Horizontal(id="home-body"):
             with Vertical(id="home-left"):
                 yield Label("Session templates", classes="section-label")
@@ -120,7 +128,9 @@ class HomeScreen(WorkerScreen[None]):
         options = []
         for run in self.runs:
             status = "ended" if run.ended else "open"
-            label = Text.assemble((run.title, "bold"), (f"\n  {run.path.name} · {run.last_seq} events · {status}", "dim"))
+            label = Text.assemble(
+                (run.title, "bold"), (f"\n  {run.path.name} · {run.last_seq} events · {status}", "dim")
+            )
             options.append(Option(label, id=str(run.path)))
         runs = self.query_one("#runs", OptionList)
         runs.clear_options()
@@ -141,8 +151,9 @@ class HomeScreen(WorkerScreen[None]):
         selection.deselect_all()
         for slug in wanted & set(self.library):
             selection.select(slug)
-        first = next((i for i in range(selection.option_count)
-                      if selection.get_option_at_index(i).value in wanted), None)
+        first = next(
+            (i for i in range(selection.option_count) if selection.get_option_at_index(i).value in wanted), None
+        )
         if first is not None:  # preview the guide's first persona until another is highlighted
             selection.highlighted = first
             self._show_card(str(selection.get_option_at_index(first).value))
@@ -185,7 +196,9 @@ class HomeScreen(WorkerScreen[None]):
             return
         slugs = list(self.query_one("#panel", SelectionList).selected)
         if not MIN_PANEL <= len(slugs) <= MAX_PANEL:
-            self.notify(f"Tick {MIN_PANEL} to {MAX_PANEL} personas for the panel ({len(slugs)} ticked).", severity="warning")
+            self.notify(
+                f"Tick {MIN_PANEL} to {MAX_PANEL} personas for the panel ({len(slugs)} ticked).", severity="warning"
+            )
             return
         try:
             guide = load_guide(Path(str(guides.get_option_at_index(guides.highlighted).id)))

@@ -74,8 +74,12 @@ class ModeratorVerbs:
         """Count a verb in flight (shown in the control bar); the controller orders them."""
         if self.session.state.paused and not self.session.state.ended:
             # the controller holds it until the session resumes: say so, or it looks stuck
-            self.notify("The session is paused: this waits until you resume it (/resume).",
-                        title="Session paused", severity="warning", timeout=4)
+            self.notify(
+                "The session is paused: this waits until you resume it (/resume).",
+                title="Session paused",
+                severity="warning",
+                timeout=4,
+            )
         self._queued += 1
         try:
             yield
@@ -131,8 +135,12 @@ class ModeratorVerbs:
 
     def poll_closed_notice(self, poll: PollView) -> None:
         n = poll.closed.n if poll.closed is not None else len(poll.answers)
-        self.notify(f"{poll.question}\nr shows the results (/results while typing)",
-                    title=f"Poll closed ({n} answers)", timeout=8, markup=False)
+        self.notify(
+            f"{poll.question}\nr shows the results (/results while typing)",
+            title=f"Poll closed ({n} answers)",
+            timeout=8,
+            markup=False,
+        )
 
     @work(exit_on_error=False, group="turns", description="advancing the guide")
     async def step(self) -> None:
@@ -187,11 +195,19 @@ class ModeratorVerbs:
             return
         problem = export_problem(self.session.run_dir, request)
         if problem is not None:  # e.g. /export md a second time: fix it in the dialog
-            self.app.push_screen(ExportDialog(self.session.run_dir, request.fmt if request.fmt in ("md", "json", "csv", "html")
-                                              else "md", request.path, error=problem), self._export_chosen)
+            self.app.push_screen(
+                ExportDialog(
+                    self.session.run_dir,
+                    request.fmt if request.fmt in ("md", "json", "csv", "html") else "md",
+                    request.path,
+                    error=problem,
+                ),
+                self._export_chosen,
+            )
             return
-        path = await asyncio.to_thread(export_run, self.session.run_dir, request.fmt, out=request.path,
-                                       force=request.force)
+        path = await asyncio.to_thread(
+            export_run, self.session.run_dir, request.fmt, out=request.path, force=request.force
+        )
         self.notify(str(path), title=f"Exported {request.fmt}")
 
     # -- actions (keys, palette) ------------------------------------------------------
@@ -287,17 +303,21 @@ class ModeratorVerbs:
     def open_details(self, name: str) -> None:
         state = self.session.state
         agent = state.agents[name]
-        self.app.push_screen(PersonaDetailScreen(PersonaDetail(
-            card=self.session.cards[name],
-            colour=self.palette.colour(name),
-            memory_summary=self.session.memory_summary(name),
-            answers=answers_by(self.session.events, name),
-            turns=agent.turns,
-            airtime_chars=agent.airtime_chars,
-            room_airtime_chars=sum(a.airtime_chars for a in state.agents.values()),
-            paused=agent.paused,
-            muted=agent.muted,
-        )))
+        self.app.push_screen(
+            PersonaDetailScreen(
+                PersonaDetail(
+                    card=self.session.cards[name],
+                    colour=self.palette.colour(name),
+                    memory_summary=self.session.memory_summary(name),
+                    answers=answers_by(self.session.events, name),
+                    turns=agent.turns,
+                    airtime_chars=agent.airtime_chars,
+                    room_airtime_chars=sum(a.airtime_chars for a in state.agents.values()),
+                    paused=agent.paused,
+                    muted=agent.muted,
+                )
+            )
+        )
 
     def palette_actions(self) -> list[PaletteAction]:
         """Every moderator action, for the command palette (ctrl+p).
@@ -315,9 +335,13 @@ class ModeratorVerbs:
             PaletteAction("Show a stimulus…", "Text, a concept card or an image (s)", self.action_stimulus),
             PaletteAction("Poll the panel…", "Ask a poll question (o)", self.action_poll),
             PaletteAction("Poll results", "Charts of the polls so far (r, /results)", self.action_results),
-            PaletteAction("Resume the session (paused)", "Turns start again (/resume)",
-                          lambda: self._set_paused(None, False)) if state.paused else
-            PaletteAction("Pause the session", "No new turns until resumed (/pause)", lambda: self._set_paused(None, True)),
+            PaletteAction(
+                "Resume the session (paused)", "Turns start again (/resume)", lambda: self._set_paused(None, False)
+            )
+            if state.paused
+            else PaletteAction(
+                "Pause the session", "No new turns until resumed (/pause)", lambda: self._set_paused(None, True)
+            ),
             PaletteAction("Export…", "Write the transcript as md, json, csv or html (e)", self.action_export),
             PaletteAction("Toggle private thoughts", "Show or hide what personas think (t)", self.action_thoughts),
             PaletteAction("End the session", "Close the session; the run stays in its folder (/end)", self.end_session),
@@ -328,18 +352,36 @@ class ModeratorVerbs:
             paused, muted = bool(agent and agent.paused), bool(agent and agent.muted)
             actions += [
                 # the action that applies now, and the state it changes (the entry runs exactly that)
-                PaletteAction(f"Resume {name} (paused)", "They take turns again (p, /resume)",
-                              lambda n=name: self._set_paused(n, False)) if paused else
-                PaletteAction(f"Pause {name}", "A paused persona takes no turns (p, /pause)",
-                              lambda n=name: self._set_paused(n, True)),
-                PaletteAction(f"Unmute {name} (muted)", "The room hears them again (m, /unmute)",
-                              lambda n=name: self._set_muted(n, False)) if muted else
-                PaletteAction(f"Mute {name}", "A muted persona still talks, but nobody hears it (m, /mute)",
-                              lambda n=name: self._set_muted(n, True)),
-                PaletteAction(f"Details of {name}", "Card, memory summary, private answers, airtime",
-                              lambda n=name: self.open_details(n)),
-                PaletteAction(f"Ask {name}…", "Type the question in the control bar",
-                              lambda n=name: self._prefill(f"@{n} ")),
+                PaletteAction(
+                    f"Resume {name} (paused)",
+                    "They take turns again (p, /resume)",
+                    lambda n=name: self._set_paused(n, False),
+                )
+                if paused
+                else PaletteAction(
+                    f"Pause {name}",
+                    "A paused persona takes no turns (p, /pause)",
+                    lambda n=name: self._set_paused(n, True),
+                ),
+                PaletteAction(
+                    f"Unmute {name} (muted)",
+                    "The room hears them again (m, /unmute)",
+                    lambda n=name: self._set_muted(n, False),
+                )
+                if muted
+                else PaletteAction(
+                    f"Mute {name}",
+                    "A muted persona still talks, but nobody hears it (m, /mute)",
+                    lambda n=name: self._set_muted(n, True),
+                ),
+                PaletteAction(
+                    f"Details of {name}",
+                    "Card, memory summary, private answers, airtime",
+                    lambda n=name: self.open_details(n),
+                ),
+                PaletteAction(
+                    f"Ask {name}…", "Type the question in the control bar", lambda n=name: self._prefill(f"@{n} ")
+                ),
             ]
         return actions
 

@@ -38,7 +38,11 @@ def _traits(traits: dict[str, Any]) -> Table:
     table.add_column(style="dim", no_wrap=True)
     table.add_column()
     for key, value in traits.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else (f"{value:.2f}" if isinstance(value, float) else str(value))
+        shown = (
+            ", ".join(map(str, value))
+            if isinstance(value, list)
+            else (f"{value:.2f}" if isinstance(value, float) else str(value))
+        )
         table.add_row(key, shown)
     return table
 

@@ -65,8 +65,13 @@ FORMS: dict[str, KindForm] = {
     "text": KindForm(None, note="Each persona answers in a sentence of their own."),
 }
 
-FIELDS = {"question": "#poll-question", "options": "#poll-options", "max_choices": "#poll-up-to",
-          "min": "#poll-min", "max": "#poll-max"}
+FIELDS = {
+    "question": "#poll-question",
+    "options": "#poll-options",
+    "max_choices": "#poll-up-to",
+    "min": "#poll-min",
+    "max": "#poll-max",
+}
 """PollSpec field → the input that sets it (focused when the spec refuses that field)."""
 
 
@@ -115,8 +120,12 @@ class PollDialog(FormDialog[PollSpec]):
                     yield Input(type="number", placeholder="min, e.g. 0", id="poll-min", compact=True)
                     yield Input(type="number", placeholder="max, e.g. 10", id="poll-max", compact=True)
             yield Static("", id="poll-kind-note", classes="dialog-note")
-            yield Checkbox("Private first: everyone answers alone before anyone hears anyone", True,
-                           id="poll-private", compact=True)
+            yield Checkbox(
+                "Private first: everyone answers alone before anyone hears anyone",
+                True,
+                id="poll-private",
+                compact=True,
+            )
             yield from self.form_footer("Ask")
 
     def on_mount(self) -> None:
@@ -165,15 +174,22 @@ class PollDialog(FormDialog[PollSpec]):
             if max_choices < 1:
                 raise DialogProblem("“Up to” must be at least 1 (or left empty).", "max_choices")
             if options is not None and max_choices > len(options):
-                raise DialogProblem(f"“Up to” is {max_choices}, but there are only {len(options)} options.", "max_choices")
+                raise DialogProblem(
+                    f"“Up to” is {max_choices}, but there are only {len(options)} options.", "max_choices"
+                )
         low = high = None
         if form.range:
             low = _number(self.query_one("#poll-min", Input).value, "The lowest value", "min")
             high = _number(self.query_one("#poll-max", Input).value, "The highest value", "max")
         try:
             return PollSpec(
-                id=self.poll_id, question=question, kind=kind,  # type: ignore[arg-type]
-                options=options, max_choices=max_choices, min=low, max=high,
+                id=self.poll_id,
+                question=question,
+                kind=kind,  # type: ignore[arg-type]
+                options=options,
+                max_choices=max_choices,
+                min=low,
+                max=high,
                 private_first=self.query_one("#poll-private", Checkbox).value,
             )
         except ValidationError as exc:

@@ -37,8 +37,11 @@ def results_renderable(poll: PollView, palette: SpeakerPalette, width: int = 70)
     answers.add_column(ratio=1)
     for answer in poll.answers:
         value = ", ".join(poll.label(answer.value))
-        answers.add_row(Text(answer.agent, style=palette.style(answer.agent)), Text(value, style="bold"),
-                        Text(answer.rationale, style="dim"))
+        answers.add_row(
+            Text(answer.agent, style=palette.style(answer.agent)),
+            Text(value, style="bold"),
+            Text(answer.rationale, style="dim"),
+        )
     out.add_row(answers)
     return out
 

@@ -21,8 +21,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Footer
 from textual.timer import Timer
+from textual.widgets import Footer
 from textual.worker import Worker
 
 from troupe.core import events as ev
@@ -57,28 +57,59 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
 
     # Footer order is priority order: at 80 columns the first ones and ctrl+q still show.
     BINDINGS = [
-        Binding("space", "advance", "Round", id="troupe.advance",
-                tooltip="Next round: advance the guide by one beat (stops auto-run when it is on)"),
-        Binding("p", "pause_selected", "Pause", id="troupe.pause",
-                tooltip="Pause or resume the selected persona: a paused persona takes no turns"),
-        Binding("m", "mute_selected", "Mute", id="troupe.mute",
-                tooltip="Mute or unmute the selected persona: it still takes turns, nobody hears it"),
-        Binding("n", "next_section", "Next", id="troupe.next_section",
-                tooltip="Next section: skip the rest of this section and start the next"),
+        Binding(
+            "space",
+            "advance",
+            "Round",
+            id="troupe.advance",
+            tooltip="Next round: advance the guide by one beat (stops auto-run when it is on)",
+        ),
+        Binding(
+            "p",
+            "pause_selected",
+            "Pause",
+            id="troupe.pause",
+            tooltip="Pause or resume the selected persona: a paused persona takes no turns",
+        ),
+        Binding(
+            "m",
+            "mute_selected",
+            "Mute",
+            id="troupe.mute",
+            tooltip="Mute or unmute the selected persona: it still takes turns, nobody hears it",
+        ),
+        Binding(
+            "n",
+            "next_section",
+            "Next",
+            id="troupe.next_section",
+            tooltip="Next section: skip the rest of this section and start the next",
+        ),
         Binding("e", "export", "Export", id="troupe.export", tooltip="Export the transcript (md, json, csv, html)"),
         Binding("question_mark", "help", "Help", id="troupe.help", tooltip="Keys and commands"),
         # the app's quit again, so that the footer lists it before the keys it may drop at 80 columns
-        Binding("ctrl+q", "app.quit", "Quit", id="troupe.session.quit", priority=True,
-                tooltip="Quit. The run stays in its folder; troupe resume RUN_DIR continues it"),
+        Binding(
+            "ctrl+q",
+            "app.quit",
+            "Quit",
+            id="troupe.session.quit",
+            priority=True,
+            tooltip="Quit. The run stays in its folder; troupe resume RUN_DIR continues it",
+        ),
         Binding("s", "stimulus", "Stimulus", id="troupe.stimulus", tooltip="Show text, a concept card or an image"),
         Binding("o", "poll", "Poll", id="troupe.poll", tooltip="Ask the panel a poll question"),
         Binding("a", "auto", "Auto", id="troupe.auto", tooltip="Toggle auto-run: keep advancing the guide"),
-        Binding("t", "thoughts", "Thoughts", id="troupe.thoughts", tooltip="Show or hide private thoughts",
-                show=False),
+        Binding("t", "thoughts", "Thoughts", id="troupe.thoughts", tooltip="Show or hide private thoughts", show=False),
         Binding("r", "results", "Results", id="troupe.results", tooltip="Results of the polls so far", show=False),
         Binding("i", "focus_input", "Type", id="troupe.type", show=False, tooltip="Type in the control bar"),
-        Binding("slash", "focus_input('/')", "Command", id="troupe.command", show=False,
-                tooltip="Type a /command in the control bar"),
+        Binding(
+            "slash",
+            "focus_input('/')",
+            "Command",
+            id="troupe.command",
+            show=False,
+            tooltip="Type a /command in the control bar",
+        ),
     ]
 
     def __init__(self, session: ModeratedSession, config: TuiConfig) -> None:
@@ -178,10 +209,10 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             if self.feed.scrollable_content_region.width:
                 break
             await asyncio.sleep(0.01)
-        past = [e for e in self.session.events if e.seq <= upto][-self.config.feed_backlog:]
+        past = [e for e in self.session.events if e.seq <= upto][-self.config.feed_backlog :]
         self.feed.clear()
         for start in range(0, len(past), HISTORY_CHUNK):
-            self.feed.add_events(past[start:start + HISTORY_CHUNK])
+            self.feed.add_events(past[start : start + HISTORY_CHUNK])
             await asyncio.sleep(0)
         self.history_loaded = True
         self._settle_memory(len(past))
@@ -248,11 +279,21 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             self._last_error_notice = event.message
             who = f"{event.agent}: " if event.agent else ""
             if halted_turn(event):  # the session stopped before the turn: it is redone, not lost
-                self.notify(f"{who}{event.message}\nResume or retry to redo the turn.",
-                            title=f"Not answered ({event.kind})", severity="warning", timeout=8, markup=False)
+                self.notify(
+                    f"{who}{event.message}\nResume or retry to redo the turn.",
+                    title=f"Not answered ({event.kind})",
+                    severity="warning",
+                    timeout=8,
+                    markup=False,
+                )
             else:
-                self.notify(f"{who}{event.message}", title=f"Turn failed ({event.kind})", severity="warning", timeout=6,
-                            markup=False)
+                self.notify(
+                    f"{who}{event.message}",
+                    title=f"Turn failed ({event.kind})",
+                    severity="warning",
+                    timeout=6,
+                    markup=False,
+                )
         elif isinstance(event, (ev.Say, ev.Think, ev.Pass)):
             self._last_error_notice = None  # turns work again: the next failure is news
         elif isinstance(event, ev.PollClosed):
@@ -271,12 +312,22 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             pane = self.grid.pane(name)
             if pane is not None:
                 pane.set_flags(paused=agent.paused, muted=agent.muted, turns=agent.turns)
-        self.query_one(SessionHeader).show(HeaderInfo(
-            title=state.title, section_index=state.section_index, section_count=state.section_count,
-            section_title=state.section_title or "", tokens=state.prompt_tokens + state.completion_tokens,
-            cost_usd=state.cost_usd, backend=state.backend, model=state.model, paused=state.paused,
-            ended=state.ended, auto=self.auto,
-        ), self._elapsed())
+        self.query_one(SessionHeader).show(
+            HeaderInfo(
+                title=state.title,
+                section_index=state.section_index,
+                section_count=state.section_count,
+                section_title=state.section_title or "",
+                tokens=state.prompt_tokens + state.completion_tokens,
+                cost_usd=state.cost_usd,
+                backend=state.backend,
+                model=state.model,
+                paused=state.paused,
+                ended=state.ended,
+                auto=self.auto,
+            ),
+            self._elapsed(),
+        )
 
     def _elapsed(self) -> str:
         if self.config.freeze_elapsed:
@@ -336,8 +387,11 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         elif isinstance(parsed, Ask):
             agent = self.session.state.agents.get(parsed.name)
             if agent is not None and agent.paused:
-                self.notify(f"{parsed.name} is paused and will not answer until resumed (p, or /resume).",
-                            title="Paused", severity="warning")
+                self.notify(
+                    f"{parsed.name} is paused and will not answer until resumed (p, or /resume).",
+                    title="Paused",
+                    severity="warning",
+                )
             self.ask(parsed.name, parsed.text)
         elif isinstance(parsed, Command):
             self._command(parsed.verb, parsed.argument)
@@ -363,8 +417,12 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             self.open_details(arg)
         else:
             {
-                "next": self.action_next_section, "round": self.extra_round, "step": self.action_advance,
-                "auto": self.action_auto, "thoughts": self.action_thoughts, "help": self.action_help,
+                "next": self.action_next_section,
+                "round": self.extra_round,
+                "step": self.action_advance,
+                "auto": self.action_auto,
+                "thoughts": self.action_thoughts,
+                "help": self.action_help,
                 "results": self.action_results,
                 "end": self.end_session,
             }[verb]()

@@ -41,8 +41,12 @@ class KindForm:
 FORMS: dict[str, KindForm] = {
     "text": KindForm(False, False, "Text shown to the panel", "Write the text to show the panel."),
     "concept": KindForm(True, False, "Card body", "Write the concept card's body."),
-    "image": KindForm(False, True, "Description (what models that cannot see images are told)",
-                      "Describe the image: models that cannot see it get only this description."),
+    "image": KindForm(
+        False,
+        True,
+        "Description (what models that cannot see images are told)",
+        "Describe the image: models that cannot see it get only this description.",
+    ),
 }
 
 
@@ -125,8 +129,9 @@ class StimulusDialog(FormDialog[StimulusSpec]):
             found = find_image(typed, self.base)
             if found is None:
                 folder = Path(typed).expanduser().is_dir()
-                raise DialogProblem(f"{typed} is a folder, not an image file." if folder
-                                    else f"Image file not found: {typed}", "path")
+                raise DialogProblem(
+                    f"{typed} is a folder, not an image file." if folder else f"Image file not found: {typed}", "path"
+                )
             # kept as typed when it is the guide's own (guides write it so); else made absolute,
             # so that the run names the file whatever folder it is later read from
             inside_guide = self.base is not None and found == self.base / Path(typed).expanduser()
@@ -137,5 +142,3 @@ class StimulusDialog(FormDialog[StimulusSpec]):
             return StimulusSpec(kind=kind, title=title or None, text=text, path=path)  # type: ignore[arg-type]
         except ValidationError as exc:
             raise validation_problem(exc) from None
-
-

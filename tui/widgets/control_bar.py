@@ -36,8 +36,13 @@ class CommandInput(Input):
         Binding("up", "history(-1)", "Previous line", show=False),
         Binding("down", "history(1)", "Next line", show=False),
         Binding("tab", "complete", "Complete", show=False),
-        Binding("escape", "leave", "Panel keys (space p m n …)", id="troupe.input.leave",
-                tooltip="Give the keys back to the panel: space, p, m, n, e, t work there"),
+        Binding(
+            "escape",
+            "leave",
+            "Panel keys (space p m n …)",
+            id="troupe.input.leave",
+            tooltip="Give the keys back to the panel: space, p, m, n, e, t work there",
+        ),
     ]
 
     @dataclass
@@ -45,8 +50,13 @@ class CommandInput(Input):
         """The moderator pressed escape."""
 
     def __init__(self, names: Sequence[str]) -> None:
-        super().__init__(placeholder=PLACEHOLDER, suggester=CommandSuggester(names), id="command", compact=True,
-                         select_on_focus=False)
+        super().__init__(
+            placeholder=PLACEHOLDER,
+            suggester=CommandSuggester(names),
+            id="command",
+            compact=True,
+            select_on_focus=False,
+        )
         self.history: list[str] = []
         self._cursor = 0
         self._draft = ""

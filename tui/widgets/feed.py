@@ -9,7 +9,6 @@ STYLE.md #7). The feed shows; the event log remembers: nothing here is the sourc
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -124,14 +123,23 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
     if isinstance(event, ev.Stimulus):
         head = f"[{event.kind}] " + (f"{event.title} — " if event.title else "")
         path = f"  ({event.path})" if event.path else ""
-        return FeedRow(event.seq, "STIMULUS", pal.STIMULUS, Text.assemble((head, "bold"), event.text.strip(), (path, "dim")))
+        return FeedRow(
+            event.seq, "STIMULUS", pal.STIMULUS, Text.assemble((head, "bold"), event.text.strip(), (path, "dim"))
+        )
     if isinstance(event, ev.PollAsked):
         options = f"  [{' / '.join(event.options)}]" if event.options and event.kind in ("single", "multi") else ""
         private = "  (private first)" if event.private_first else ""
-        return FeedRow(event.seq, "POLL", pal.POLL, Text.assemble((event.question, "bold"), f"  {event.kind}", (options + private, "dim")))
+        return FeedRow(
+            event.seq,
+            "POLL",
+            pal.POLL,
+            Text.assemble((event.question, "bold"), f"  {event.kind}", (options + private, "dim")),
+        )
     if isinstance(event, ev.PollAnswer):
         mark = "" if event.revealed else "  (private)"
-        body = Text.assemble(("answers ", "dim"), (str(event.value), "bold"), f" — {event.rationale}", (mark, "dim italic"))
+        body = Text.assemble(
+            ("answers ", "dim"), (str(event.value), "bold"), f" — {event.rationale}", (mark, "dim italic")
+        )
         return FeedRow(event.seq, _short(event.agent), palette.style(event.agent), body)
     if isinstance(event, ev.PollRevealed):
         return FeedRow(event.seq, "POLL", pal.POLL, Text("answers revealed to the room", style="dim"))
@@ -142,16 +150,24 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
             body.append(f"  goal: {goal.strip()}", style="italic #8a8a8a")
         return FeedRow(event.seq, "SECTION", pal.SYSTEM, body)
     if isinstance(event, ev.SessionStarted):
-        return FeedRow(event.seq, "SESSION", pal.SYSTEM, Text(f"{event.title} — {', '.join(event.personas)}", style="bold"))
+        return FeedRow(
+            event.seq, "SESSION", pal.SYSTEM, Text(f"{event.title} — {', '.join(event.personas)}", style="bold")
+        )
     if isinstance(event, ev.Error):
         who = f"{event.agent}: " if event.agent else ""
-        return FeedRow(event.seq, "ERROR", pal.ERROR, Text(f"{who}{event.kind}: {event.message} ({error_outcome(event)})"))
+        return FeedRow(
+            event.seq, "ERROR", pal.ERROR, Text(f"{who}{event.kind}: {event.message} ({error_outcome(event)})")
+        )
     system = {
-        "agent_paused": "paused", "agent_resumed": "resumed", "agent_muted": "muted",
+        "agent_paused": "paused",
+        "agent_resumed": "resumed",
+        "agent_muted": "muted",
         "agent_unmuted": "unmuted",
     }
     if event.type in system:
-        return FeedRow(event.seq, "·", pal.SYSTEM, Text(f"{getattr(event, 'agent', '')} {system[event.type]}", style=pal.SYSTEM))
+        return FeedRow(
+            event.seq, "·", pal.SYSTEM, Text(f"{getattr(event, 'agent', '')} {system[event.type]}", style=pal.SYSTEM)
+        )
     if isinstance(event, ev.SessionPaused):
         return FeedRow(event.seq, "·", pal.SYSTEM, Text("session paused", style=pal.SYSTEM))
     if isinstance(event, ev.SessionResumed):
@@ -161,7 +177,9 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
     return None
 
 
-def format_event(event: Event, palette: SpeakerPalette, width: int = 100, console: Console | None = None) -> Text | None:
+def format_event(
+    event: Event, palette: SpeakerPalette, width: int = 100, console: Console | None = None
+) -> Text | None:
     """The feed lines for one event at ``width`` columns, or ``None`` if the feed skips it."""
     row = feed_row(event, palette)
     return None if row is None else layout_row(row, console or Console(width=width), width)
@@ -170,10 +188,12 @@ def format_event(event: Event, palette: SpeakerPalette, width: int = 100, consol
 class Feed(RichLog):
     """The feed widget; :meth:`add_events` appends what the log says happened."""
 
-    def __init__(self, palette: SpeakerPalette, *, goals: Mapping[int, str] | None = None,
-                 id: str | None = "feed") -> None:
-        super().__init__(id=id, wrap=False, markup=False, highlight=False, max_lines=MAX_LINES, auto_scroll=True,
-                         min_width=20)
+    def __init__(
+        self, palette: SpeakerPalette, *, goals: Mapping[int, str] | None = None, id: str | None = "feed"
+    ) -> None:
+        super().__init__(
+            id=id, wrap=False, markup=False, highlight=False, max_lines=MAX_LINES, auto_scroll=True, min_width=20
+        )
         self.palette = palette
         self.goals = dict(goals or {})
         """Section index → the guide's goal for it, shown on the section's line."""

@@ -39,8 +39,14 @@ class PersonaPane(Widget, can_focus=True):
     """A persona's pane; focus it (click, arrows) to make it the selected persona."""
 
     BINDINGS = [
-        Binding("enter", "details", "Details", id="troupe.pane.details", show=False,
-                tooltip="The persona's card, memory summary, private poll answers and airtime"),
+        Binding(
+            "enter",
+            "details",
+            "Details",
+            id="troupe.pane.details",
+            show=False,
+            tooltip="The persona's card, memory summary, private poll answers and airtime",
+        ),
     ]
 
     @dataclass

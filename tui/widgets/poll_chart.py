@@ -21,8 +21,9 @@ def bar(fraction: float, width: int) -> str:
     return "█" * full + (_EIGHTHS[rest] if rest else "")
 
 
-def bar_chart(counts: Mapping[str, int], *, order: Sequence[str] | None = None, width: int = 60,
-              colour: str = "#61afef") -> Text:
+def bar_chart(
+    counts: Mapping[str, int], *, order: Sequence[str] | None = None, width: int = 60, colour: str = "#61afef"
+) -> Text:
     """Render ``label  ████▌  n (p%)`` lines; ``order`` fixes the option order (Likert)."""
     labels = list(order) if order else list(counts)
     labels += [k for k in counts if k not in labels]

@@ -81,8 +81,10 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
             if shown:
                 rest.append(f": {shown}")
         elif info.section_count:
-            rest.append(f" · not started ({info.section_count} sections)" if section_room is None
-                        else " · not started", style="dim")
+            rest.append(
+                f" · not started ({info.section_count} sections)" if section_room is None else " · not started",
+                style="dim",
+            )
         rest.append(f" · {elapsed}")
         rest.append(f" · {tokens} tok ${info.cost_usd:.2f}" if tok else f" · {tokens} ${info.cost_usd:.2f}")
         if model:
