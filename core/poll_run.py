@@ -37,10 +37,10 @@ RATIONALE = Field(description="One sentence: why you answer this way, in your ow
 def answer_model(spec: PollSpec) -> type[BaseModel]:
     """The pydantic model an agent's answer to ``spec`` must validate against."""
     if spec.kind in LIKERT_LABELS or spec.kind == "single":
-        value_type: Any = Literal[tuple(spec.options or ())]  # type: ignore[misc]
+        value_type: Any = Literal[tuple(spec.options or ())]
         value = (value_type, Field(description="Exactly one of the options, copied verbatim."))
     elif spec.kind == "multi":
-        item: Any = Literal[tuple(spec.options or ())]  # type: ignore[misc]
+        item: Any = Literal[tuple(spec.options or ())]
         limit = spec.max_choices
         how_many = f"One to {limit}" if limit else "One or more"
         value = (
@@ -48,7 +48,7 @@ def answer_model(spec: PollSpec) -> type[BaseModel]:
             Field(min_length=1, max_length=limit, description=f"{how_many} of the options, copied verbatim."),
         )
     elif spec.kind == "number":
-        bounds: dict[str, float] = {}
+        bounds: dict[str, Any] = {}
         if spec.min is not None:
             bounds["ge"] = spec.min
         if spec.max is not None:
@@ -291,7 +291,7 @@ def _answer_items(
             )
         )
         return items
-    value = _normalise(spec, parsed.value)
+    value = _normalise(spec, getattr(parsed, "value", None))
     rationale = str(getattr(parsed, "rationale", "")).strip()
     answers[outcome.agent] = (value, rationale)
     items.append(
@@ -302,9 +302,9 @@ def _answer_items(
 
 def _failed(room: Room, pid: str) -> set[str]:
     return {
-        e.agent
+        agent
         for e in reversed(room.log.events[-500:])
-        if e.type == "error" and getattr(e, "poll_id", None) == pid and e.agent
+        if e.type == "error" and getattr(e, "poll_id", None) == pid and (agent := getattr(e, "agent", None))
     }
 
 

@@ -183,7 +183,7 @@ class Room:
         """Update flags and let each agent that can see ``event`` perceive it."""
         t = event.type
         data = event.__dict__
-        name = data.get("agent")
+        name: str = data.get("agent") or ""
         if t == "say":
             speaker = self.agents.get(name)
             if speaker is not None:
@@ -198,12 +198,12 @@ class Room:
             if name in self.agents:
                 self.agents[name].perceive(event)
         elif t in ("moderator", "stimulus"):
-            to = data.get("to")
+            targets: list[str] = data.get("to") or []
             self.current = (event.seq, data.get("text", ""))
             for agent in self.agents.values():
-                if t == "stimulus" and to and agent.name not in to:
+                if t == "stimulus" and targets and agent.name not in targets:
                     continue
-                agent.perceive(event, to_me=bool(to) and agent.name in to)
+                agent.perceive(event, to_me=agent.name in targets)
         elif t in ("section_started", "poll_asked", "poll_revealed"):
             for agent in self.agents.values():
                 agent.perceive(event)
@@ -519,7 +519,12 @@ class Room:
             return
         task = asyncio.ensure_future(self._consolidate(agent, pending, agent.turns))
         self._consolidations[agent.name] = task
-        task.add_done_callback(lambda _t, n=agent.name: self._consolidations.pop(n, None))
+        name = agent.name
+
+        def forget(_task: asyncio.Future[None]) -> None:
+            self._consolidations.pop(name, None)
+
+        task.add_done_callback(forget)
 
     async def _consolidate(self, agent: Agent, pending: PendingConsolidation, launched_at: int) -> None:
         async with self._consolidation_sem:

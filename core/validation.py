@@ -57,7 +57,7 @@ def bad_input_from_validation(
     err = exc.errors(include_url=False, include_input=False)[0]
     msg = err["msg"]
     loc = tuple(err["loc"])
-    where = located(err)
+    where = located(dict(err))
     if where is not None:
         loc, msg = where
     elif err["type"] == "extra_forbidden":

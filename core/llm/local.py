@@ -416,7 +416,11 @@ class LocalBackend:
         shared = self._model
         loop = asyncio.get_running_loop()
         if on_delta is not None:
-            job.emit = lambda text: loop.call_soon_threadsafe(on_delta, text)
+
+            def emit(text: str) -> None:
+                loop.call_soon_threadsafe(on_delta, text)
+
+            job.emit = emit
         start = time.perf_counter()
         future = loop.run_in_executor(shared.executor, _generate, shared, job)
         try:

@@ -191,9 +191,13 @@ class OpenAIBackend:
         embedding_batch_size: int = EMBEDDING_BATCH_SIZE,
     ) -> None:
         azure_on = azure is not None and azure.configured
-        azure_key = azure.api_key.get_secret_value() if azure_on and azure.api_key else None
+        azure_key = azure.api_key.get_secret_value() if azure is not None and azure_on and azure.api_key else None
         self._secrets = [s for s in (api_key, azure_key) if s]
-        self.model = model or (azure.deployment if azure_on and azure.deployment else None) or DEFAULT_MODEL
+        self.model = (
+            model
+            or (azure.deployment if azure is not None and azure_on and azure.deployment else None)
+            or DEFAULT_MODEL
+        )
         self.embedding_model: str | None = embedding_model or DEFAULT_EMBEDDING_MODEL
         """For :meth:`embed` (on Azure: the embedding deployment's name)."""
         self.embedding_batch_size = max(1, embedding_batch_size)
@@ -274,10 +278,9 @@ class OpenAIBackend:
         except openai.OpenAIError as exc:
             raise self._translate(exc, self.model, 1, timeout_s=timeout_s) from None
         try:
+            limit: dict[str, Any] = {"max_completion_tokens" if self._official else "max_tokens": 1}
             await client.chat.completions.create(
-                model=self.model,
-                messages=[{"role": "user", "content": "ping"}],
-                **{"max_completion_tokens" if self._official else "max_tokens": 1},
+                model=self.model, messages=[{"role": "user", "content": "ping"}], **limit
             )
         except openai.OpenAIError as exc:
             raise self._translate(exc, self.model, 1, timeout_s=timeout_s) from None

@@ -130,10 +130,15 @@ class EmbeddingResponse:
 class ChatBackend(Protocol):
     """An LLM backend."""
 
-    name: str
-    """``openai``, ``local``, ``scripted``…"""
-    model: str | None
-    """The default model name (reported in ``session_started``)."""
+    @property
+    def name(self) -> str:
+        """``openai``, ``local``, ``scripted``…"""
+        ...
+
+    @property
+    def model(self) -> str | None:
+        """The default model name (reported in ``session_started``)."""
+        ...
 
     async def complete(self, request: ChatRequest, *, on_delta: DeltaCallback | None = None) -> ChatResponse:
         """Run one request (plus at most one repair call for structured output)."""
