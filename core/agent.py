@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from .actions import TurnAction
 from .card import PersonaCard
-from .errors import BackendError, BackendUnavailableError, InvalidOutputError
+from .errors import BackendError, InvalidOutputError, is_fatal
 from .events import (
     Event,
     Moderator,
@@ -34,16 +34,6 @@ from .memory import AgentMemory, MemoryConfig, MemoryItem, Recall
 from .mind import MentalState
 from .prompt import DEFAULT_RULES, TURN_TASK, Prompt, PromptBudget, PromptBuilder
 from .tokens import truncate_to_tokens
-
-FATAL_KINDS = frozenset({"auth", "quota", "config", "connection", "not_found", "cache_miss"})
-"""Backend error kinds no retry on the next turn can fix: they halt the session (a 404 —
-the model name or the endpoint is wrong — fails every turn alike; a replay-cache miss means
-the run has left the recording, and replay fails loudly rather than logging a gap)."""
-
-
-def is_fatal(exc: BaseException) -> bool:
-    """True for errors that stop a session (server down, bad key, no quota) rather than a turn."""
-    return isinstance(exc, BackendUnavailableError) or (isinstance(exc, BackendError) and exc.kind in FATAL_KINDS)
 
 
 @dataclass(frozen=True)
@@ -316,4 +306,4 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["FATAL_KINDS", "Agent", "AgentConfig", "is_fatal", "AnswerOutcome", "Situation", "TurnOutcome"]
+__all__ = ["Agent", "AgentConfig", "AnswerOutcome", "Situation", "TurnOutcome"]

@@ -53,20 +53,37 @@ class ConfigError(BadInputError):
 
 
 class BackendError(TroupeError):
-    """An LLM backend failed (server down, auth, rate limit exhausted, timeout)."""
+    """An LLM backend failed (server down, auth, rate limit exhausted, timeout).
+
+    Each error says itself what it means for a session, set where it is raised (as httpx maps
+    transport errors at the edge) — there is no list of kinds to consult elsewhere:
+
+    - ``fatal``: no retry on a later turn can fix it (a refused key, no quota, an unknown
+      model or endpoint, a server that is gone, a replay that left its recording). The
+      session halts — one ``error`` event, no turn counted — and ``troupe resume`` redoes it.
+    - ``retryable``: a transient fault the backend gave up on after its retries (429, 5xx,
+      timeout). It fails one turn, except in unattended runs (``stop_on_backend_error``).
+    - neither: this one call failed (bad request, invalid output); the session goes on.
+    """
 
     title = "Model backend error"
+    fatal = False
 
-    def __init__(self, message: str, *, kind: str = "backend", retryable: bool = False) -> None:
+    def __init__(
+        self, message: str, *, kind: str = "backend", retryable: bool = False, fatal: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.retryable = retryable
+        if fatal is not None:
+            self.fatal = fatal
 
 
 class BackendUnavailableError(BackendError):
     """The backend cannot be reached or used at all (connection refused, missing extra)."""
 
     title = "Model backend unavailable"
+    fatal = True
 
 
 class InvalidOutputError(BackendError):
@@ -87,9 +104,15 @@ class CacheMissError(BackendError):
     """Replay mode found no recorded response for a request."""
 
     title = "Replay cache miss"
+    fatal = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message, kind="cache_miss")
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """True for errors that stop a session (server down, bad key, no quota) rather than a turn."""
+    return isinstance(exc, BackendError) and exc.fatal
 
 
 class RunStateError(TroupeError):

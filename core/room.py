@@ -32,14 +32,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .agent import Agent, AnswerOutcome, Situation, TurnOutcome, is_fatal
-from .errors import BackendError, InvalidOutputError
+from .agent import Agent, AnswerOutcome, Situation, TurnOutcome
+from .errors import BackendError, InvalidOutputError, is_fatal
 from .events import Event
 from .journal import Item
 from .llm.protocol import CallUsage, ChatBackend
 from .llm.stream import PartialTextExtractor
 from .log import EventLog
 from .memory import EmbeddingStore, MemoryNote, PendingConsolidation
+from .names import resolve_name
 from .prompt import Prompt
 
 log = logging.getLogger(__name__)
@@ -143,10 +144,8 @@ class Room:
         # Subscribed first (build the room before anyone else subscribes), so that agents have
         # perceived an event by the time other subscribers (the UI) hear of it.
         self._unsubscribe = log.subscribe(self.apply)
-        self._lower = {name.lower(): name for name in self.agents}
-        self._first: dict[str, str] = {}
-        for name in self.agents:
-            self._first.setdefault(name.split()[0].lower(), name)
+        self.names: list[str] = list(self.agents)
+        """Seating order."""
 
     # -- recording and routing --------------------------------------------------------------
 
@@ -236,11 +235,9 @@ class Room:
     # -- participants ---------------------------------------------------------------------
 
     def resolve(self, name: str | None) -> str | None:
-        """A seated agent's exact name from a full or first name, any case; else None."""
-        if not name:
-            return None
-        key = name.strip().lstrip("@").lower()
-        return self._lower.get(key) or self._first.get(key)
+        """A seated agent's exact name from a full or first name, any case; else None
+        (the one rule of :mod:`troupe.core.names`: a shared first name names nobody)."""
+        return resolve_name((name or "").strip().lstrip("@"), self.names)
 
     def situation(self, hint: str | None = None) -> Situation:
         """The latest moderator question or stimulus, as what a turn responds to."""

@@ -53,8 +53,6 @@ from .population import DEFAULT_CONCURRENCY, MANIFEST, Level, PopulationSpec, Qu
 from .writer import persona_toml
 
 MANIFEST_FORMAT = "troupe.population/1"
-# Backend failures that will not get better by trying the next persona: stop at once.
-FATAL_KINDS = frozenset({"connection", "auth", "quota", "not_found", "config", "missing_extra"})
 
 
 # -- skeletons -------------------------------------------------------------------------------
@@ -838,7 +836,7 @@ class PopulationFactory:
             name, source = await self.choose_name(skeleton, narrative.name, taken, seed)
             persona = build_persona(skeleton, narrative, name, self.shared)
         except BackendError as exc:
-            if exc.kind in FATAL_KINDS:
+            if exc.fatal:  # will not get better by trying the next persona: stop at once
                 result.aborted = str(exc)
             return Failed(skeleton, str(exc))
         taken[persona.slug] = persona.name

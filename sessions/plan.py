@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from troupe.core.events import Event
+from troupe.core.events import Event, takes_turn
 from troupe.core.polls import PollSpec
 
 from .guide import Guide, StimulusSpec
@@ -104,7 +104,7 @@ def round_progress(events: Sequence[Event], key: str) -> RoundProgress:
         if event.type == "round_started" and getattr(event, "key", None) == key:
             progress.started = True
             break
-        if getattr(event, "round_key", None) == key and event.type in ("say", "think", "pass", "error"):
+        if takes_turn(event, key):
             agent = getattr(event, "agent", None)
             if agent:
                 progress.done.add(agent)

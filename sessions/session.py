@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from troupe.core.journal import GroupCommitLog
 from troupe.core.llm.protocol import ChatBackend, embedding_backend
 from troupe.core.log import EventLog
 from troupe.core.memory import EmbeddingRecall, EmbeddingStore
+from troupe.core.names import leading_mentions, why_unresolved
 from troupe.core.policies import RoundSpec, get_policy
 from troupe.core.poll_run import PollResult, run_poll
 from troupe.core.polls import PollSpec
@@ -516,6 +516,9 @@ class Session:
         names = self._names(to) if to else None
         if not names:
             names, text = self._mentions(text)
+            if not names and text.lstrip().startswith("@"):  # never broadcast a line meant for one
+                word = text.lstrip()[1:].split(" ", 1)[0]
+                raise BadInputError(f"{why_unresolved(word, list(self.cards))} (seated: {', '.join(self.cards)})")
         text = text.strip()
         if not text:
             raise BadInputError("the moderator's message is empty")
@@ -667,7 +670,7 @@ class Session:
     def _name(self, name: str) -> str:
         resolved = self.room.resolve(name)
         if resolved is None:
-            raise BadInputError(f"no persona named {name!r} in this session (seated: {', '.join(self.cards)})")
+            raise BadInputError(f"{why_unresolved(name, list(self.cards))} (seated: {', '.join(self.cards)})")
         return resolved
 
     def _names(self, names: Sequence[str] | str) -> list[str]:
@@ -675,23 +678,8 @@ class Session:
         return [self._name(n) for n in items]
 
     def _mentions(self, text: str) -> tuple[list[str], str]:
-        """Leading ``@Name`` mentions (full name with spaces or first name) → names, rest."""
-        names: list[str] = []
-        rest = text.lstrip()
-        full = sorted(self.cards, key=len, reverse=True)
-        while rest.startswith("@"):
-            match = next((n for n in full if rest[1:].lower().startswith(n.lower())), None)
-            if match is None:
-                word = re.match(r"@([\w'-]+)", rest)
-                match = self.room.resolve(word.group(1)) if word else None
-                if match is None:
-                    break
-                rest = rest[word.end() :] if word else rest
-            else:
-                rest = rest[1 + len(match) :]
-            names.append(match)
-            rest = rest.lstrip(" ,:").lstrip()
-        return names, (rest if names else text)
+        """Leading ``@Name`` mentions → names, rest (:func:`troupe.core.names.leading_mentions`)."""
+        return leading_mentions(text, list(self.cards))
 
 
 RETRIEVALS = ("lexical", "embeddings")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from textual.suggester import Suggester
 
+from troupe.core.names import match_leading_name, why_unresolved
+
 COMMANDS: dict[str, str] = {
     "stimulus": "show a stimulus: /stimulus TEXT, or the dialog (text, concept card, image)",
     "poll": "poll the panel: /poll QUESTION opens the poll dialog",
@@ -67,33 +69,15 @@ class Command:
 Parsed = Speak | Ask | Command
 
 
-def match_name(text: str, names: Sequence[str]) -> tuple[str, str] | None:
-    """Find the persona ``text`` starts with; return ``(name, rest)``.
-
-    Full names win over first names (``Maria Lopez`` before ``Maria``) and matching ignores
-    case. A first name shared by two personas matches neither, so nobody is asked by mistake.
-    """
-    folded = text.casefold()
-    for name in sorted(names, key=len, reverse=True):
-        key = name.casefold()
-        if folded.startswith(key) and (len(text) == len(key) or not text[len(key)].isalnum()):
-            return name, text[len(key) :].lstrip(" ,:")
-    first = text.split(" ", 1)[0].rstrip(",:")
-    hits = [n for n in names if n.split(" ", 1)[0].casefold() == first.casefold()]
-    if len(hits) == 1:
-        return hits[0], text[len(first) :].lstrip(" ,:")
-    return None
-
-
 def parse_line(line: str, names: Sequence[str]) -> Parsed:
     """Turn one submitted line into a :data:`Parsed` action; raise :class:`CommandError`."""
     text = line.strip()
     if not text:
         raise CommandError("nothing to say")
     if text.startswith("@"):
-        found = match_name(text[1:], names)
+        found = match_leading_name(text[1:], names)
         if found is None:
-            raise CommandError(f"nobody called {text[1:].split(' ', 1)[0]!r} is on the panel")
+            raise CommandError(why_unresolved(text[1:].split(" ", 1)[0], names))
         name, rest = found
         if not rest:
             raise CommandError(f"what do you want to ask {name}?")
@@ -108,9 +92,9 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
             verb = candidates[0]
         argument = argument.strip()
         if verb in NAMED_COMMANDS and argument:
-            found = match_name(argument, names)
+            found = match_leading_name(argument, names)
             if found is None:
-                raise CommandError(f"nobody called {argument!r} is on the panel")
+                raise CommandError(why_unresolved(argument, names))
             argument = found[0]
         elif verb in {"mute", "unmute", "details"}:
             raise CommandError(f"/{verb} needs a name, e.g. /{verb} {names[0] if names else 'Maria'}")

@@ -508,23 +508,29 @@ class OpenAIBackend:
             )
         elif isinstance(exc, openai.AuthenticationError):
             err = BackendError(
-                f"the model server at {url} rejected the API key (401 Unauthorized); check OPENAI_API_KEY", kind="auth"
+                f"the model server at {url} rejected the API key (401 Unauthorized); check OPENAI_API_KEY",
+                kind="auth",
+                fatal=True,
             )
         elif isinstance(exc, openai.PermissionDeniedError):
             err = BackendError(
-                f"the API key may not use model '{model}' at {url} (403 Forbidden): {_server_message(exc)}", kind="auth"
+                f"the API key may not use model '{model}' at {url} (403 Forbidden): {_server_message(exc)}",
+                kind="auth",
+                fatal=True,
             )
         elif isinstance(exc, openai.NotFoundError):
             err = BackendError(
                 f"model '{model}' or the endpoint was not found at {url} (404): {_server_message(exc)}; "
                 "check the model name and that the base URL ends in /v1",
                 kind="not_found",
+                fatal=True,
             )
         elif isinstance(exc, openai.RateLimitError):
             if _is_quota(exc):
                 err = BackendError(
                     f"the account behind the API key has no quota left at {url} (429): {_server_message(exc)}",
                     kind="quota",
+                    fatal=True,
                 )
             else:
                 later = f"; the server asks to wait {wait:.0f} s" if wait and wait > MAX_RETRY_AFTER_S else ""

@@ -227,7 +227,7 @@ async def test_a_failing_embedder_is_reported_once_and_recall_falls_back_to_bm25
 
         async def embed(self, texts: list[str], *, model: str | None = None) -> EmbeddingResponse:
             Broken.calls += 1
-            raise BackendError("model 'nope' or the endpoint was not found (404)", kind="not_found")
+            raise BackendError("model 'nope' or the endpoint was not found (404)", kind="not_found", fatal=True)
 
     errors: list[BackendError] = []
     store = EmbeddingStore(Broken(), on_error=errors.append)

@@ -15,7 +15,7 @@ import pytest
 from scipy.stats import truncnorm
 
 from tests.support.fake_openai import reply
-from troupe.core.errors import BackendError, BadInputError, InvalidOutputError
+from troupe.core.errors import BackendError, BackendUnavailableError, BadInputError, InvalidOutputError
 from troupe.core.llm.protocol import ChatRequest, ChatResponse
 from troupe.core.validation import tomllib  # tomli on Python 3.10
 from troupe.personas.factory import (
@@ -489,7 +489,7 @@ def test_failures_are_reported_and_the_rest_is_written(tmp_path: Path) -> None:
 def test_an_outage_stops_the_run(tmp_path: Path) -> None:
     spec = load_spec(write_spec(tmp_path))
     skeletons = sample_skeletons(spec, size=4)
-    down = BackendError("cannot reach the model server", kind="connection")
+    down = BackendUnavailableError("cannot reach the model server", kind="connection")
     backend = NamingBackend(["Ann Lee", "Bob Marsh", "Cara Dunn", "Dev Patel"], retries=[], fail={1: down})
     result = asyncio.run(PopulationFactory(spec, backend, concurrency=1).generate(skeletons, tmp_path / "out", seed=11))
     assert result.aborted == "cannot reach the model server"

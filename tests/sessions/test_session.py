@@ -304,3 +304,17 @@ async def test_memories_can_be_recalled_through_the_backends_embeddings(tmp_path
     with pytest.raises(BadInputError, match="unknown retrieval"):
         await Session.start(guide(), make_cards(), ScriptedBackend(), tmp_path / "other", retrieval="vectors")
     assert not (tmp_path / "other").exists()
+
+
+async def test_names_follow_the_one_rule_a_shared_first_name_asks_nobody(tmp_path: Path) -> None:
+    from tests.core.engine_fixtures import make_card
+
+    cards = [*make_cards(3), make_card("Maria Chen", {"age": 30})]
+    session = await Session.start(guide(), cards, ScriptedBackend(), tmp_path / "run", clock=FixedClock())
+    with pytest.raises(BadInputError, match="'Maria' could be Maria Lopez or Maria Chen"):
+        await session.say("@Maria what do you think?")
+    assert not [e for e in session.events if e.type == "moderator"]  # nothing was broadcast
+    [answer] = [e for e in await session.say("@maria chen what do you think?") if e.type in ("say", "think", "pass")]
+    assert answer.agent == "Maria Chen"
+    assert session.room.resolve("@Maria") is None and session.room.resolve("tom") == "Tom Becker"
+    await session.aclose()

@@ -2,7 +2,8 @@
 
 import pytest
 
-from troupe.tui.command_line import Ask, Command, CommandError, CommandSuggester, Speak, match_name, parse_line
+from troupe.core.names import match_leading_name as match_name
+from troupe.tui.command_line import Ask, Command, CommandError, CommandSuggester, Speak, parse_line
 
 NAMES = ["Maria Lopez", "Tom Becker", "Aiko Sato", "Maria Chen"]
 
@@ -21,7 +22,7 @@ def test_at_name_asks_one_persona_full_name_any_case():
 
 def test_unique_first_name_is_enough_but_a_shared_one_is_refused():
     assert parse_line("@Tom what would change your mind?", NAMES) == Ask("Tom Becker", "what would change your mind?")
-    with pytest.raises(CommandError, match="nobody called 'Maria'"):
+    with pytest.raises(CommandError, match="'Maria' could be Maria Lopez or Maria Chen"):
         parse_line("@Maria hello", NAMES)
 
 

@@ -36,7 +36,7 @@ from ..palette import SpeakerPalette
 from ..poll_view import poll_views
 from ..session_api import ModeratedSession
 from ..widgets.control_bar import CommandInput, ControlBar
-from ..widgets.feed import Feed, halted_turn
+from ..widgets.feed import Feed
 from ..widgets.persona_grid import PersonaGrid
 from ..widgets.persona_pane import PersonaPane
 from ..widgets.session_header import HeaderInfo, SessionHeader, format_elapsed
@@ -278,7 +278,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
                 return  # the same failure for the next persona (an outage): one notice is enough
             self._last_error_notice = event.message
             who = f"{event.agent}: " if event.agent else ""
-            if halted_turn(event):  # the session stopped before the turn: it is redone, not lost
+            if event.halted:  # the session stopped before the turn: it is redone, not lost
                 self.notify(
                     f"{who}{event.message}\nResume or retry to redo the turn.",
                     title=f"Not answered ({event.kind})",

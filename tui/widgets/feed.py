@@ -73,29 +73,13 @@ OUTAGES = {
 }
 """What stopped the session, by the kind of backend failure that halted it (``core/errors.py``);
 any other kind reads "backend unavailable"."""
-UNAVAILABLE_KINDS = frozenset({"connection", "auth", "quota", "not_found", "config", "missing_extra", "backend"})
-"""Kinds that always halt a session (a server gone, a key refused: ``core/agent.py``'s fatal
-kinds, and ``BackendUnavailableError``'s own)."""
-
-
-def halted_turn(event: ev.Error) -> bool:
-    """Whether ``event`` is a backend failure that halted the session before the turn (or poll
-    answer) was taken: such errors carry no ``round_key`` (nor ``poll_id``), so resuming the run,
-    or retrying, redoes that turn (docs/architecture.md). An error *with* a ``round_key`` is a
-    turn that failed and counts as taken; it is not redone."""
-    if event.recovered or event.purpose not in (None, "turn", "poll"):
-        return False
-    if getattr(event, "round_key", None) is not None or getattr(event, "poll_id", None) is not None:
-        return False
-    # a log without ``purpose`` predates these rules: only a server that is gone halted it then
-    return event.purpose is not None or event.kind in UNAVAILABLE_KINDS
 
 
 def error_outcome(event: ev.Error) -> str:
     """What became of the turn an ``error`` event is about, in the moderator's words."""
     if event.recovered:
         return "recovered"
-    if halted_turn(event):
+    if event.halted:
         return f"not answered — {OUTAGES.get(event.kind, 'backend unavailable')}; resume or retry to redo it"
     if event.purpose == "poll":
         return "no answer to this poll"
