@@ -42,12 +42,13 @@ from scipy.stats import truncnorm
 
 from troupe.core.errors import BackendError, BadInputError, InvalidOutputError
 from troupe.core.llm.protocol import CallUsage, ChatBackend, ChatRequest, Message
+from troupe.core.slugs import slugify
 from troupe.core.validation import read_json
 
 from .card import descriptor
 from .fragments import merge_all
 from .load import load_fragment
-from .model import IncomeBracket, Persona, slugify
+from .model import IncomeBracket, Persona
 from .names import clean_name, fallback_name, plausible_name
 from .population import DEFAULT_CONCURRENCY, MANIFEST, Level, PopulationSpec, Quota, shares
 from .writer import persona_toml

@@ -13,9 +13,10 @@ import difflib
 from pathlib import Path
 
 from troupe.core.errors import BadInputError
+from troupe.core.slugs import slugify
 
 from .load import SUFFIXES, load_persona
-from .model import Persona, slugify
+from .model import Persona
 
 
 def library_dir() -> Path:

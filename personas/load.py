@@ -25,10 +25,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from troupe.core.errors import BadInputError
+from troupe.core.slugs import slugify
 from troupe.core.validation import bad_input_from_validation, read_json, read_toml
 
 from .fragments import check_fragment, merge, merge_all
-from .model import Persona, slugify
+from .model import Persona
 
 SUFFIXES = (".toml", ".json")
 _TINYTROUPE_TYPES = {"TinyPerson": "persona", "Fragment": "fragment"}

@@ -16,11 +16,11 @@ The model is pure data. Loading files lives in ``load.py``, merging fragments in
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from troupe.core.slugs import slugify
 
 BIG_FIVE = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 
@@ -48,16 +48,6 @@ _LEVEL_WORDS: tuple[tuple[str, float], ...] = (
     ("mid", 0.5),
     ("low", 0.2),
 )
-
-
-def slugify(text: str) -> str:
-    """``"Zoé Tremblay"`` → ``"zoe-tremblay"``: ASCII, lower case, words joined by ``-``.
-
-    Apostrophes join rather than split (``"O'Connor"`` → ``"oconnor"``).
-    """
-    folded = unicodedata.normalize("NFKD", text.replace("'", "").replace("\u2019", ""))
-    folded = folded.encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
 
 
 def level_score(value: str | float | None) -> float | None:

@@ -15,7 +15,7 @@ import random
 import re
 from collections.abc import Container
 
-from .model import slugify
+from troupe.core.slugs import slugify
 
 # country → (female given names, male given names, family names). Common, not exhaustive.
 _BANK: dict[str, tuple[str, str, str]] = {

@@ -1,4 +1,4 @@
-"""Run directories: where they go, their small ``meta.json``, headless runs, resume and branch.
+"""Run directories: where they go, their small ``meta.json``, and branching one run into another.
 
 A run directory holds ``events.jsonl`` — the whole truth of the run — and ``meta.json``, a small
 convenience summary (title, personas, backend, when it started, how it ended) for listings.
@@ -11,40 +11,28 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import sys
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from troupe.core.card import PersonaCard
 from troupe.core.errors import BadInputError, RunStateError
-from troupe.core.events import Event, SessionStarted
-from troupe.core.llm.protocol import ChatBackend
+from troupe.core.events import SessionStarted
 from troupe.core.log import read_events, write_events
+from troupe.core.slugs import slugify
 
 if TYPE_CHECKING:
     from .guide import Guide
-    from .plan import Beat
-    from .session import Session
 
 EVENTS_FILE = "events.jsonl"
 META_FILE = "meta.json"
 RUNS_DIR = "runs"
 
 
-def slugify(text: str, limit: int = 40) -> str:
-    """``"Gazpacho Go — concept test"`` → ``gazpacho-go-concept-test``."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "session"
-
-
 def default_run_dir(guide: Guide, *, base: str | Path | None = None, now: datetime | None = None) -> Path:
     """A new, unused ``runs/<timestamp>-<slug>`` path (``-2``, ``-3``… if taken)."""
     root = Path(base) if base is not None else Path.cwd() / RUNS_DIR
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
-    slug = slugify(guide.source.stem if guide.source else guide.title)
+    slug = slugify(guide.source.stem if guide.source else guide.title, limit=40) or "session"
     candidate = root / f"{stamp}-{slug}"
     k = 2
     while candidate.exists():
@@ -130,94 +118,6 @@ def _sibling(path: Path, suffix: str) -> Path:
     return candidate
 
 
-# -- headless ----------------------------------------------------------------------------------
-
-
-async def run_headless(
-    guide: Guide,
-    cards: Sequence[PersonaCard],
-    backend: ChatBackend,
-    run_dir: str | Path,
-    *,
-    seed: int = 0,
-    rounds_cap: int | None = None,
-    progress: bool = True,
-    **session_options: Any,
-) -> Path:
-    """Run ``guide`` to its end with no UI (rich progress on stderr); returns the run dir."""
-    from .session import Session
-
-    # Unattended: a backend failure halts the run (resumable) rather than losing the turn.
-    session_options.setdefault("stop_on_backend_error", True)
-    session = await Session.start(guide, cards, backend, run_dir, seed=seed, rounds_cap=rounds_cap, **session_options)
-    return await _drive(session, progress=progress)
-
-
-async def resume_headless(run_dir: str | Path, backend: ChatBackend, *, progress: bool = True) -> Path:
-    """Reopen a stopped run and take it to its end with no UI; returns the run dir."""
-    from .session import Session
-
-    session = await Session.reopen(run_dir, backend, stop_on_backend_error=True)
-    return await _drive(session, progress=progress)
-
-
-async def _drive(session: Session, *, progress: bool) -> Path:
-    try:
-        if progress:
-            await _with_progress(session)
-        else:
-            await session.run_to_end()
-    finally:
-        await session.aclose()
-    return session.run_dir
-
-
-async def _with_progress(session: Session) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(file=sys.stderr)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[stats]}"),
-    )
-    state = session.state
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(_short(state.title), total=state.beats_total, completed=state.beats_done, stats="")
-
-        current = [""]
-
-        def refresh() -> None:
-            s = session.state
-            stats = f"{s.calls} calls · {s.prompt_tokens + s.completion_tokens:,} tok"
-            if s.cost_usd:
-                stats += f" · ${s.cost_usd:.3f}"
-            if s.errors:
-                stats += f" · {s.errors} errors"
-            bar.update(task, completed=s.beats_done, stats=" · ".join(filter(None, (current[0], stats))))
-
-        def on_beat(beat: Beat) -> None:
-            current[0] = beat.describe()
-            refresh()
-
-        def on_event(event: Event) -> None:  # live figures during a long round, not only between beats
-            if event.type in ("llm_call", "error"):
-                refresh()
-
-        unsubscribe = session.subscribe(on_event)
-        try:
-            await session.run_to_end(on_beat=on_beat)
-        finally:
-            unsubscribe()
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 __all__ = [
     "EVENTS_FILE",
     "META_FILE",
@@ -226,9 +126,6 @@ __all__ = [
     "check_new_run_dir",
     "default_run_dir",
     "read_meta",
-    "resume_headless",
-    "run_headless",
-    "slugify",
     "update_meta",
     "write_meta",
 ]

@@ -27,6 +27,7 @@ from pathlib import Path
 from troupe.core.agent import Agent, AgentConfig, Situation
 from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
+from troupe.core.config import RETRIEVALS
 from troupe.core.errors import BadInputError, RunStateError
 from troupe.core.events import Event, SessionStarted
 from troupe.core.journal import GroupCommitLog
@@ -680,9 +681,6 @@ class Session:
     def _mentions(self, text: str) -> tuple[list[str], str]:
         """Leading ``@Name`` mentions → names, rest (:func:`troupe.core.names.leading_mentions`)."""
         return leading_mentions(text, list(self.cards))
-
-
-RETRIEVALS = ("lexical", "embeddings")
 
 
 def _check_retrieval(retrieval: str) -> None:

@@ -2,26 +2,23 @@
 
 :class:`StateTracker` folds events into a :class:`SessionState`; the controller feeds it every
 event as it is logged (or replayed), and every :class:`AgentActivity` for live statuses.
-``Session.state`` hands out copies, so a reader can never change the session by accident.
+``Session.state`` hands out a copy (made once per change and shared until the next one), so a
+reader can never change the session by accident; treat it as read-only.
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
 
 from troupe.core.events import Event
-from troupe.core.room import AgentActivity
-
-AgentStatus = Literal["idle", "thinking", "speaking", "paused", "muted", "error"]
+from troupe.core.room import ActivityStatus, AgentActivity
 
 
 @dataclass
 class AgentState:
     name: str
     descriptor: str = ""
-    status: AgentStatus = "idle"
+    status: ActivityStatus = "idle"
     paused: bool = False
     muted: bool = False
     turns: int = 0
@@ -63,8 +60,10 @@ class StateTracker:
 
     def __init__(self, section_count: int = 0) -> None:
         self.state = SessionState(section_count=section_count)
+        self._snapshot: SessionState | None = None
 
     def apply(self, event: Event) -> None:
+        self._snapshot = None
         s = self.state
         t = event.type
         e = event.__dict__
@@ -113,11 +112,18 @@ class StateTracker:
     def on_activity(self, activity: AgentActivity) -> None:
         agent = self.state.agents.get(activity.agent)
         if agent is not None:
+            self._snapshot = None
             agent.status = activity.status
             agent.partial_text = activity.partial_text if activity.status in ("speaking", "thinking") else None
 
     def snapshot(self) -> SessionState:
-        return copy.deepcopy(self.state)
+        """A copy of the state, made once per change: reading it again before the next event
+        or status change costs nothing (the TUI reads it several times per screen flush)."""
+        if self._snapshot is None:
+            s = self.state
+            agents = {name: replace(a, last_texts=list(a.last_texts)) for name, a in s.agents.items()}
+            self._snapshot = replace(s, agents=agents)
+        return self._snapshot
 
 
-__all__ = ["AgentState", "AgentStatus", "SessionState", "StateTracker"]
+__all__ = ["AgentState", "SessionState", "StateTracker"]

@@ -37,8 +37,9 @@ from troupe.core.errors import BadInputError, RunStateError, TroupeError
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
 
+from .headless import run_headless
 from .pollstats import CHOICE_KINDS, NUMERIC_KINDS, PollResult, collect_polls, format_sd
-from .run import EVENTS_FILE, run_headless
+from .run import EVENTS_FILE
 
 if TYPE_CHECKING:
     from .guide import Guide

@@ -1,7 +1,8 @@
 """Entry points for the CLI: open the TUI on a new or a resumed session.
 
-``sessions/commands/run.py`` imports :func:`launch_session` and :func:`launch_resume` lazily
-(the sessions layer never imports the UI at import time). The ``*_app`` builders return the
+``sessions/commands/ui.py`` — the ``troupe`` command's composition root, the one module of the
+sessions layer allowed to import the UI — hands out :func:`launch_session` and
+:func:`launch_resume`. Sessions open through ``troupe.sessions.opening`` like everywhere else. The ``*_app`` builders return the
 app without running it, for tests, snapshots and benchmarks.
 """
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from troupe.core.card import PersonaCard
+from troupe.core.config import Settings
 
 from .app import TroupeApp, run_app
 from .config import TuiConfig
@@ -23,25 +25,27 @@ def new_session_app(
     backend: Any,
     run_dir: str | Path,
     *,
+    settings: Settings | None = None,
     seed: int = 0,
     rounds_cap: int | None = None,
-    retrieval: str = "lexical",
+    retrieval: str | None = None,
     config: TuiConfig | None = None,
 ) -> TroupeApp:
     """An app that starts a new session of ``guide`` with ``cards`` in ``run_dir``."""
 
     async def opener(cfg: TuiConfig) -> Any:
-        from troupe.sessions.session import Session
+        from troupe.sessions.opening import open_session
 
-        return await Session.start(
+        return await open_session(
             guide,
-            list(cards),
+            cards,
             backend,
-            Path(run_dir),
+            run_dir,
+            settings=settings,
             seed=seed,
             rounds_cap=rounds_cap,
-            clock=cfg.clock,
             retrieval=retrieval,
+            clock=cfg.clock,
         )
 
     return TroupeApp(config, opener=opener, opening_label=f"Starting “{guide.title}”…")
@@ -51,9 +55,9 @@ def resume_app(run_dir: str | Path, backend: Any, *, config: TuiConfig | None = 
     """An app that reopens the run in ``run_dir`` where its event log stops."""
 
     async def opener(cfg: TuiConfig) -> Any:
-        from troupe.sessions.session import Session
+        from troupe.sessions.opening import reopen_session
 
-        return await Session.reopen(Path(run_dir), backend, clock=cfg.clock)
+        return await reopen_session(run_dir, backend, clock=cfg.clock)
 
     return TroupeApp(config, opener=opener, opening_label=f"Resuming {run_dir}…")
 
@@ -64,9 +68,10 @@ def launch_session(
     backend: Any,
     run_dir: str | Path,
     *,
+    settings: Settings | None = None,
     seed: int = 0,
     rounds_cap: int | None = None,
-    retrieval: str = "lexical",
+    retrieval: str | None = None,
 ) -> int:
     """Run the TUI on a new session; returns the exit code (0, or 1/2 if it could not start)."""
     return run_app(
@@ -75,6 +80,7 @@ def launch_session(
             cards,
             backend,
             run_dir,
+            settings=settings,
             seed=seed,
             rounds_cap=rounds_cap,
             retrieval=retrieval,

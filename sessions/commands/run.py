@@ -18,14 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from troupe.core.card import PersonaCard
 from troupe.core.config import RETRIEVALS
-from troupe.core.errors import BackendError, BadInputError, TroupeError
+from troupe.core.errors import BackendError, BadInputError
 from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
 
-from ..guide import Guide, load_guide
+from ..guide import load_guide
+from ..opening import seat_cards
 from ..run import EVENTS_FILE, already_ended, branch_run, check_new_run_dir, default_run_dir
 from .options import add_backend_options, non_negative
 
@@ -84,68 +84,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     cards = seat_cards(guide, args.personas)
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide)
     settings = _settings()
-    retrieval = args.retrieval or settings.memory.retrieval
     backend = make_backend(settings, args.backend, args.model)
     if not args.headless:
         launch = _tui("launch_session")
         try:
             return int(
-                launch(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, retrieval=retrieval)
+                launch(
+                    guide,
+                    cards,
+                    backend,
+                    run_dir,
+                    settings=settings,
+                    seed=args.seed,
+                    rounds_cap=args.rounds,
+                    retrieval=args.retrieval,
+                )
             )
         finally:
             _close(backend)
 
-    from ..run import run_headless
+    from .. import headless
 
-    # The config's max_concurrency applies only when set explicitly; else the guide's (default 64).
-    options: dict[str, Any] = (
-        {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    coro = headless.run_headless(
+        guide,
+        cards,
+        backend,
+        run_dir,
+        settings=settings,
+        seed=args.seed,
+        rounds_cap=args.rounds,
+        retrieval=args.retrieval,
     )
-    if retrieval != "lexical":
-        options["retrieval"] = retrieval
-    coro = run_headless(guide, cards, backend, run_dir, seed=args.seed, rounds_cap=args.rounds, **options)
     return _headless(coro, backend, run_dir)
-
-
-def seat_cards(guide: Guide, personas: str | None) -> list[PersonaCard]:
-    """Cards for ``--personas`` (comma-separated) or the guide's panel, capped at ``panel.size``."""
-    from troupe.personas.card import render_card
-    from troupe.personas.library import resolve_persona
-
-    if personas:
-        names = [n.strip() for n in personas.split(",") if n.strip()]
-        if not names:
-            raise BadInputError("no persona names given", field="--personas")
-        from_guide = False
-    else:
-        names = list(guide.panel.personas)
-        from_guide = True
-    if guide.panel.size is not None:
-        names = names[: guide.panel.size]
-    if not names:
-        where = str(guide.source) if guide.source else "the guide"
-        raise BadInputError(f"{where}: panel.personas is empty; pass --personas")
-    source = str(guide.source) if from_guide and guide.source else None
-    cards: list[PersonaCard] = []
-    for i, name in enumerate(names):
-        field = f"panel.personas[{i}]" if from_guide else "--personas"
-        is_path = _is_path(name)
-        query = str(guide.resolve_path(name)) if from_guide and is_path else name
-        try:
-            persona = resolve_persona(query)
-        except BadInputError as exc:
-            if is_path:  # the message already names the persona file that is wrong
-                raise
-            raise BadInputError(exc.message, path=source, field=field) from None
-        card = render_card(persona)
-        if any(c.name == card.name for c in cards):
-            raise BadInputError(f"{card.name} is seated twice", path=source, field=field)
-        cards.append(card)
-    return cards
-
-
-def _is_path(name: str) -> bool:
-    return "/" in name or "\\" in name or name.lower().endswith((".toml", ".json"))
 
 
 def _settings() -> Any:
@@ -189,11 +159,10 @@ def _close(backend: ChatBackend) -> None:
 
 
 def _tui(function: str) -> Any:
-    try:
-        module = __import__("troupe.tui.launch", fromlist=[function])
-        return getattr(module, function)
-    except (ImportError, AttributeError):
-        raise TroupeError("the terminal UI is not available in this installation; use --headless") from None
+    """The TUI's launcher, through the one composition root that may import the UI."""
+    from . import ui
+
+    return ui.launcher(function)
 
 
 # -- resume ----------------------------------------------------------------------------------
@@ -214,9 +183,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         finally:
             _close(backend)
 
-    from ..run import resume_headless
+    from .. import headless
 
-    return _headless(resume_headless(run_dir, backend), backend, run_dir)
+    return _headless(headless.resume_headless(run_dir, backend), backend, run_dir)
 
 
 def recorded_backend(run_dir: Path) -> tuple[str | None, str | None]:

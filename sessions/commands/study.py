@@ -28,10 +28,10 @@ from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 
 from ..guide import Guide, load_guide
+from ..opening import seat_cards
 from ..run import check_new_run_dir, default_run_dir, read_meta
 from ..study import GroupOutcome, GroupPlan, PooledPoll, StudyReport, aggregate, plan_groups, run_groups, write_study
 from .options import add_backend_options, non_negative, positive
-from .run import seat_cards
 
 
 def register(subparsers: Any) -> None:
@@ -96,12 +96,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     backend = make_backend(settings, args.backend, args.model)
-    # As in `troupe run`: the config's max_concurrency applies only when set explicitly.
-    options: dict[str, Any] = (
-        {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
-    )
-    if settings.memory.retrieval != "lexical":  # [memory] retrieval / $TROUPE_RETRIEVAL, as for `troupe run`
-        options["retrieval"] = settings.memory.retrieval
+    options: dict[str, Any] = {"settings": settings}  # applied by open_session, as for every session
     study_dir.mkdir(parents=True, exist_ok=True)
     outcomes = asyncio.run(_run_with_progress(guide, plans, backend, study_dir, args.rounds, args.concurrency, options))
     first_ok = next((o for o in outcomes if o.ok), None)

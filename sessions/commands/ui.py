@@ -8,8 +8,11 @@ of the CLI (and headless runs) never load Textual.
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 from typing import Any
+
+from troupe.core.errors import TroupeError
 
 from .options import add_backend_options
 
@@ -43,15 +46,6 @@ def open_home(args: argparse.Namespace) -> int:
     return run_app(TroupeApp(TuiConfig(runs_dir=RUNS_DIR)))
 
 
-def demo_panel(guide: Any) -> list[Any]:
-    """The guide's panel as cards (library names resolved, cards rendered)."""
-    from troupe.personas.card import render_card
-    from troupe.personas.library import resolve_persona
-
-    names = guide.panel.personas[: guide.panel.size or None]
-    return [render_card(resolve_persona(name)) for name in names]
-
-
 def pace_for_demo(backend: Any) -> Any:
     """Give the scripted backend a model's rhythm; other backends are left as they are."""
     from troupe.core.llm.scripted import ScriptedBackend
@@ -68,11 +62,23 @@ def run_demo(args: argparse.Namespace) -> int:
     from troupe.core.config import load_settings
     from troupe.core.llm.factory import make_backend
     from troupe.sessions.guide import load_guide
+    from troupe.sessions.opening import seat_cards
     from troupe.sessions.run import check_new_run_dir, default_run_dir
-    from troupe.tui.launch import launch_session
 
     guide = load_guide(DEMO_GUIDE)
-    cards = demo_panel(guide)
-    backend = pace_for_demo(make_backend(load_settings(), args.backend, args.model))
+    cards = seat_cards(guide)
+    settings = load_settings()
+    backend = pace_for_demo(make_backend(settings, args.backend, args.model))
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide, base=RUNS_DIR)
-    return launch_session(guide, cards, backend, run_dir, seed=args.seed)
+    launch_session = launcher("launch_session")
+    return int(launch_session(guide, cards, backend, run_dir, settings=settings, seed=args.seed))
+
+
+def launcher(function: str) -> Any:
+    """``launch_session`` or ``launch_resume`` from the TUI (this module is the one place the
+    sessions layer may import the UI: the ``troupe`` command's composition root)."""
+    try:
+        launch = importlib.import_module("troupe.tui.launch")
+    except ImportError:
+        raise TroupeError("the terminal UI is not available in this installation; use --headless") from None
+    return getattr(launch, function)

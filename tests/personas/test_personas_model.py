@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from troupe.personas.model import BigFive, Persona, level_score, slugify
+from troupe.core.slugs import slugify
+from troupe.personas.model import BigFive, Persona, level_score
 
 
 def test_name_is_the_only_required_field_and_slug_follows_it() -> None:

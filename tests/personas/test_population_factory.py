@@ -590,7 +590,7 @@ def test_persona_toml_round_trips_the_library() -> None:
 def test_fallback_names_are_plausible_unique_and_fit_the_country() -> None:
     rng = random.Random(0)
     taken: set[str] = set()
-    from troupe.personas.model import slugify
+    from troupe.core.slugs import slugify
 
     for _ in range(300):
         name = fallback_name("UK", "Female", taken, rng)

@@ -23,8 +23,8 @@ from troupe.sessions.export import export_run, load_transcript
 from troupe.sessions.export.csv_export import COLUMNS
 from troupe.sessions.export.json_export import events_from_export
 from troupe.sessions.guide import Guide, list_guides, load_guide
+from troupe.sessions.headless import run_headless
 from troupe.sessions.report import build_report
-from troupe.sessions.run import run_headless
 
 SHIPPED = ["ab-test", "brainstorm", "concept-test", "interview"]
 

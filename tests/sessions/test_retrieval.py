@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -15,7 +16,7 @@ from troupe.core.llm.openai_backend import OpenAIBackend
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.core.memory import EmbeddingRecall
 from troupe.sessions.guide import Guide, parse_guide
-from troupe.sessions.run import resume_headless, run_headless
+from troupe.sessions.headless import resume_headless, run_headless
 from troupe.sessions.session import Session
 
 RECALL_HEADER = "# Earlier moments you recall"
@@ -210,21 +211,25 @@ def test_the_cli_option_and_the_environment_reach_the_session(
 
 def test_the_tui_gets_the_retrieval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import troupe.tui.launch as launch
+    from tests.tui.tui_fixtures import session_screen
     from troupe.sessions.cli import main
 
     monkeypatch.chdir(tmp_path)
     guide = tmp_path / "soup.toml"
     guide.write_text('title = "T"\n[panel]\npersonas = ["maria-lopez"]\n[[sections]]\ntitle = "Talk"\nprompt = "Hi?"\n')
-    calls: list[str] = []
 
-    def launcher(guide, cards, backend, run_dir, *, seed=0, rounds_cap=None, retrieval="lexical"):
-        calls.append(retrieval)
+    def run_briefly(app) -> int:
+        async def drive() -> None:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await session_screen(pilot)
+
+        asyncio.run(drive())
         return 0
 
-    monkeypatch.setattr(launch, "launch_session", launcher)
+    monkeypatch.setattr(launch, "run_app", run_briefly)
     assert main(["run", str(guide), "--backend", "scripted", "--retrieval", "embeddings", "--out", "a"]) == 0
     assert main(["run", str(guide), "--backend", "scripted", "--out", "b"]) == 0
-    assert calls == ["embeddings", "lexical"]
+    assert [read(tmp_path / d)[0]["retrieval"] for d in ("a", "b")] == ["embeddings", "lexical"]
 
 
 async def test_turns_wait_for_embeddings_at_most_once_per_question(tmp_path: Path) -> None:

@@ -135,7 +135,9 @@ def test_without_headless_the_tui_is_launched(guide_file: Path, capsys, monkeypa
     assert main(["run", str(guide_file), "--backend", "scripted", "--seed", "2", "--rounds", "1"]) == 0
     (guide, cards, backend, run_dir), kw = calls[0]
     assert guide.title == "CLI soup" and [c.name for c in cards] == ["Maria Lopez", "Tom Becker", "Aiko Sato"]
-    assert backend.name == "scripted" and kw == {"seed": 2, "rounds_cap": 1, "retrieval": "lexical"}
+    assert backend.name == "scripted"
+    assert {k: kw[k] for k in ("seed", "rounds_cap", "retrieval")} == {"seed": 2, "rounds_cap": 1, "retrieval": None}
+    assert kw["settings"] is not None  # the one settings object, applied by troupe.sessions.opening
 
 
 def test_without_the_tui_it_says_to_use_headless(guide_file: Path, capsys, monkeypatch) -> None:
@@ -227,7 +229,7 @@ def test_a_server_that_keeps_failing_halts_the_headless_run_instead_of_completin
 
 
 def test_ctrl_c_in_a_headless_run_says_how_to_resume(guide_file: Path, capsys, monkeypatch) -> None:
-    import troupe.sessions.run as run_module
+    import troupe.sessions.headless as run_module
 
     real = run_module.run_headless
 

@@ -186,8 +186,8 @@ class HomeScreen(WorkerScreen[None]):
         return (None if name == "auto" else name), model
 
     def action_start(self) -> None:
-        from troupe.personas.card import render_card
         from troupe.sessions.guide import load_guide
+        from troupe.sessions.opening import seat_personas
         from troupe.sessions.run import default_run_dir
 
         guides = self.query_one("#guides", OptionList)
@@ -203,20 +203,21 @@ class HomeScreen(WorkerScreen[None]):
         try:
             guide = load_guide(Path(str(guides.get_option_at_index(guides.highlighted).id)))
             seed = int(self.query_one("#seed", Input).value or 0)
+            cards = seat_personas([self.library[s] for s in slugs])
         except (TroupeError, ValueError) as exc:
             notify_error(self.app, exc if isinstance(exc, TroupeError) else BadInputError(str(exc), field="seed"))
             return
-        cards = [render_card(self.library[s]) for s in slugs]
         name, model = self._backend_choice()
         run_dir = default_run_dir(guide, base=self.config.runs_dir)
 
         async def opener(cfg: TuiConfig) -> Any:
             from troupe.core.config import load_settings
             from troupe.core.llm.factory import make_backend
-            from troupe.sessions.session import Session
+            from troupe.sessions.opening import open_session
 
-            backend = await asyncio.to_thread(make_backend, load_settings(), name, model)
-            return await Session.start(guide, cards, backend, run_dir, seed=seed, clock=cfg.clock)
+            settings = load_settings()
+            backend = await asyncio.to_thread(make_backend, settings, name, model)
+            return await open_session(guide, cards, backend, run_dir, settings=settings, seed=seed, clock=cfg.clock)
 
         self.app.open_session(opener, f"Starting “{guide.title}” with {len(cards)} personas…")  # type: ignore[attr-defined]
 
@@ -233,9 +234,9 @@ class HomeScreen(WorkerScreen[None]):
         async def opener(cfg: TuiConfig) -> Any:
             from troupe.core.config import load_settings
             from troupe.core.llm.factory import make_backend
-            from troupe.sessions.session import Session
+            from troupe.sessions.opening import reopen_session
 
             backend = await asyncio.to_thread(make_backend, load_settings(), name, model)
-            return await Session.reopen(run.path, backend, clock=cfg.clock)
+            return await reopen_session(run.path, backend, clock=cfg.clock)
 
         self.app.open_session(opener, f"Resuming {run.path.name}…")  # type: ignore[attr-defined]

@@ -1,0 +1,142 @@
+"""Opening a session: the one place a new or resumed session gets its panel and its settings.
+
+``troupe run`` (TUI or headless), ``troupe demo``, the home screen's Start and Resume,
+``troupe resume``, studies and the Python API all open sessions through :func:`open_session`
+and :func:`reopen_session`, so every setting applies the same way however a session is opened:
+
+- ``retrieval``: the caller's choice (``--retrieval``), else ``[memory] retrieval`` /
+  ``$TROUPE_RETRIEVAL``, else lexical. A resumed run keeps the one it recorded.
+- ``max_concurrency``: the config's value when it was set explicitly (file or environment),
+  else the guide's ``[defaults] max_concurrency`` (64). A resumed run keeps the one it recorded.
+- ``unattended`` (headless runs and studies): any backend failure that survived the backend's
+  retries halts the run — resumable — instead of failing one turn unseen.
+
+Seating is decided here too: :func:`seat_cards` (a ``--personas`` list or the guide's panel,
+capped at ``panel.size``) and :func:`seat_personas` (personas already loaded, e.g. ticked on
+the home screen) render the cards and refuse a panel that seats one person twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from troupe.core.card import PersonaCard
+from troupe.core.clock import Clock
+from troupe.core.config import Settings, load_settings
+from troupe.core.errors import BadInputError
+from troupe.core.llm.protocol import ChatBackend
+
+from .guide import Guide
+from .session import Session
+
+if TYPE_CHECKING:
+    from troupe.personas.model import Persona
+
+
+def settings_options(settings: Settings, *, retrieval: str | None = None) -> dict[str, Any]:
+    """The :meth:`Session.start` options the settings decide (see the module docstring)."""
+    options: dict[str, Any] = {"retrieval": retrieval or settings.memory.retrieval}
+    if settings.origin("max_concurrency"):
+        options["max_concurrency"] = settings.max_concurrency
+    return options
+
+
+async def open_session(
+    guide: Guide,
+    cards: Sequence[PersonaCard],
+    backend: ChatBackend,
+    run_dir: str | Path,
+    *,
+    settings: Settings | None = None,
+    seed: int = 0,
+    rounds_cap: int | None = None,
+    retrieval: str | None = None,
+    unattended: bool = False,
+    clock: Clock | None = None,
+    **session_options: Any,
+) -> Session:
+    """Start a new session of ``guide`` with ``cards`` in ``run_dir`` (logs ``session_started``).
+
+    ``settings`` default to :func:`load_settings` (config file and environment); explicit
+    ``session_options`` (``max_concurrency``, ``budget``, ``overhear``…) win over them.
+    """
+    options = {**settings_options(settings or load_settings(), retrieval=retrieval), **session_options}
+    return await Session.start(
+        guide,
+        list(cards),
+        backend,
+        Path(run_dir),
+        seed=seed,
+        rounds_cap=rounds_cap,
+        clock=clock,
+        stop_on_backend_error=unattended,
+        **options,
+    )
+
+
+async def reopen_session(
+    run_dir: str | Path, backend: ChatBackend, *, unattended: bool = False, clock: Clock | None = None
+) -> Session:
+    """Reopen a stopped or crashed run where its log stops, with the settings it recorded."""
+    return await Session.reopen(Path(run_dir), backend, clock=clock, stop_on_backend_error=unattended)
+
+
+# -- seating ----------------------------------------------------------------------------------
+
+
+def seat_cards(guide: Guide, personas: str | Sequence[str] | None = None) -> list[PersonaCard]:
+    """Cards for ``personas`` (names, slugs or files; a comma-separated string as ``--personas``
+    gives) or else the guide's panel, capped at ``panel.size``.
+
+    Errors name where the bad name came from: the guide's ``panel.personas[i]`` or ``--personas``.
+    """
+    from troupe.personas.library import resolve_persona
+
+    if isinstance(personas, str):
+        personas = [n.strip() for n in personas.split(",") if n.strip()]
+        if not personas:
+            raise BadInputError("no persona names given", field="--personas")
+    from_guide = not personas
+    names = list(guide.panel.personas) if from_guide else list(personas or [])
+    if guide.panel.size is not None:
+        names = names[: guide.panel.size]
+    if not names:
+        where = str(guide.source) if guide.source else "the guide"
+        raise BadInputError(f"{where}: panel.personas is empty; pass --personas")
+    source = str(guide.source) if from_guide and guide.source else None
+    loaded: list[Persona] = []
+    for i, name in enumerate(names):
+        field = f"panel.personas[{i}]" if from_guide else "--personas"
+        is_path = _is_path(name)
+        query = str(guide.resolve_path(name)) if from_guide and is_path else name
+        try:
+            loaded.append(resolve_persona(query))
+        except BadInputError as exc:
+            if is_path:  # the message already names the persona file that is wrong
+                raise
+            raise BadInputError(exc.message, path=source, field=field) from None
+        _check_unique(loaded, path=source, field=field)
+    return seat_personas(loaded)
+
+
+def seat_personas(personas: Sequence[Persona]) -> list[PersonaCard]:
+    """Render the cards of personas already loaded; one person is never seated twice."""
+    from troupe.personas.card import render_card
+
+    _check_unique(personas)
+    return [render_card(p) for p in personas]
+
+
+def _check_unique(personas: Sequence[Persona], *, path: str | None = None, field: str | None = None) -> None:
+    seen: set[str] = set()
+    for persona in personas:
+        key = persona.name.casefold()
+        if key in seen:
+            raise BadInputError(f"{persona.name} is seated twice", path=path, field=field)
+        seen.add(key)
+
+
+def _is_path(name: str) -> bool:
+    return "/" in name or "\\" in name or name.lower().endswith((".toml", ".json"))
