@@ -42,7 +42,7 @@ COUNTED_KINDS = (*SCALE_KINDS, *CHOICE_KINDS)
 INTEGER_BINS = 12
 """Integer answers spanning at most this many values get one bin per value."""
 NUMBER_BINS = 6
-"""Otherwise ``number`` answers are put in (at most) this many equal-width bins."""
+"""Otherwise ``number`` answers are put in at most this many bins."""
 VERDICT_AGREED = 0.35
 VERDICT_SPLIT = 0.65
 """Dispersion at or below ``VERDICT_AGREED`` reads "agreed", at or above ``VERDICT_SPLIT`` "split"."""
@@ -227,44 +227,47 @@ class Bar:
 
 
 def number_bins(values: Sequence[float]) -> list[tuple[str, int, bool]]:
-    """``(label, count, holds the median)`` for numeric answers.
+    """``(label, count, holds the median)`` for numeric answers, in numeric order.
 
-    Every answer an integer and at most :data:`INTEGER_BINS` values between the smallest and
-    the largest: one bin per integer (``7``, ``8``, ``9``). Integers over a wider range:
-    equal-width bins of whole numbers (``10–19``). Otherwise :data:`NUMBER_BINS` equal-width
-    bins, the last one closed (``2.5–3.25``).
+    * every answer an integer, at most :data:`INTEGER_BINS` integers from the smallest to the
+      largest: one bin per integer, empty ones included (``7``, ``8``, ``9``);
+    * integers over a wider range: :data:`NUMBER_BINS` or fewer equal-width bins of whole
+      numbers (``10–19``);
+    * other numbers: one bin per distinct value when there are at most :data:`NUMBER_BINS`
+      of them (``1.5``, ``2.5``), else :data:`NUMBER_BINS` equal-width bins, the last closed
+      (``2.5–3.25``).
+
+    The median is marked on the bin that holds it; between two single-value bins, the boundary
+    is halfway, so a median of 2.25 between the answers 2 and 2.5 marks 2.5.
     """
     if not values:
         return []
     lo, hi = min(values), max(values)
-    median = statistics.median(values)
+    distinct = sorted(set(values))
     if all(float(v).is_integer() for v in values):
         span = int(hi - lo) + 1
-        width = 1 if span <= INTEGER_BINS else math.ceil(span / NUMBER_BINS)
-        count = math.ceil(span / width)
-        edges = [lo - 0.5 + i * width for i in range(count + 1)]
-        labels = [
-            format_number(lo + i * width)
-            if width == 1
-            else f"{format_number(lo + i * width)}–{format_number(lo + (i + 1) * width - 1)}"
-            for i in range(count)
-        ]
-    elif hi == lo:
-        return [(format_number(lo), len(values), True)]
+        if span <= INTEGER_BINS:
+            centres = [lo + i for i in range(span)]
+            labels = [format_number(c) for c in centres]
+            edges = [c + 0.5 for c in centres[:-1]]
+        else:
+            width = math.ceil(span / NUMBER_BINS)
+            starts = [lo + i * width for i in range(math.ceil(span / width))]
+            labels = [f"{format_number(a)}–{format_number(a + width - 1)}" for a in starts]
+            edges = [a - 0.5 for a in starts[1:]]
+    elif len(distinct) <= NUMBER_BINS:
+        labels = [format_number(v) for v in distinct]
+        edges = [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
     else:
-        count = NUMBER_BINS
-        step = (hi - lo) / count
-        edges = [lo + i * step for i in range(count)] + [hi]
-        labels = [f"{format_number(edges[i])}–{format_number(edges[i + 1])}" for i in range(count)]
-
-    def index(x: float) -> int:
-        return min(max(bisect_right(edges, x) - 1, 0), count - 1)
-
-    counts = [0] * count
+        step = (hi - lo) / NUMBER_BINS
+        bounds = [lo + i * step for i in range(NUMBER_BINS)] + [hi]
+        labels = [f"{format_number(bounds[i])}–{format_number(bounds[i + 1])}" for i in range(NUMBER_BINS)]
+        edges = bounds[1:-1]
+    counts = [0] * len(labels)
     for v in values:
-        counts[index(v)] += 1
-    middle = index(median)
-    return [(labels[i], counts[i], i == middle) for i in range(count)]
+        counts[bisect_right(edges, v)] += 1
+    middle = bisect_right(edges, statistics.median(values))
+    return [(label, count, i == middle) for i, (label, count) in enumerate(zip(labels, counts))]
 
 
 @dataclass(slots=True)
@@ -427,20 +430,20 @@ class PollResult:
 
     def stats(self) -> list[tuple[str, str]]:
         """The statistics line as ``(name, value)`` pairs, for every renderer to lay out alike:
-        mean, median, sd, 95 % CI (numeric polls), n and failed answers."""
+        Mean, Median, SD (sample), 95 % CI (numeric polls), n and Failed (answers that failed)."""
         out: list[tuple[str, str]] = []
         if self.mean is not None:
-            out.append(("mean", f"{self.mean:.2f}"))
+            out.append(("Mean", f"{self.mean:.2f}"))
             median = self.median
             if median is not None:
-                out.append(("median", format_number(round(median, 2))))
-            out.append(("sd", format_sd(self.stdev)))
+                out.append(("Median", format_number(round(median, 2))))
+            out.append(("SD", format_sd(self.stdev)))
             ci = self.ci95
             if ci is not None:
                 out.append(("95 % CI", f"{ci[0]:.2f}–{ci[1]:.2f}"))
         out.append(("n", str(self.n)))
         if self.failed:
-            out.append(("failed", str(len(self.failed))))
+            out.append(("Failed", str(len(self.failed))))
         return out
 
     def summary(self) -> str:
