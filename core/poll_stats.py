@@ -237,8 +237,8 @@ def number_bins(values: Sequence[float]) -> list[tuple[str, int, bool]]:
       of them (``1.5``, ``2.5``), else :data:`NUMBER_BINS` equal-width bins, the last closed
       (``2.5–3.25``).
 
-    The median is marked on the bin that holds it; between two single-value bins, the boundary
-    is halfway, so a median of 2.25 between the answers 2 and 2.5 marks 2.5.
+    The median's bin is marked: the bin where the answers, counted from the lowest, reach half
+    (the bin of the lower median), so a median of 8.5 between the answers 8 and 9 marks 8.
     """
     if not values:
         return []
@@ -266,7 +266,7 @@ def number_bins(values: Sequence[float]) -> list[tuple[str, int, bool]]:
     counts = [0] * len(labels)
     for v in values:
         counts[bisect_right(edges, v)] += 1
-    middle = bisect_right(edges, statistics.median(values))
+    middle = bisect_right(edges, statistics.median_low(values))
     return [(label, count, i == middle) for i, (label, count) in enumerate(zip(labels, counts))]
 
 

@@ -50,7 +50,7 @@ def test_markdown_polls_are_tables_with_statistics(run_dir: Path) -> None:
     assert "**Mean** 3.50 · **Median** 4 · **SD** 1.73 · **95 % CI** 0.74–6.26 · **n** 4" in text
     assert "| Maria Lopez | 4 — Agree | If the taste is right. |" in text
     assert "| Concept B | 2 | 50% |" in text
-    assert "| 2.5 (median) | 1 | 25% |" in text  # the number poll: a bar per value, the median marked
+    assert "| 2 (median) | 1 | 25% |" in text  # the number poll: a bar per value, the median marked
 
 
 def test_thoughts_are_private_unless_asked_for(run_dir: Path, tmp_path: Path) -> None:
