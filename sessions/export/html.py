@@ -160,8 +160,7 @@ def poll_html(poll: PollResult, colours: dict[str, str], *, heading: str = "h3",
         f'<p class="small">{esc(poll.kind)} · {esc(mode)} · {esc(poll.summary())}</p>',
         poll_chart_svg(poll),
     ]
-    if poll.mean is not None or poll.failed:
-        parts.append("<p>" + " · ".join(f"<strong>{esc(k)}</strong> {esc(v)}" for k, v in poll.stats()) + "</p>")
+    parts.append("<p>" + " · ".join(f"<strong>{esc(k)}</strong> {esc(v)}" for k, v in poll.stats()) + "</p>")
     if answers and poll.answers:
         parts.append("<table><thead><tr><th>Participant</th><th>Answer</th><th>Reason</th></tr></thead><tbody>")
         for a in poll.answers:

@@ -118,8 +118,7 @@ def poll_markdown(poll: PollResult, seq: str = "") -> list[str]:
             for b in bars
         ]
         out.append("")
-    if poll.mean is not None or poll.failed:
-        out += [" · ".join(f"**{name}** {value}" for name, value in poll.stats()), ""]
+    out += [" · ".join(f"**{name}** {value}" for name, value in poll.stats()), ""]
     if poll.answers:
         out += ["| Participant | Answer | Reason |", "|---|---|---|"]
         out += [f"| {md_cell(a.agent)} | {md_cell(a.display())} | {md_cell(a.rationale)} |" for a in poll.answers]
