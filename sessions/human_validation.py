@@ -121,7 +121,7 @@ def read_human_answers(csv_path: str | Path, column: str, poll: PollResult) -> P
 
 
 def read_cell(cell: str, poll: PollResult, line: int) -> Answer | None:
-    """One cell as pollstats reads a logged answer; None when it names nothing the poll offers.
+    """One cell as core/poll_stats reads a logged answer; None when it names nothing the poll offers.
 
     A label is tried first, then a number as a 1-based option position (so an option that is
     itself a number, like ``"2"``, still means that option).
