@@ -10,23 +10,21 @@ another's answer. Then, if the poll says ``reveal``, a ``poll_revealed`` event t
 results and every agent perceives them. Open polls (``private_first=false``) go round the room
 one by one, each answer heard by the next.
 
-Aggregation (:func:`aggregate`): counts per option, the distribution, and for numeric kinds
-(Likert on its 1…n scale, ``number``) the mean, sample standard deviation, median and a 95 %
-t-interval for the mean.
+The result is a :class:`~troupe.core.poll_stats.PollResult` built by
+:func:`~troupe.core.poll_stats.aggregate` — the same class and statistics the exports, the
+report and the TUI read from the log.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-import statistics
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .agent import Agent, AnswerOutcome, Situation
 from .journal import Item
+from .poll_stats import PollResult, aggregate
 from .polls import LIKERT_LABELS, PollSpec
 from .prompt import Prompt
 from .room import Room, SeatingOrder, call_items
@@ -99,78 +97,6 @@ POLL_TASK = (
     "Answer honestly, as yourself, without asking anyone. Reply with one JSON object: value (your "
     "answer; options copied exactly) and rationale (one sentence, in your own voice, on why)."
 )
-
-
-@dataclass
-class PollResult:
-    """A finished poll: every answer and the aggregate."""
-
-    spec: PollSpec
-    poll_id: str
-    answers: dict[str, tuple[Any, str]] = field(default_factory=dict)
-    """Agent → (value, rationale)."""
-    counts: dict[str, int] = field(default_factory=dict)
-    distribution: dict[str, float] = field(default_factory=dict)
-    """Option → share of respondents (for multi: share choosing it; sums can exceed 1)."""
-    mean: float | None = None
-    stdev: float | None = None
-    median: float | None = None
-    ci95: tuple[float, float] | None = None
-    failed: list[str] = field(default_factory=list)
-    """Agents whose answer was invalid even after repair."""
-
-    @property
-    def n(self) -> int:
-        return len(self.answers)
-
-
-def score(spec: PollSpec, value: Any) -> float | None:
-    """The numeric reading of an answer: Likert position 1…n, or the number."""
-    if spec.kind in LIKERT_LABELS:
-        options = spec.options or LIKERT_LABELS[spec.kind]
-        return float(options.index(value) + 1) if value in options else None
-    if spec.kind == "number":
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return None
-    return None
-
-
-def aggregate(spec: PollSpec, answers: dict[str, tuple[Any, str]], *, poll_id: str | None = None) -> PollResult:
-    """Counts, distribution, mean, standard deviation, median and 95 % CI of the answers."""
-    result = PollResult(spec=spec, poll_id=poll_id or spec.id, answers=dict(answers))
-    n = len(answers)
-    values = [v for v, _ in answers.values()]
-    if spec.options and spec.kind != "number":
-        counts = {option: 0 for option in spec.options}
-        for value in values:
-            for choice in value if isinstance(value, list) else [value]:
-                if choice in counts:
-                    counts[choice] += 1
-        result.counts = counts
-        result.distribution = {k: (c / n if n else 0.0) for k, c in counts.items()}
-    elif spec.kind == "number":
-        counts = {}
-        for value in values:
-            counts[_num(float(value))] = counts.get(_num(float(value)), 0) + 1
-        result.counts = dict(sorted(counts.items(), key=lambda kv: float(kv[0])))
-        result.distribution = {k: c / n for k, c in result.counts.items()}
-    scores = [s for s in (score(spec, v) for v in values) if s is not None]
-    if scores:
-        result.mean = statistics.fmean(scores)
-        result.median = statistics.median(scores)
-        if len(scores) >= 2:
-            result.stdev = statistics.stdev(scores)
-            result.ci95 = _t_interval(result.mean, result.stdev, len(scores))
-    return result
-
-
-def _t_interval(mean: float, sd: float, n: int) -> tuple[float, float]:
-    from scipy import stats  # heavy; only needed once a numeric poll closes
-
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return (mean - half, mean + half)
 
 
 def _normalise(spec: PollSpec, value: Any) -> Any:
@@ -308,4 +234,4 @@ def _failed(room: Room, pid: str) -> set[str]:
     }
 
 
-__all__ = ["POLL_TASK", "PollResult", "aggregate", "answer_model", "question_text", "run_poll", "score"]
+__all__ = ["POLL_TASK", "PollResult", "aggregate", "answer_model", "question_text", "run_poll"]

@@ -3,7 +3,7 @@
 Why: the only way to know whether a simulated panel says anything about people is to ask
 people the same question and compare. This module reads one poll's simulated answers from a
 run (or pools them over a study's groups) and one column of a CSV file of real answers, reads
-both the way :mod:`troupe.sessions.pollstats` reads logged answers (scale positions, Likert
+both the way :mod:`troupe.core.poll_stats` reads logged answers (scale positions, Likert
 labels, option labels or 1-based option numbers), and reports:
 
 * n, mean and standard deviation of each side, the difference of means with Welch's t-test
@@ -32,9 +32,10 @@ from typing import Any
 
 from troupe.core.errors import BadInputError
 from troupe.core.events import PollAnswer
+from troupe.core.poll_stats import CHOICE_KINDS, NUMERIC_KINDS, Answer, PollResult, format_sd
+from troupe.core.poll_stats import interpret_event as interpret
 from troupe.core.polls import LIKERT_LABELS
 
-from .pollstats import CHOICE_KINDS, NUMERIC_KINDS, Answer, PollResult, format_sd, interpret
 from .study import CAVEAT, GroupPolls, load_polls, pool_results
 
 ALPHA = 0.05
@@ -120,7 +121,7 @@ def read_human_answers(csv_path: str | Path, column: str, poll: PollResult) -> P
 
 
 def read_cell(cell: str, poll: PollResult, line: int) -> Answer | None:
-    """One cell as pollstats reads a logged answer; None when it names nothing the poll offers.
+    """One cell as core/poll_stats reads a logged answer; None when it names nothing the poll offers.
 
     A label is tried first, then a number as a 1-based option position (so an option that is
     itself a number, like ``"2"``, still means that option).

@@ -3,7 +3,7 @@
 What comes from where — the report says so, and the code keeps it that way:
 
 * **Poll results** (counts, mean, standard deviation, charts) are computed from the event log
-  (:mod:`troupe.sessions.pollstats`), never asked of a model.
+  (:mod:`troupe.core.poll_stats`), never asked of a model.
 * **Themes** come from one structured-output LLM call per section (:func:`llm_themes`); every
   quote the model proposes is checked to be an exact substring of the utterance it cites, and
   repaired or dropped. When the model gives nothing usable (a scripted fake, a tiny local
@@ -29,7 +29,7 @@ from troupe.core.config import load_settings
 from troupe.core.errors import TroupeError
 from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
-from troupe.sessions.pollstats import NUMERIC_KINDS, PollResult, format_number, format_sd
+from troupe.core.poll_stats import NUMERIC_KINDS, PollResult, format_number, format_sd, format_share
 from troupe.sessions.quotes import Quote, sentence_with, verify_quote
 from troupe.sessions.themes import LLMOutcome, Method, Theme, lexical_themes, llm_themes
 from troupe.sessions.transcript import Entry, RunInfo, Transcript
@@ -226,7 +226,8 @@ def _poll_findings(polls: list[PollResult]) -> list[Finding]:
             detail = f"mean {poll.mean:.2f}, sd {format_sd(poll.stdev)}, answers from {format_number(lo)} to {format_number(hi)} (n={poll.n})"
         else:
             leader = poll.leader()
-            detail = f"{leader}: {counts.get(leader, 0)} of {poll.n}" if leader else f"n={poll.n}"
+            top = counts.get(leader, 0) if leader else 0
+            detail = f"{leader}: {top} of {poll.n} ({format_share(top / poll.n)})" if leader else f"n={poll.n}"
             detail += f" (all answers: {spread})" if verdict != "agreed" else ""
         out.append(Finding(verdict, poll.question, detail, "poll", poll.section_title))  # type: ignore[arg-type]
     return out

@@ -12,7 +12,7 @@ Layout of a study folder::
     DIR/study.json                 the plan, each group's outcome and the pooled polls
     DIR/study.md                   the same, for people
 
-Every number comes from the groups' logs through :mod:`troupe.sessions.pollstats` — the same
+Every number comes from the groups' logs through :mod:`troupe.core.poll_stats` — the same
 reading of the answers that the exports and the report use for a single run — so a study never
 disagrees with its own groups.
 """
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import os
 import random
 import statistics
@@ -36,9 +35,9 @@ from troupe.core.card import PersonaCard
 from troupe.core.errors import BadInputError, RunStateError, TroupeError
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
+from troupe.core.poll_stats import COUNTED_KINDS, NUMERIC_KINDS, PollResult, collect_polls, format_sd, t_interval
 
 from .headless import run_headless
-from .pollstats import CHOICE_KINDS, NUMERIC_KINDS, PollResult, collect_polls, format_sd
 from .run import EVENTS_FILE
 
 if TYPE_CHECKING:
@@ -240,7 +239,8 @@ def load_polls(path: str | Path) -> list[GroupPolls]:
 def pool_results(results: Sequence[PollResult]) -> PollResult:
     """One :class:`PollResult` holding every answer of ``results`` (same poll, several groups).
 
-    Its ``counts``, ``mean`` and ``stdev`` are pollstats' own, computed over all the answers.
+    Its ``counts``, ``mean`` and ``stdev`` are :mod:`troupe.core.poll_stats`' own, computed over all the
+    answers (the same persona in two groups is two respondents).
     """
     first = results[0]
     pooled = PollResult(
@@ -256,19 +256,8 @@ def pool_results(results: Sequence[PollResult]) -> PollResult:
     for result in results:
         pooled.answers.extend(result.answers)
         pooled.all_answers.extend(result.all_answers)
+        pooled.failed.extend(result.failed)
     return pooled
-
-
-def mean_ci95(values: Sequence[float]) -> tuple[float, float] | None:
-    """The 95 % confidence interval of the mean of ``values`` (Student t, n − 1 df)."""
-    from scipy import stats
-
-    n = len(values)
-    if n < 2:
-        return None
-    mean = statistics.fmean(values)
-    half = float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(values) / math.sqrt(n)
-    return (mean - half, mean + half)
 
 
 @dataclass(slots=True)
@@ -284,14 +273,14 @@ class PooledPoll:
 
     def ci95(self) -> tuple[float, float] | None:
         """Treating every answer as independent (they are not quite: a group hears itself)."""
-        return mean_ci95(self.pooled.scores) if self.numeric else None
+        return self.pooled.ci95
 
     def group_means(self) -> list[tuple[str, float]]:
         return [(name, r.mean) for name, r in self.groups if r.mean is not None]
 
     def ci95_of_group_means(self) -> tuple[float, float] | None:
         """The group as the unit (K − 1 df): honest about answers clustering within a group."""
-        return mean_ci95([m for _, m in self.group_means()]) if self.numeric else None
+        return t_interval([m for _, m in self.group_means()]) if self.numeric else None
 
     def between_groups_sd(self) -> float | None:
         """Numeric polls: the standard deviation of the group means."""
@@ -301,7 +290,7 @@ class PooledPoll:
     def share_ranges(self) -> dict[str, float]:
         """Choice and Likert polls: per option, the largest minus the smallest share of a
         group's participants who chose it — how far groups disagree on that option."""
-        if self.pooled.kind not in CHOICE_KINDS and self.pooled.kind not in ("likert5", "likert7"):
+        if self.pooled.kind not in COUNTED_KINDS:
             return {}
         answered = [r for _, r in self.groups if r.n]
         if len(answered) < 2:
@@ -539,7 +528,6 @@ __all__ = [
     "aggregate",
     "group_name",
     "load_polls",
-    "mean_ci95",
     "plan_groups",
     "plan_panels",
     "pool_polls",

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from troupe.core.errors import RunStateError
 from troupe.core.events import Event, SessionStarted
-from troupe.sessions.pollstats import PollResult, collect_polls
+from troupe.core.poll_stats import PollResult, collect_polls
 
 EntryKind = Literal["moderator", "say", "think", "pass", "stimulus", "poll", "note"]
 

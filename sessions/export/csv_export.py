@@ -21,7 +21,7 @@ import io
 from typing import Any
 
 from troupe.core.events import Event
-from troupe.sessions.pollstats import collect_polls, interpret
+from troupe.core.poll_stats import collect_polls, interpret_event
 from troupe.sessions.transcript import MODERATOR, Transcript
 
 COLUMNS = [
@@ -107,7 +107,7 @@ def _row(event: Event, section: str, asked_by_id: dict[str, Any]) -> dict[str, A
         }
     if kind == "poll_answer":
         poll = asked_by_id.get(g("poll_id"))
-        answer = interpret(poll.kind, poll.options, event) if poll is not None else None  # type: ignore[arg-type]
+        answer = interpret_event(poll.kind, poll.options, event) if poll is not None else None  # type: ignore[arg-type]
         value = g("value")
         return base | {
             "speaker": g("agent", ""),

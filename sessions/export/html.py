@@ -16,8 +16,8 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
+from troupe.core.poll_stats import PollResult, format_share
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
-from troupe.sessions.pollstats import PollResult, format_sd
 from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
 PALETTE = [
@@ -119,30 +119,33 @@ def notice_html(provenance_line: str) -> str:
 
 
 def poll_chart_svg(poll: PollResult, colour: str = "#3b5bdb") -> str:
-    """Horizontal bars, one per answer option, counts at the bar ends (inline SVG)."""
-    counts = poll.counts
-    if not counts or poll.kind == "text":
+    """Horizontal bars, one per option (or per bin of a number poll's answers), each ending in its
+    count and share of respondents; the median's bin is marked (inline SVG)."""
+    bars = poll.bars()
+    if not bars:
         return ""
-    label_w, bar_w, row_h = 230, 300, 24
-    top = max(counts.values()) or 1
-    height = row_h * len(counts) + 6
+    label_w, bar_w, row_h, tail_w = 230, 300, 24, 110
+    top = max(b.count for b in bars) or 1
+    height = row_h * len(bars) + 6
     rows = []
-    for i, (label, n) in enumerate(counts.items()):
+    for i, b in enumerate(bars):
         y = 3 + i * row_h
-        width = round(bar_w * n / top)
+        width = round(bar_w * b.count / top)
+        label = b.label + (" (median)" if b.median else "")
         short = label if len(label) <= 34 else label[:33] + "…"
-        faint = "" if n else ' fill-opacity="0.15"'
+        faint = "" if b.count else ' fill-opacity="0.15"'
+        figures = f"{b.count} ({format_share(b.share)})"
         rows.append(
-            f"<g><title>{esc(label)}: {n}</title>"
+            f"<g><title>{esc(label)}: {esc(figures)}</title>"
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{esc(short)}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{max(width, 1)}" height="{row_h - 8}" rx="3" fill="{colour}"'
             f"{faint}/>"
-            f'<text x="{label_w + max(width, 1) + 6}" y="{y + 16}">{n}</text></g>'
+            f'<text x="{label_w + max(width, 1) + 6}" y="{y + 16}">{esc(figures)}</text></g>'
         )
-    aria = "; ".join(f"{label}: {n}" for label, n in counts.items())
+    aria = "; ".join(f"{b.label}: {b.count} ({format_share(b.share)})" for b in bars)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + bar_w + 40} {height}" '
-        f'width="{label_w + bar_w + 40}" height="{height}" role="img" aria-label="{esc(aria)}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + bar_w + tail_w} {height}" '
+        f'width="{label_w + bar_w + tail_w}" height="{height}" role="img" aria-label="{esc(aria)}">'
         + "".join(rows)
         + "</svg>"
     )
@@ -157,11 +160,7 @@ def poll_html(poll: PollResult, colours: dict[str, str], *, heading: str = "h3",
         f'<p class="small">{esc(poll.kind)} · {esc(mode)} · {esc(poll.summary())}</p>',
         poll_chart_svg(poll),
     ]
-    if poll.mean is not None:
-        parts.append(
-            f"<p><strong>Mean</strong> {poll.mean:.2f} · <strong>SD</strong> {format_sd(poll.stdev)} (sample) · "
-            f"<strong>n</strong> {poll.n}</p>"
-        )
+    parts.append("<p>" + " · ".join(f"<strong>{esc(k)}</strong> {esc(v)}" for k, v in poll.stats()) + "</p>")
     if answers and poll.answers:
         parts.append("<table><thead><tr><th>Participant</th><th>Answer</th><th>Reason</th></tr></thead><tbody>")
         for a in poll.answers:

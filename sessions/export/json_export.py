@@ -4,7 +4,10 @@ The ``events`` array holds the logged events verbatim (the same JSON objects as
 ``events.jsonl``), so :func:`events_from_export` parses them back into the very same events —
 with ``--include-thoughts`` that is the whole log, enough to rebuild the session. Without it,
 ``think`` events are left out (they are private) and ``thoughts_omitted`` says how many.
-Poll results are included for convenience; they are recomputed from the events, never edited.
+Poll results are included for convenience; they are recomputed from the events, never edited
+(:mod:`troupe.core.poll_stats`): ``counts`` per option (per distinct value for number polls),
+``shares`` of respondents (multi-choice: the share who chose the option), ``chart`` — the rows
+every chart draws (options, or bins of number answers with the median's bin marked).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from typing import Any
 
 from troupe.core.errors import BadInputError
 from troupe.core.events import Event, parse_event
+from troupe.core.poll_stats import PollResult
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance
-from troupe.sessions.pollstats import PollResult
 from troupe.sessions.transcript import Transcript
 
 FORMAT = "troupe-transcript"
@@ -68,6 +71,7 @@ def events_from_export(data: dict[str, Any]) -> list[Event]:
 
 
 def _poll(p: PollResult) -> dict[str, Any]:
+    ci = p.ci95
     return {
         "poll_id": p.poll_id,
         "seq": p.seq,
@@ -78,8 +82,13 @@ def _poll(p: PollResult) -> dict[str, Any]:
         "private_first": p.private_first,
         "n": p.n,
         "counts": p.counts,
+        "shares": p.distribution,
         "mean": p.mean,
+        "median": p.median,
         "stdev": p.stdev,
+        "ci95": list(ci) if ci else None,
+        "failed": p.failed,
+        "chart": [{"label": b.label, "count": b.count, "share": b.share, "median": b.median} for b in p.bars()],
         "answers": [
             {"agent": a.agent, "value": a.value, "rationale": a.rationale, "seq": a.seq, "revealed": a.revealed}
             for a in p.answers

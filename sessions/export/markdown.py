@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from troupe.core.poll_stats import PollResult, format_share
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
-from troupe.sessions.pollstats import PollResult, format_sd
 from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
 
@@ -97,17 +97,28 @@ def _to(e: Entry, sep: str = " → ") -> str:
 
 
 def poll_markdown(poll: PollResult, seq: str = "") -> list[str]:
-    """A poll as Markdown: the question, a count table with bars, statistics, the answers."""
+    """A poll as Markdown: the question, the chart as a table with bars, statistics, the answers.
+
+    Shares are of respondents (multi-choice: who chose the option); a number poll's rows are
+    its bins, the median's marked."""
     mode = "answered privately first" if poll.private_first else "answered in the open"
-    out = [f"### Poll: {md_escape(poll.question)} {seq}".rstrip(), "", f"_{poll.kind} · {mode} · {poll.summary()}_", ""]
-    counts = poll.counts
-    if counts and poll.kind != "text":
-        top = max(counts.values()) or 1
-        out += ["| Answer | Count | |", "|---|---:|---|"]
-        out += [f"| {md_cell(label)} | {n} | {'█' * round(12 * n / top)} |" for label, n in counts.items()]
+    out = [
+        f"### Poll: {md_escape(poll.question)} {seq}".rstrip(),
+        "",
+        f"_{md_escape(poll.kind)} · {mode} · {md_escape(poll.summary())}_",
+        "",
+    ]
+    bars = poll.bars()
+    if bars:
+        top = max(b.count for b in bars) or 1
+        out += ["| Answer | Count | Share | |", "|---|---:|---:|---|"]
+        out += [
+            f"| {md_cell(b.label)}{' (median)' if b.median else ''} | {b.count} | {format_share(b.share)} | "
+            f"{'█' * round(12 * b.count / top)} |"
+            for b in bars
+        ]
         out.append("")
-    if poll.mean is not None:
-        out += [f"**Mean** {poll.mean:.2f} · **SD** {format_sd(poll.stdev)} (sample) · **n** {poll.n}", ""]
+    out += [" · ".join(f"**{name}** {value}" for name, value in poll.stats()), ""]
     if poll.answers:
         out += ["| Participant | Answer | Reason |", "|---|---|---|"]
         out += [f"| {md_cell(a.agent)} | {md_cell(a.display())} | {md_cell(a.rationale)} |" for a in poll.answers]

@@ -89,7 +89,7 @@ def test_polls_are_charted_in_inline_svg(page: tuple[Path, Collector]) -> None:
     _, parsed = page
     svgs = [a for t, a in parsed.tags if t == "svg"]
     assert len(svgs) == 3
-    assert any("Agree: 2" in (a.get("aria-label") or "") for a in svgs)
+    assert any("Agree: 2 (50%)" in (a.get("aria-label") or "") for a in svgs)
     assert sum(1 for t, _ in parsed.tags if t == "rect") == 3 + 5 + 4
 
 

@@ -44,10 +44,13 @@ def test_markdown_transcript_structure(run_dir: Path) -> None:
 def test_markdown_polls_are_tables_with_statistics(run_dir: Path) -> None:
     text = export_run(run_dir, "md").read_text(encoding="utf-8")
     assert "### Poll: I would buy Gazpacho Go at €2.49 in the next month." in text
-    assert "| Strongly disagree | 1 |" in text and "| Agree | 2 |" in text and "| Disagree | 0 |" in text
-    assert "**Mean** 3.50 · **SD** 1.73 (sample) · **n** 4" in text
+    assert (
+        "| Strongly disagree | 1 | 25% |" in text and "| Agree | 2 | 50% |" in text and "| Disagree | 0 | 0% |" in text
+    )
+    assert "**Mean** 3.50 · **Median** 4 · **SD** 1.73 · **95 % CI** 0.74–6.26 · **n** 4" in text
     assert "| Maria Lopez | 4 — Agree | If the taste is right. |" in text
-    assert "| Concept B | 2 |" in text
+    assert "| Concept B | 2 | 50% |" in text
+    assert "| 2 (median) | 1 | 25% |" in text  # the number poll: a bar per value, the median marked
 
 
 def test_thoughts_are_private_unless_asked_for(run_dir: Path, tmp_path: Path) -> None:

@@ -200,7 +200,7 @@ def test_troupe_run_then_export_and_report_through_the_cli(tmp_path: Path, monke
 @pytest.mark.parametrize("name", SHIPPED)
 def test_export_statistics_agree_with_the_engines_poll_closed(runs: dict[str, Path], name: str) -> None:
     """Two independent computations from the same answers: the engine's, logged in poll_closed,
-    and the exports' (pollstats). They must agree."""
+    and the exports' (core/poll_stats). They must agree."""
     transcript = load_transcript(runs[name])
     closed = {e.poll_id: e for e in transcript.events if e.type == "poll_closed"}  # type: ignore[attr-defined]
     assert set(closed) == {p.poll_id for p in transcript.polls}

@@ -226,7 +226,7 @@ async def test_markdown_report_quotes_are_verbatim_and_thoughts_absent(run_dir: 
     for quote, agent, seq in cited:
         unescaped = html.unescape(quote.replace("\\[", "[").replace("\\]", "]"))
         assert said[int(seq)][0] == agent and unescaped in said[int(seq)][1]
-    assert "| Agree | 2 |" in text and "**Mean** 3.50 · **SD** 1.73" in text
+    assert "| Agree | 2 | 50% |" in text and "**Mean** 3.50 · **Median** 4 · **SD** 1.73" in text
 
 
 class _Tags(HTMLParser):

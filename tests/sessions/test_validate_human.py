@@ -16,10 +16,10 @@ import pytest
 from scipy import stats
 
 from troupe.core.errors import BadInputError
+from troupe.core.poll_stats import Answer, PollResult
 from troupe.core.polls import LIKERT_LABELS
 from troupe.sessions.cli import main
 from troupe.sessions.human_validation import compare, read_human_answers
-from troupe.sessions.pollstats import Answer, PollResult
 
 LIKERT = LIKERT_LABELS["likert5"]
 VARIANTS = ["Variant A — Slow travel", "Variant B — Save a night", "No difference"]

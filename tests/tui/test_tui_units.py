@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from tests.tui.tui_fixtures import plain
 from troupe.core.events import parse_event
+from troupe.core.poll_stats import answers_by, collect_polls
 from troupe.tui.bridge import SessionBridge
 from troupe.tui.palette import SpeakerPalette
-from troupe.tui.poll_view import answers_by, poll_views
 from troupe.tui.runs import recent_runs
 from troupe.tui.widgets.feed import feed_row, format_event
 from troupe.tui.widgets.persona_pane import PersonaPane
@@ -101,7 +101,7 @@ def test_feed_lines_show_seq_speaker_and_text_and_skip_private_or_accounting_eve
     )
 
 
-def test_poll_views_map_likert_values_to_labels_and_collect_private_answers():
+def test_polls_read_likert_positions_as_labels_and_collect_private_answers():
     log = [
         event(
             1,
@@ -117,10 +117,10 @@ def test_poll_views_map_likert_values_to_labels_and_collect_private_answers():
         event(4, "poll_asked", poll_id="size", question="Size?", kind="multi", options=["S", "L"]),
         event(5, "poll_answer", poll_id="size", agent="Tom", value=["S", "L"], rationale="both"),
     ]
-    intent, size = poll_views(log)
-    assert intent.counts() == {"SD": 0, "D": 1, "N": 0, "A": 1, "SA": 0}
-    assert intent.mean_stdev()[0] == 3.0
-    assert size.counts() == {"S": 1, "L": 1}
+    intent, size = collect_polls(log)
+    assert intent.counts == {"SD": 0, "D": 1, "N": 0, "A": 1, "SA": 0}
+    assert intent.mean == 3.0
+    assert size.counts == {"S": 1, "L": 1}
     assert [(p.poll_id, a.value, a.revealed) for p, a in answers_by(log, "Tom")] == [
         ("intent", 2, False),
         ("size", ["S", "L"], False),
@@ -178,3 +178,12 @@ def test_a_section_line_carries_the_guides_goal_for_the_moderator():
         event(2, "section_started", index=1, title="Usage habits"), SpeakerPalette([]), {1: "Map the occasions."}
     )
     assert row is not None and "goal: Map the occasions." in row.body.plain
+
+
+def test_the_feed_shows_poll_answers_as_text_not_python_values():
+    palette = SpeakerPalette(["Maria"])
+    multi = event(1, "poll_answer", poll_id="where", agent="Maria", value=["Supermarket", "Online"], rationale="both")
+    number = event(2, "poll_answer", poll_id="n", agent="Maria", value=8.0, rationale="a week", revealed=True)
+    assert "answers Supermarket, Online — both" in format_event(multi, palette).plain
+    assert "[" not in format_event(multi, palette).plain
+    assert "answers 8 — a week" in format_event(number, palette).plain

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
+from troupe.core.poll_stats import PollResult as PollView
+from troupe.core.poll_stats import answers_by
+from troupe.core.poll_stats import collect_polls as poll_views
 from troupe.core.polls import PollSpec
 from troupe.sessions.guide import StimulusSpec
 
-from ..poll_view import PollView, answers_by, poll_views
 from .export import ExportDialog, ExportRequest, export_problem
 from .help import HelpScreen
 from .persona_detail import PersonaDetail, PersonaDetailScreen

@@ -14,8 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from troupe.core.card import PersonaCard
-
-from ..poll_view import Answer, PollView
+from troupe.core.poll_stats import Answer, PollResult
 
 
 @dataclass
@@ -25,7 +24,7 @@ class PersonaDetail:
     card: PersonaCard
     colour: str
     memory_summary: str
-    answers: list[tuple[PollView, Answer]] = field(default_factory=list)
+    answers: list[tuple[PollResult, Answer]] = field(default_factory=list)
     turns: int = 0
     airtime_chars: int = 0
     room_airtime_chars: int = 0
@@ -89,5 +88,5 @@ class PersonaDetailScreen(ModalScreen[None]):
         table.add_column(ratio=2, style="dim")
         for poll, answer in self.detail.answers:
             privacy = "" if answer.revealed else " (private)"
-            table.add_row(poll.question, ", ".join(poll.label(answer.value)) + privacy, answer.rationale)
+            table.add_row(Text(poll.question), Text(answer.display() + privacy), Text(answer.rationale))
         return table

@@ -1,7 +1,15 @@
-"""Poll results: a bar chart per poll, drawn with block characters, and each answer."""
+"""Poll results: per poll a bar chart drawn with block characters, the statistics and every answer.
+
+Everything shown comes from :mod:`troupe.core.poll_stats` — the numbers the exports and the
+report show for the same log. Free-text answers are shown in full, wrapped, one under the other,
+so the whole panel's answers read in one scrollable view. Every text that came from the guide,
+the moderator or a persona is a :class:`~rich.text.Text`, never markup.
+"""
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,40 +18,69 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from troupe.core.poll_stats import PollResult
+
 from ..palette import SpeakerPalette
-from ..poll_view import CHOICE_KINDS, PollView
-from ..widgets.poll_chart import bar_chart, histogram
+from ..widgets.poll_chart import poll_chart
 
 
-def results_renderable(poll: PollView, palette: SpeakerPalette, width: int = 70) -> Table:
-    """The chart, the summary line and the answers of one poll."""
-    out = Table.grid(padding=(0, 0))
-    out.add_column()
-    out.add_row(Text(poll.question, style="bold"))
-    kind = f"{poll.kind} · {len(poll.answers)} answers" + (" · private first" if poll.private_first else "")
-    out.add_row(Text(kind, style="dim"))
-    out.add_row("")
-    if poll.kind in CHOICE_KINDS:
-        out.add_row(bar_chart(poll.counts(), order=poll.options, width=width))
-    elif poll.kind == "number":
-        out.add_row(histogram(poll.numbers(), width=width))
-    mean, stdev = poll.mean_stdev()
-    if mean is not None:
-        out.add_row(Text(f"mean {mean:.2f} · sd {stdev or 0:.2f}", style="bold"))
-    out.add_row("")
-    answers = Table.grid(padding=(0, 1))
-    answers.add_column(no_wrap=True)
-    answers.add_column(no_wrap=True)
-    answers.add_column(ratio=1)
+def heading_line(poll: PollResult) -> Text:
+    """``multi · 6 answers · 1 failed · private first``."""
+    parts = [poll.kind, f"{poll.n} answer" + ("" if poll.n == 1 else "s")]
+    if poll.failed:
+        parts.append(f"{len(poll.failed)} failed")
+    if poll.private_first:
+        parts.append("private first")
+    return Text(" · ".join(parts), style="dim")
+
+
+def stats_line(poll: PollResult) -> Text:
+    """``Mean 3.40 · Median 3 · SD 1.14 · 95 % CI 2.10–4.70 · n 5`` (the exports' figures)."""
+    out = Text()
+    for i, (name, value) in enumerate(poll.stats()):
+        if i:
+            out.append(" · ", style="dim")
+        out.append(f"{name} ", style="dim")
+        out.append(value, style="bold")
+    return out
+
+
+def answers_renderable(poll: PollResult, palette: SpeakerPalette) -> RenderableType:
+    """Every answer. Free text: each in full, wrapped, under its author's name. Other kinds: a
+    table of participant, answer and reason (wrapping, never cut off)."""
+    failed = [
+        Text.assemble((name, palette.style(name)), ("  no answer (failed)", "dim italic")) for name in poll.failed
+    ]
+    if poll.kind == "text":
+        blocks: list[RenderableType] = []
+        for answer in poll.answers:
+            blocks.append(Text(answer.agent, style=palette.style(answer.agent)))
+            blocks.append(Padding(Text(answer.display()), (0, 0, 0, 2)))
+            if answer.rationale:
+                blocks.append(Padding(Text(answer.rationale, style="dim italic"), (0, 0, 0, 2)))
+            blocks.append(Text(""))
+        return Group(*blocks, *failed)
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1)
+    table.add_column(ratio=2)
     for answer in poll.answers:
-        value = ", ".join(poll.label(answer.value))
-        answers.add_row(
+        table.add_row(
             Text(answer.agent, style=palette.style(answer.agent)),
-            Text(value, style="bold"),
+            Text(answer.display(), style="bold"),
             Text(answer.rationale, style="dim"),
         )
-    out.add_row(answers)
-    return out
+    return Group(table, *failed)
+
+
+def results_renderable(poll: PollResult, palette: SpeakerPalette, width: int = 70) -> Group:
+    """The question, the chart, the statistics line and the answers of one poll."""
+    rows: list[RenderableType] = [Text(poll.question, style="bold"), heading_line(poll), Text("")]
+    chart = poll_chart(poll, width=width)
+    if chart is not None:
+        rows.append(chart)
+    rows += [stats_line(poll), Text(""), answers_renderable(poll, palette)]
+    return Group(*rows)
 
 
 class PollResultsScreen(ModalScreen[None]):
@@ -51,7 +88,7 @@ class PollResultsScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="troupe.results.close", tooltip="Back to the session")]
 
-    def __init__(self, polls: list[PollView], palette: SpeakerPalette) -> None:
+    def __init__(self, polls: list[PollResult], palette: SpeakerPalette) -> None:
         super().__init__(classes="dialog-screen")
         self.polls = polls
         self.palette = palette

@@ -27,13 +27,13 @@ from textual.worker import Worker
 
 from troupe.core import events as ev
 from troupe.core.events import Event
+from troupe.core.poll_stats import collect_polls as poll_views
 from troupe.sessions.guide import StimulusSpec
 
 from ..bridge import Batch, SessionBridge
 from ..command_line import Ask, Command, Parsed, Speak
 from ..config import TuiConfig
 from ..palette import SpeakerPalette
-from ..poll_view import poll_views
 from ..session_api import ModeratedSession
 from ..widgets.control_bar import CommandInput, ControlBar
 from ..widgets.feed import Feed

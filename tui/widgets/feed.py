@@ -18,6 +18,7 @@ from textual.widgets import RichLog
 
 from troupe.core import events as ev
 from troupe.core.events import Event
+from troupe.core.poll_stats import display_value
 
 from .. import palette as pal
 from ..palette import SpeakerPalette
@@ -122,7 +123,7 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
     if isinstance(event, ev.PollAnswer):
         mark = "" if event.revealed else "  (private)"
         body = Text.assemble(
-            ("answers ", "dim"), (str(event.value), "bold"), f" — {event.rationale}", (mark, "dim italic")
+            ("answers ", "dim"), (display_value(event.value), "bold"), f" — {event.rationale}", (mark, "dim italic")
         )
         return FeedRow(event.seq, _short(event.agent), palette.style(event.agent), body)
     if isinstance(event, ev.PollRevealed):

@@ -1,16 +1,23 @@
-"""Poll results drawn in the terminal: one horizontal bar per option.
+"""Poll results drawn in the terminal: one horizontal bar per option, or per bin of numbers.
 
-A pure function from counts to a :class:`~rich.text.Text`, so the chart is the same in the
-results dialog, in a snapshot and in a test. Bars use eighth-blocks for sub-cell precision.
+A pure function from a poll's chart rows (:meth:`~troupe.core.poll_stats.PollResult.bars` —
+the same rows every export draws) to a :class:`~rich.text.Text`, so the chart is the same in
+the results dialog, in a snapshot and in a test. Bars use eighth-blocks for sub-cell precision;
+each ends in its count and share of respondents, and a number poll's median bin is marked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from rich.text import Text
 
+from troupe.core.poll_stats import COUNTED_KINDS, Bar, PollResult, format_share
+
 _EIGHTHS = " ▏▎▍▌▋▊▉"
+CHOICE_COLOUR = "#61afef"
+NUMBER_COLOUR = "#98c379"
+MEDIAN_MARK = "◀ median"
 
 
 def bar(fraction: float, width: int) -> str:
@@ -21,45 +28,31 @@ def bar(fraction: float, width: int) -> str:
     return "█" * full + (_EIGHTHS[rest] if rest else "")
 
 
-def bar_chart(
-    counts: Mapping[str, int], *, order: Sequence[str] | None = None, width: int = 60, colour: str = "#61afef"
-) -> Text:
-    """Render ``label  ████▌  n (p%)`` lines; ``order`` fixes the option order (Likert)."""
-    labels = list(order) if order else list(counts)
-    labels += [k for k in counts if k not in labels]
-    total = sum(counts.values()) or 1
-    top = max(counts.values(), default=0) or 1
-    label_width = min(28, max((len(str(lbl)) for lbl in labels), default=4))
-    bar_width = max(5, width - label_width - 12)
+def bar_chart(bars: Sequence[Bar], *, width: int = 60, colour: str = CHOICE_COLOUR) -> Text:
+    """``label  ████▌   3 (50%)`` lines, the longest bar the top count; the median bin marked."""
+    if not bars:
+        return Text("no answers", style="dim")
+    top = max(b.count for b in bars) or 1
+    label_width = min(28, max(len(b.label) for b in bars))
+    tail = 12 + (len(MEDIAN_MARK) + 1 if any(b.median for b in bars) else 0)
+    bar_width = max(5, width - label_width - tail)
     out = Text()
-    for i, label in enumerate(labels):
-        n = counts.get(label, 0)
+    for i, b in enumerate(bars):
         if i:
             out.append("\n")
-        name = str(label)
-        name = name if len(name) <= label_width else name[: label_width - 1] + "…"
+        name = b.label if len(b.label) <= label_width else b.label[: label_width - 1] + "…"
         out.append(f"{name:<{label_width}} ", style="bold")
-        drawn = bar(n / top, bar_width)
+        drawn = bar(b.count / top, bar_width)
         out.append(drawn, style=colour)
         out.append(" " * (bar_width - len(drawn)))
-        out.append(f" {n:>2} ({100 * n / total:3.0f}%)", style="dim")
+        out.append(f" {b.count:>2} ({format_share(b.share):>4})", style="dim")
+        if b.median:
+            out.append(f" {MEDIAN_MARK}", style="bold")
     return out
 
 
-def histogram(values: Sequence[float], *, bins: int = 6, width: int = 60, colour: str = "#98c379") -> Text:
-    """Counts of numeric answers in equal-width bins (for ``number`` polls)."""
-    if not values:
-        return Text("no answers", style="dim")
-    lo, hi = min(values), max(values)
-    if hi == lo:
-        return bar_chart({_fmt(lo): len(values)}, width=width, colour=colour)
-    step = (hi - lo) / bins
-    counts: dict[str, int] = {}
-    for b in range(bins):
-        a, z = lo + b * step, lo + (b + 1) * step
-        counts[f"{_fmt(a)}–{_fmt(z)}"] = sum(1 for v in values if a <= v < z or (b == bins - 1 and v == hi))
-    return bar_chart(counts, width=width, colour=colour)
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}" if abs(value) >= 10 or value == int(value) else f"{value:.2f}".rstrip("0").rstrip(".")
+def poll_chart(poll: PollResult, *, width: int = 60) -> Text | None:
+    """The chart of ``poll``; None for free-text polls (nothing to count)."""
+    if poll.kind not in (*COUNTED_KINDS, "number"):
+        return None
+    return bar_chart(poll.bars(), width=width, colour=NUMBER_COLOUR if poll.kind == "number" else CHOICE_COLOUR)
