@@ -16,7 +16,7 @@ def test_demo_seats_the_concept_test_panel_on_a_paced_scripted_backend(tmp_path,
     monkeypatch.chdir(tmp_path)
     seen = {}
 
-    def fake_launch(guide, cards, backend, run_dir, *, seed=0, rounds_cap=None):
+    def fake_launch(guide, cards, backend, run_dir, *, seed=0, rounds_cap=None, settings=None):
         seen.update(guide=guide, cards=cards, backend=backend, run_dir=run_dir, seed=seed)
         return 0
 
