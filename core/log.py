@@ -5,7 +5,7 @@ flushes and fsyncs it, and only then tells subscribers. A crash can therefore lo
 the event being written, never one that anyone has seen.
 
 Reading: :func:`read_events` skips a torn last line (a crash mid-write) with a warning and
-raises :class:`RunStateError` for corruption anywhere else.
+raises :class:`BadRunError` (bad input, exit 2) for corruption anywhere else.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .clock import Clock, SystemClock, iso
-from .errors import RunStateError
+from .errors import BadRunError
 from .events import Event, parse_event
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,17 @@ def event_line(event: Event) -> str:
 
 
 def _load(path: Path) -> tuple[list[Event], int]:
-    """Parse a log; return the events and the byte length of the valid prefix."""
-    data = path.read_bytes()
+    """Parse a log; return the events and the byte length of the valid prefix.
+
+    Only a last line that is not valid JSON counts as torn (a crash mid-write): it is
+    skipped with a warning. Anything else that is wrong — a line that is not a JSON object,
+    a field of the wrong type (a string ``seq``, a numeric ``text``), a gap in ``seq``, JSON
+    nested too deeply to read — is a corrupt log: :class:`BadRunError` naming the line.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadRunError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
     events: list[Event] = []
     offset = 0
     lines = data.split(b"\n")
@@ -110,16 +119,41 @@ def _load(path: Path) -> tuple[list[Event], int]:
         if not raw.strip():
             offset = end
             continue
+        where = f"line {index + 1}"
         try:
-            event = parse_event(json.loads(raw))
-        except (ValueError, ValidationError) as exc:
+            obj = json.loads(raw)
+        except RecursionError:
+            raise BadRunError("JSON nested too deeply", path=str(path), field=where) from None
+        except ValueError as exc:
             torn = is_last or all(not rest.strip() for rest in lines[index + 1 :])
             if torn:
                 log.warning("%s: skipped a torn last line (%d bytes)", path, len(raw))
                 return events, offset
-            raise RunStateError(f"{path}: line {index + 1}: corrupt event ({exc.__class__.__name__})") from exc
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not valid JSON"
+            raise BadRunError(f"corrupt event ({reason})", path=str(path), field=where) from None
+        if not isinstance(obj, dict):
+            raise BadRunError(
+                f"corrupt event (a JSON {type(obj).__name__ if obj is not None else 'null'}, not an object)",
+                path=str(path),
+                field=where,
+            )
+        try:
+            event = parse_event(obj)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False, include_input=False)[0]
+            kind = obj.get("type")
+            parts = [str(p) for p in err["loc"]]
+            if parts and parts[0] == kind:  # the discriminated union's tag
+                parts = parts[1:]
+            loc = ".".join(parts)
+            what = f"{kind} event" if isinstance(kind, str) and len(kind) < 40 else "event"
+            raise BadRunError(
+                f"corrupt {what}: {loc + ': ' if loc else ''}{err['msg']}", path=str(path), field=where
+            ) from None
+        except RecursionError:
+            raise BadRunError("event nested too deeply", path=str(path), field=where) from None
         if events and event.seq != events[-1].seq + 1:
-            raise RunStateError(f"{path}: line {index + 1}: seq {event.seq} follows {events[-1].seq}")
+            raise BadRunError(f"seq {event.seq} follows {events[-1].seq}", path=str(path), field=where)
         events.append(event)
         offset = end
     return events, offset
@@ -128,8 +162,8 @@ def _load(path: Path) -> tuple[list[Event], int]:
 def read_events(path: str | os.PathLike[str]) -> list[Event]:
     """Load all events of a log (a torn last line is skipped with a warning)."""
     p = Path(path)
-    if not p.exists():
-        raise RunStateError(f"{p}: no event log here")
+    if not p.is_file():
+        raise BadRunError("no event log here", path=str(p))
     return _load(p)[0]
 
 

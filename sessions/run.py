@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from troupe.core.card import PersonaCard
-from troupe.core.errors import BadInputError, RunStateError
+from troupe.core.errors import BadInputError, BadRunError, RunStateError
 from troupe.core.events import Event, SessionStarted
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events, write_events
@@ -105,7 +105,7 @@ def branch_run(run_dir: str | Path, at_seq: int, out: str | Path | None = None) 
     source = Path(run_dir)
     events = read_events(source / EVENTS_FILE)
     if not events or not isinstance(events[0], SessionStarted):
-        raise RunStateError(f"{source / EVENTS_FILE}: does not start with session_started")
+        raise BadRunError("does not start with session_started", path=str(source / EVENTS_FILE))
     last = events[-1].seq
     if not 1 <= at_seq <= last:
         raise BadInputError(f"--at must be between 1 and {last} (the run's last event)", path=str(source))

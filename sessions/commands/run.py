@@ -227,7 +227,9 @@ def recorded_backend(run_dir: Path) -> tuple[str | None, str | None]:
         first = fh.readline()
     try:
         data = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(data, dict):
         return None, None
     backend = data.get("backend")
     return (backend if backend in ("openai", "local", "scripted") else None), data.get("model")
