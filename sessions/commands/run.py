@@ -157,9 +157,8 @@ def _settings() -> Any:
 def _headless(coro: Any, backend: ChatBackend, run_dir: Path) -> int:
     try:
         done = asyncio.run(_closing(coro, backend))
-    except BackendError as exc:  # the server went down or refused us: the run stops, resumable
-        print(f"troupe: {exc}", file=sys.stderr)
-        print(f"troupe: the run is saved in {run_dir}; continue it with `troupe resume {run_dir}`", file=sys.stderr)
+    except BackendError as exc:  # a fault no waiting fixed: the run stops, resumable
+        print(f"troupe: {exc}; the run is saved: continue it with `troupe resume {run_dir}`", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: the turns in flight are dropped whole; the log is intact
         if (run_dir / EVENTS_FILE).is_file():
