@@ -56,8 +56,18 @@ def default_run_dir(guide: Guide, *, base: str | Path | None = None, now: dateti
 def check_new_run_dir(path: str | Path) -> Path:
     """``--out`` must be a new or empty directory (never overwrite a run)."""
     p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise BadInputError("is a file, not a folder; choose another --out", path=str(p))
+    try:
+        if p.exists() and not p.is_dir():
+            raise BadInputError("is a file, not a folder; choose another --out", path=str(p))
+        for parent in p.parents:  # the nearest existing ancestor must be a folder
+            if parent.exists():
+                if not parent.is_dir():
+                    raise BadInputError(f"{parent} is not a folder; choose another --out", path=str(p))
+                break
+    except OSError as exc:  # a name too long, a permission the OS refuses to even look through
+        raise BadInputError(
+            f"cannot use this folder: {exc.strerror or exc}; choose another --out", path=str(p)
+        ) from None
     if p.exists() and any(p.iterdir()):
         raise BadInputError("already exists and is not an empty directory; choose another --out", path=str(p))
     return p

@@ -138,10 +138,17 @@ def seat_cards(guide: Guide, personas: str | None) -> list[PersonaCard]:
                 raise
             raise BadInputError(exc.message, path=source, field=field) from None
         card = render_card(persona)
-        if any(c.name == card.name for c in cards):
-            raise BadInputError(f"{card.name} is seated twice", path=source, field=field)
+        twin = next((c.name for c in cards if same_name(c.name, card.name)), None)
+        if twin is not None:
+            shown = card.name if twin == card.name else f"{card.name} and {twin} (names differ only in case)"
+            raise BadInputError(f"{shown}: seated twice", path=source, field=field)
         cards.append(card)
     return cards
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two persona names a transcript could not tell apart: equal ignoring case and spacing."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _is_path(name: str) -> bool:
