@@ -10,18 +10,19 @@ raises :class:`BadRunError` (bad input, exit 2) for corruption anywhere else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
 from .clock import Clock, SystemClock, iso
-from .errors import BadRunError
+from .errors import BadRunError, DiskError
 from .events import Event, parse_event
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,18 @@ class EventLog:
         self._fsync = fsync
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._broken: DiskError | None = None
         self.events: list[Event] = []
-        if self.path.exists():
-            self.events, valid_bytes = _load(self.path)
-            if valid_bytes < self.path.stat().st_size:
-                with open(self.path, "r+b") as fh:
-                    fh.truncate(valid_bytes)
-        self._fh = open(self.path, "a", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists():
+                self.events, valid_bytes = _load(self.path)
+                if valid_bytes < self.path.stat().st_size:
+                    with open(self.path, "r+b") as fh:
+                        fh.truncate(valid_bytes)
+            self._fh = open_append(self.path)
+        except OSError as exc:
+            raise disk_error(exc, self.path, saved=bool(self.events)) from None
 
     @property
     def last_seq(self) -> int:
@@ -64,15 +69,39 @@ class EventLog:
     def append(self, type: str, **fields: Any) -> Event:
         """Append one event of ``type``; returns it once it is durably on disk."""
         with self._lock:
+            self._check_writable()
             data = {"seq": self.last_seq + 1, "ts": iso(self.clock.now()), "type": type, **fields}
             event = parse_event(data)
-            self._fh.write(event_line(event))
-            self._fh.flush()
-            if self._fsync:
-                os.fsync(self._fh.fileno())
+            with self._disk_guard():
+                self._fh.write(event_line(event))
+                self._fh.flush()
+                if self._fsync:
+                    os.fsync(self._fh.fileno())
             self.events.append(event)
         self._notify(event)
         return event
+
+    # -- disk faults ------------------------------------------------------------------------
+
+    def _check_writable(self) -> None:
+        if self._broken is not None:
+            raise self._broken
+
+    @contextlib.contextmanager
+    def _disk_guard(self) -> Iterator[None]:
+        """A write that fails (full disk, read-only, I/O error) breaks the log for good: a
+        later append could land after a half-written line and corrupt the middle of the file.
+        The half line, if any, stays last, where loading skips it as torn — so the run
+        resumes with every complete event once the fault is fixed."""
+        try:
+            yield
+        except OSError as exc:
+            self._broken = disk_error(exc, self.path, saved=bool(self.events) or self.last_seq > 0)
+            try:
+                self._fh.close()
+            except OSError:
+                pass
+            raise self._broken from None
 
     def _notify(self, event: Event) -> None:
         """Tell every subscriber; a broken subscriber must never break the session."""
@@ -84,7 +113,11 @@ class EventLog:
 
     def close(self) -> None:
         if not self._fh.closed:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError as exc:
+                if self._broken is None:
+                    raise disk_error(exc, self.path) from None
 
     def __enter__(self) -> EventLog:
         return self
@@ -94,8 +127,50 @@ class EventLog:
 
 
 def event_line(event: Event) -> str:
-    """One event as its line in ``events.jsonl`` (compact JSON, UTF-8 kept, newline)."""
-    return json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    """One event as its line in ``events.jsonl`` (compact JSON, UTF-8 kept, newline).
+
+    Text that cannot be UTF-8 — a file name whose bytes are not UTF-8, which Python carries
+    as lone surrogates — is written with those bytes shown as ``\\xff`` escapes, so the line
+    is always valid UTF-8 JSON.
+    """
+    line = json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(_printable(event.to_json_dict()), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return line
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            try:
+                return os.fsencode(value).decode("utf-8", "backslashreplace")
+            except UnicodeError:
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
+
+
+def open_append(path: Path) -> TextIO:
+    """The log's append handle (a seam: tests swap it for a writer that fails like a full disk)."""
+    return open(path, "a", encoding="utf-8")
+
+
+def disk_error(exc: OSError, path: Path, *, saved: bool = True) -> DiskError:
+    """One line for a failed write: the path and the fault (``No space left on device``)."""
+    where = exc.filename if exc.filename is not None else path
+    shown = os.fsdecode(where) if isinstance(where, (str, bytes, os.PathLike)) else str(where)
+    shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
+    fault = exc.strerror or type(exc).__name__
+    after = "the run is saved up to the last complete event" if saved else "nothing was recorded"
+    return DiskError(f"cannot write: {fault}; {after}", path=shown)
 
 
 def _load(path: Path) -> tuple[list[Event], int]:
@@ -168,9 +243,12 @@ def read_events(path: str | os.PathLike[str]) -> list[Event]:
 
 
 def write_events(path: str | os.PathLike[str], events: Iterable[Event]) -> None:
-    """Write events verbatim to a new log file (used by branch)."""
-    with open(path, "w", encoding="utf-8") as fh:
-        for event in events:
-            fh.write(event_line(event))
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Write events verbatim to a new log file (used by branch); DiskError on a write fault."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            for event in events:
+                fh.write(event_line(event))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise disk_error(exc, Path(path)) from None

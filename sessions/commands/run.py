@@ -140,8 +140,8 @@ def seat_cards(guide: Guide, personas: str | None) -> list[PersonaCard]:
         card = render_card(persona)
         twin = next((c.name for c in cards if same_name(c.name, card.name)), None)
         if twin is not None:
-            shown = card.name if twin == card.name else f"{card.name} and {twin} (names differ only in case)"
-            raise BadInputError(f"{shown}: seated twice", path=source, field=field)
+            shown = card.name if twin == card.name else f"{card.name} and {twin} (names differing only in case)"
+            raise BadInputError(f"{shown} is seated twice", path=source, field=field)
         cards.append(card)
     return cards
 
