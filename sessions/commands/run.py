@@ -20,7 +20,7 @@ from typing import Any
 
 from troupe.core.card import PersonaCard
 from troupe.core.config import RETRIEVALS
-from troupe.core.errors import BackendError, BadInputError, TroupeError
+from troupe.core.errors import BackendError, BadInputError, BadRunError, TroupeError
 from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
@@ -209,7 +209,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / EVENTS_FILE).is_file():
         raise BadInputError("not a run folder (no events.jsonl)", path=str(run_dir))
-    if any(e.type == "session_ended" for e in read_events(run_dir / EVENTS_FILE)):
+    events = read_events(run_dir / EVENTS_FILE)
+    if not events or events[0].type != "session_started":
+        raise BadRunError("does not start with session_started; is this a Troupe run?", path=str(run_dir / EVENTS_FILE))
+    if any(e.type == "session_ended" for e in events):
         raise already_ended(run_dir)  # before building a backend the run would never use
     backend_name, model = recorded_backend(run_dir)
     backend = make_backend(_settings(), args.backend or backend_name, args.model or (None if args.backend else model))

@@ -41,7 +41,8 @@ def test_a_run_under_the_fault_mix_finishes_on_its_own(tmp_path: Path, monkeypat
     with FakeOpenAIServer(latency=0.01, faults=mix) as server:
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        code = main(["--config", "c.toml", "run", "g.toml", "--backend", "openai", "--headless", "--out", "run"])
+        monkeypatch.setenv("TROUPE_CONFIG", str(tmp_path / "c.toml"))
+        code = main(["run", "g.toml", "--backend", "openai", "--headless", "--out", "run"])
         captured = capsys.readouterr()
     assert code == 0, captured.err
     assert sum(mix.counts.values()) > 0
