@@ -138,20 +138,30 @@ PERSONA_TOML = seed_text("personas/library/maria-lopez.toml")
 PERSONA_JSON = json.dumps(__import__("tomllib").loads(PERSONA_TOML), indent=1, ensure_ascii=False)
 TINYTROUPE = seed_text("tests/personas/fixtures/tinytroupe/Lisa.agent.json")
 SPEC = """\
-name = "Spanish shoppers"
-size = 20
+title = "UK ready-meal buyers"
+context = "UK grocery shoppers who buy a supermarket ready meal at least once a week."
+size = 6
+seed = 11
+gender = { Female = 52, Male = 46, "Non-binary" = 2 }
+occupations = { nurse = 3, teacher = 2, "software developer" = 2, "retail assistant" = 3 }
+income = { low = 20, lower-middle = 30, middle = 30, upper-middle = 15, high = 5 }
+education = ["Secondary school", "Vocational qualification", "University degree"]
+
 [age]
-min = 18
-max = 80
+bands = [
+  { min = 18, max = 34, weight = 30 },
+  { min = 35, max = 80, weight = 70 },
+]
+
 [[countries]]
-name = "Spain"
-weight = 1
-nationality = "Spanish"
-languages = ["Spanish"]
-cities = { Madrid = 0.6, Seville = 0.4 }
-[gender]
-woman = 0.5
-man = 0.5
+name = "United Kingdom"
+weight = 4
+nationality = "British"
+languages = ["English"]
+cities = { London = 3, Leeds = 1 }
+
+[attitudes]
+price_sensitivity = { Low = 20, Medium = 40, High = 40 }
 """
 CONFIG = """\
 backend = "scripted"
@@ -203,6 +213,16 @@ def test_fuzz_population_specs(tmp_path_factory: pytest.TempPathFactory, data: b
 @given(data=mutated(CONFIG))
 def test_fuzz_configs(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     check(load_settings, fuzz_file(tmp_path_factory.getbasetemp(), "fuzz-config.toml", data))
+
+
+def test_the_seeds_are_valid(tmp_path: Path) -> None:
+    """The fuzzers start from valid files, so their mutations reach deep into validation."""
+    load_guide(fuzz_file(tmp_path, "g.toml", GUIDE.encode()))
+    load_persona(fuzz_file(tmp_path, "p.toml", PERSONA_TOML.encode()))
+    load_persona(fuzz_file(tmp_path, "p.json", PERSONA_JSON.encode()))
+    load_persona(fuzz_file(tmp_path, "p.agent.json", TINYTROUPE.encode()))
+    load_spec(fuzz_file(tmp_path, "s.toml", SPEC.encode()))
+    load_settings(fuzz_file(tmp_path, "c.toml", CONFIG.encode()))
 
 
 # -- human CSVs and run logs ---------------------------------------------------------------------------
