@@ -3,10 +3,13 @@
 Rate limits are normal weather. Rather than give up after a fixed number of 429s, every call
 to an endpoint takes a slot from that endpoint's :class:`AdaptiveLimiter`:
 
-* **multiplicative decrease** — a throttle signal (HTTP 429, 503) halves the number of calls
-  allowed in flight (never below ``minimum``). Calls that were already in flight when the
-  limit was cut carry the old *generation*, so a burst of 429s from one overloaded moment
-  cuts the limit once, not once per reply;
+* **multiplicative decrease** — when throttle signals (HTTP 429, 503) are at least
+  ``cut_share`` of the replies since the last cut (counted over at least ``min(8, limit)``
+  replies), the number of calls allowed in flight is halved (never below ``minimum``): too
+  much concurrency shows as most calls being refused, while sporadic 429s that any load gets
+  (a shared quota, a noisy neighbour) are retried without starving the panel. Calls already in
+  flight when the limit was cut carry the old *generation*, so a burst of 429s from one
+  overloaded moment cuts the limit once, not once per reply;
 * **additive increase** — each success grows the limit by ``1 / limit`` (about one more slot
   per "window" of successful calls), up to ``maximum``;
 * **Retry-After** — a server's requested wait holds back *new* calls to the endpoint until it
@@ -50,6 +53,7 @@ class AdaptiveLimiter:
         minimum: int = 1,
         maximum: int = 64,
         decrease: float = 0.5,
+        cut_share: float = 0.5,
         max_pause_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -57,7 +61,11 @@ class AdaptiveLimiter:
         self.maximum = max(self.minimum, int(maximum))
         self.limit = float(min(max(initial, self.minimum), self.maximum))
         self.decrease = decrease
+        self.cut_share = cut_share
         self.max_pause_s = max_pause_s
+        self._replies = 0
+        self._throttled = 0
+        """Replies and throttles since the last cut."""
         self._clock = clock
         self.in_flight = 0
         self.generation = 0
@@ -122,6 +130,7 @@ class AdaptiveLimiter:
 
     def on_success(self) -> None:
         self.stats.successes += 1
+        self._replies += 1
         if self.limit < self.maximum:
             self.limit = min(float(self.maximum), self.limit + 1.0 / max(self.limit, 1.0))
             self._wake()
@@ -129,10 +138,15 @@ class AdaptiveLimiter:
     def on_throttle(self, generation: int, retry_after_s: float | None = None) -> None:
         """A 429/503 on a call that took its slot in ``generation``."""
         self.stats.throttles += 1
+        self._replies += 1
+        self._throttled += 1
         if retry_after_s is not None and retry_after_s > 0:
             self._paused_until = max(self._paused_until, self._clock() + min(retry_after_s, self.max_pause_s))
         if generation != self.generation:
             return  # the limit was already cut after this call started
+        if self._replies < min(8, self.capacity) or self._throttled < self.cut_share * self._replies:
+            return  # sporadic: retried, not a sign of too much concurrency
+        self._replies = self._throttled = 0
         self.generation += 1
         self.stats.cuts += 1
         self.limit = max(float(self.minimum), self.limit * self.decrease)

@@ -44,9 +44,10 @@ async def test_a_burst_of_429s_halves_the_limit_once_and_successes_grow_it_back(
         limiter.on_throttle(g)
         limiter.release()
     assert limiter.limit == 8 and limiter.stats.cuts == 1 and limiter.stats.throttles == 8
-    g = await limiter.acquire()
-    limiter.on_throttle(g)  # a 429 on a call that started after the cut cuts again
-    limiter.release()
+    generations = [await limiter.acquire() for _ in range(8)]
+    for g in generations:  # still refused after the cut: cut again
+        limiter.on_throttle(g)
+        limiter.release()
     assert limiter.limit == 4
     for _ in range(60):
         limiter.on_success()
@@ -75,6 +76,20 @@ async def test_the_limit_bounds_calls_in_flight_and_never_drops_below_one() -> N
     assert limiter.limit == 1 and limiter.capacity == 1
     await asyncio.gather(*(call() for _ in range(5)))
     assert peak == 3
+
+
+async def test_sporadic_429s_are_retried_without_starving_the_panel() -> None:
+    """One reply in five refused whatever the load (a shared quota) is not too much
+    concurrency: the limit stays high."""
+    limiter = AdaptiveLimiter(initial=32, maximum=32)
+    for i in range(1000):
+        g = await limiter.acquire()
+        if i % 5 == 0:
+            limiter.on_throttle(g)
+        else:
+            limiter.on_success()
+        limiter.release()
+    assert limiter.stats.cuts == 0 and limiter.limit == 32
 
 
 async def test_retry_after_holds_back_new_calls_to_the_endpoint() -> None:
