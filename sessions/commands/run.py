@@ -20,7 +20,7 @@ from typing import Any
 
 from troupe.core.card import PersonaCard
 from troupe.core.config import RETRIEVALS
-from troupe.core.errors import BackendError, BadInputError, BadRunError, TroupeError
+from troupe.core.errors import BackendError, BadInputError, BadRunError, DiskError, TroupeError
 from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
@@ -166,6 +166,11 @@ def _headless(coro: Any, backend: ChatBackend, run_dir: Path) -> int:
         done = asyncio.run(_closing(coro, backend))
     except BackendError as exc:  # a fault no waiting fixed: the run stops, resumable
         print(f"troupe: {exc}; the run is saved: continue it with `troupe resume {run_dir}`", file=sys.stderr)
+        return 1
+    except DiskError as exc:  # full or read-only disk: what was written is valid and resumes
+        saved = "nothing was recorded" not in exc.message
+        hint = f"; once it is fixed, continue with `troupe resume {run_dir}`" if saved else ""
+        print(f"troupe: {exc}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: the turns in flight are dropped whole; the log is intact
         if (run_dir / EVENTS_FILE).is_file():

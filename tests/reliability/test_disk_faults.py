@@ -80,7 +80,7 @@ def test_a_full_disk_mid_run_stops_with_one_line_and_the_run_resumes(
 ) -> None:
     monkeypatch.setattr(log_module, "open_append", full_disk_after(room))
     err = fault_exit(capsys, ["run", str(guide), "--backend", "scripted", "--headless", "--out", "full"])
-    assert "full/events.jsonl" in err and "No space left on device" in err
+    assert "full/events.jsonl" in err and "No space left on device" in err and "troupe resume full" in err
     raw = (Path("full") / "events.jsonl").read_text()
     assert not raw.endswith("\n")  # the half-written line is still there, last
     monkeypatch.setattr(log_module, "open_append", REAL_OPEN)  # space was freed
