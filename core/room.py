@@ -154,6 +154,7 @@ class Room:
         self._unapplied: dict[str, tuple[PendingConsolidation, int]] = {}
         """During :meth:`replay`: consolidations the live run launched and had not yet applied
         where the log ends (agent → request, launch turn); :meth:`replay` launches them again."""
+        self._to_relaunch: dict[str, tuple[PendingConsolidation, int]] = {}
         self._relaunched: dict[str, int] = {}
         """Agents whose consolidation was launched again on resume → its launch turn."""
         self._listeners: list[ActivityListener] = []
@@ -377,6 +378,7 @@ class Room:
         await self.wait_running()
         if self.stopping or agent.name in self.paused:
             return None
+        self._start_relaunches()
         await self._apply_consolidation(agent)
         status: ActivityStatus = self._rest_status(agent.name)
         try:
@@ -575,16 +577,14 @@ class Room:
                 self._unapplied[name] = (pending, agent.turns)
 
     def _relaunch(self) -> None:
-        """After a replay: launch again the consolidations the log ends without (lost in flight,
-        or finished but not yet applied), with the requests the live run sent."""
-        unapplied, self._unapplied = self._unapplied, {}
-        if not unapplied:
-            return
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        for name, (pending, launched_at) in unapplied.items():
+        """After a replay: the consolidations the log ends without (lost in flight, or finished
+        but not yet applied) are sent again, with the requests the live run sent — once the
+        resumed session takes a turn or drains (a session reopened only to look sends none)."""
+        self._to_relaunch, self._unapplied = self._unapplied, {}
+
+    def _start_relaunches(self) -> None:
+        to_relaunch, self._to_relaunch = self._to_relaunch, {}
+        for name, (pending, launched_at) in to_relaunch.items():
             self._relaunched[name] = launched_at
             self._launch(self.agents[name], pending, launched_at)
 
@@ -704,6 +704,8 @@ class Room:
         cancel the rest."""
         if self.embeddings is not None:
             await self.embeddings.drain(timeout)
+        if not self.stopping:
+            self._start_relaunches()
         tasks = list(self._consolidations.values())
         if tasks:
             done, rest = await asyncio.wait(tasks, timeout=timeout)

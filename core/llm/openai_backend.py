@@ -347,7 +347,7 @@ class OpenAIBackend:
         start = time.perf_counter()
         emitted = [False]
         text, usage, served_model, finish = await self._retrying(
-            lambda: self._attempt(kwargs, on_delta, emitted), model, emitted
+            lambda: self._attempt(kwargs, on_delta, emitted), model, emitted if on_delta is not None else None
         )
         latency_ms = (time.perf_counter() - start) * 1000.0
         return text, self._usage(usage, served_model or model, messages, text, latency_ms), finish
