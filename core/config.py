@@ -13,9 +13,9 @@ Example file::
     backend = "openai"              # openai | local | scripted (default: see below)
     model = "gpt-4.1-mini"
     base_url = "http://localhost:8000/v1"   # any OpenAI-compatible server
-    timeout_s = 60
-    max_retries = 3
-    max_concurrency = 64
+    timeout_s = 60                  # a request silent this long is cut and retried
+    retry_budget_s = 300            # total retry time per call (429, 5xx, timeouts, drops)
+    max_concurrency = 64            # ceiling; 429s lower it adaptively, successes raise it
 
     [azure]
     endpoint = "https://my-resource.openai.azure.com"
@@ -72,6 +72,8 @@ ENV_VARS: dict[str, str] = {
     "TROUPE_CACHE_PATH": "cache.path",
     "TROUPE_RETRIEVAL": "memory.retrieval",
     "TROUPE_EMBEDDING_MODEL": "memory.embedding_model",
+    "TROUPE_TIMEOUT_S": "timeout_s",
+    "TROUPE_RETRY_BUDGET_S": "retry_budget_s",
     "AZURE_OPENAI_API_KEY": "azure.api_key",
     "AZURE_OPENAI_ENDPOINT": "azure.endpoint",
     "OPENAI_API_VERSION": "azure.api_version",
@@ -166,8 +168,12 @@ class Settings(_Section):
     api_key: SecretStr | None = None
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
     """Per request (the connect phase gets at most 10 s)."""
-    max_retries: int = Field(default=3, ge=0, le=20)
-    """Extra attempts after a 429 / 5xx / timeout / connection error."""
+    max_retries: int | None = Field(default=None, ge=0, le=1000)
+    """An optional cap on extra attempts after a 429 / 5xx / timeout / connection error; None
+    (the default): as many as ``retry_budget_s`` allows."""
+    retry_budget_s: float = Field(default=300.0, gt=0, le=86400)
+    """Total time one call may spend retrying transient failures (429, 5xx, timeouts, dropped
+    connections) before it gives up and the run stops, resumable ($TROUPE_RETRY_BUDGET_S)."""
     retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
     """First backoff; it doubles per attempt unless the server sends ``Retry-After``."""
     retry_max_backoff_s: float = Field(default=30.0, ge=0, le=600)

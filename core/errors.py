@@ -119,3 +119,24 @@ class RunStateError(TroupeError):
     """A run directory or event log is inconsistent (e.g. resume of a finished run)."""
 
     title = "Run error"
+
+
+class BadRunError(BadInputError, RunStateError):
+    """A run folder whose event log is missing, empty or corrupt: bad input (exit code 2).
+
+    Still a :class:`RunStateError`, so code that catches run errors keeps catching it.
+    """
+
+    title = "Bad run folder"
+
+
+class DiskError(TroupeError):
+    """Writing a run's files failed (read-only folder, full disk, a name the file system
+    refuses): exit code 1, one line naming the path and the fault. What was already written
+    stays valid and resumable."""
+
+    title = "Disk error"
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path

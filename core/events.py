@@ -22,8 +22,8 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    seq: int
-    """1, 2, 3… without gaps within one run."""
+    seq: int = Field(strict=True)
+    """1, 2, 3… without gaps within one run (a JSON integer: ``"3"`` is refused, not coerced)."""
     ts: str
     """ISO 8601 UTC timestamp."""
     type: str

@@ -46,9 +46,11 @@ class GroupCommitLog(EventLog):
     # -- writing ----------------------------------------------------------------------------
 
     def _write(self, type: str, fields: dict[str, Any]) -> Event:
+        self._check_writable()
         data = {"seq": self._written + 1, "ts": iso(self.clock.now()), "type": type, **fields}
         event = parse_event(data)
-        self._fh.write(event_line(event))
+        with self._disk_guard():
+            self._fh.write(event_line(event))
         self._written += 1
         self._pending.append(event)
         return event
@@ -57,9 +59,11 @@ class GroupCommitLog(EventLog):
         """Append one event, fsync inline, tell subscribers (everything pending before it too)."""
         with self._lock:
             event = self._write(type, fields)
-            self._fh.flush()
+            with self._disk_guard():
+                self._fh.flush()
+                if self._fsync:
+                    os.fsync(self._fh.fileno())
             if self._fsync:
-                os.fsync(self._fh.fileno())
                 self.fsyncs += 1
             self._durable = self._written
         self._publish()
@@ -81,7 +85,8 @@ class GroupCommitLog(EventLog):
             return []
         with self._lock:
             events = [self._write(type, fields) for type, fields in items]
-            self._fh.flush()
+            with self._disk_guard():
+                self._fh.flush()
         if on_written is not None:
             on_written()
         if not self._fsync:
@@ -103,7 +108,8 @@ class GroupCommitLog(EventLog):
         """
         with self._lock:
             event = self._write(type, fields)
-            self._fh.flush()
+            with self._disk_guard():
+                self._fh.flush()
         if not self._fsync:
             self._durable = self._written
             self._publish()
@@ -115,9 +121,14 @@ class GroupCommitLog(EventLog):
         covered = self._written
         try:
             await asyncio.to_thread(os.fsync, self._fh.fileno())
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
             if self._fh.closed:  # closed meanwhile: close() synced and published everything
+                if self._broken is not None:
+                    raise self._broken from None
                 return
+            if isinstance(exc, OSError):
+                with self._disk_guard():
+                    raise
             raise
         self.fsyncs += 1
         self._durable = max(self._durable, covered)
@@ -154,10 +165,11 @@ class GroupCommitLog(EventLog):
             await asyncio.shield(self._sync_task)
 
     def close(self) -> None:
-        if not self._fh.closed and self._pending:
-            self._fh.flush()
-            if self._fsync:
-                os.fsync(self._fh.fileno())
+        if not self._fh.closed and self._pending and self._broken is None:
+            with self._disk_guard():
+                self._fh.flush()
+                if self._fsync:
+                    os.fsync(self._fh.fileno())
             self._durable = self._written
             self._publish()
         super().close()

@@ -5,23 +5,24 @@ flushes and fsyncs it, and only then tells subscribers. A crash can therefore lo
 the event being written, never one that anyone has seen.
 
 Reading: :func:`read_events` skips a torn last line (a crash mid-write) with a warning and
-raises :class:`RunStateError` for corruption anywhere else.
+raises :class:`BadRunError` (bad input, exit 2) for corruption anywhere else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
 from .clock import Clock, SystemClock, iso
-from .errors import RunStateError
+from .errors import BadRunError, DiskError
 from .events import Event, parse_event
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,18 @@ class EventLog:
         self._fsync = fsync
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._broken: DiskError | None = None
         self.events: list[Event] = []
-        if self.path.exists():
-            self.events, valid_bytes = _load(self.path)
-            if valid_bytes < self.path.stat().st_size:
-                with open(self.path, "r+b") as fh:
-                    fh.truncate(valid_bytes)
-        self._fh = open(self.path, "a", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists():
+                self.events, valid_bytes = _load(self.path)
+                if valid_bytes < self.path.stat().st_size:
+                    with open(self.path, "r+b") as fh:
+                        fh.truncate(valid_bytes)
+            self._fh = open_append(self.path)
+        except OSError as exc:
+            raise disk_error(exc, self.path, saved=bool(self.events)) from None
 
     @property
     def last_seq(self) -> int:
@@ -64,15 +69,39 @@ class EventLog:
     def append(self, type: str, **fields: Any) -> Event:
         """Append one event of ``type``; returns it once it is durably on disk."""
         with self._lock:
+            self._check_writable()
             data = {"seq": self.last_seq + 1, "ts": iso(self.clock.now()), "type": type, **fields}
             event = parse_event(data)
-            self._fh.write(event_line(event))
-            self._fh.flush()
-            if self._fsync:
-                os.fsync(self._fh.fileno())
+            with self._disk_guard():
+                self._fh.write(event_line(event))
+                self._fh.flush()
+                if self._fsync:
+                    os.fsync(self._fh.fileno())
             self.events.append(event)
         self._notify(event)
         return event
+
+    # -- disk faults ------------------------------------------------------------------------
+
+    def _check_writable(self) -> None:
+        if self._broken is not None:
+            raise self._broken
+
+    @contextlib.contextmanager
+    def _disk_guard(self) -> Iterator[None]:
+        """A write that fails (full disk, read-only, I/O error) breaks the log for good: a
+        later append could land after a half-written line and corrupt the middle of the file.
+        The half line, if any, stays last, where loading skips it as torn — so the run
+        resumes with every complete event once the fault is fixed."""
+        try:
+            yield
+        except OSError as exc:
+            self._broken = disk_error(exc, self.path, saved=bool(self.events) or self.last_seq > 0)
+            try:
+                self._fh.close()
+            except OSError:
+                pass
+            raise self._broken from None
 
     def _notify(self, event: Event) -> None:
         """Tell every subscriber; a broken subscriber must never break the session."""
@@ -84,7 +113,11 @@ class EventLog:
 
     def close(self) -> None:
         if not self._fh.closed:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError as exc:
+                if self._broken is None:
+                    raise disk_error(exc, self.path) from None
 
     def __enter__(self) -> EventLog:
         return self
@@ -94,13 +127,64 @@ class EventLog:
 
 
 def event_line(event: Event) -> str:
-    """One event as its line in ``events.jsonl`` (compact JSON, UTF-8 kept, newline)."""
-    return json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    """One event as its line in ``events.jsonl`` (compact JSON, UTF-8 kept, newline).
+
+    Text that cannot be UTF-8 — a file name whose bytes are not UTF-8, which Python carries
+    as lone surrogates — is written with those bytes shown as ``\\xff`` escapes, so the line
+    is always valid UTF-8 JSON.
+    """
+    line = json.dumps(event.to_json_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(_printable(event.to_json_dict()), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return line
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            try:
+                return os.fsencode(value).decode("utf-8", "backslashreplace")
+            except UnicodeError:
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
+
+
+def open_append(path: Path) -> TextIO:
+    """The log's append handle (a seam: tests swap it for a writer that fails like a full disk)."""
+    return open(path, "a", encoding="utf-8")
+
+
+def disk_error(exc: OSError, path: Path, *, saved: bool = True) -> DiskError:
+    """One line for a failed write: the path and the fault (``No space left on device``)."""
+    where = exc.filename if exc.filename is not None else path
+    shown = os.fsdecode(where) if isinstance(where, (str, bytes, os.PathLike)) else str(where)
+    shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
+    fault = exc.strerror or type(exc).__name__
+    after = "the run is saved up to the last complete event" if saved else "nothing was recorded"
+    return DiskError(f"cannot write: {fault}; {after}", path=shown)
 
 
 def _load(path: Path) -> tuple[list[Event], int]:
-    """Parse a log; return the events and the byte length of the valid prefix."""
-    data = path.read_bytes()
+    """Parse a log; return the events and the byte length of the valid prefix.
+
+    Only a last line that is not valid JSON counts as torn (a crash mid-write): it is
+    skipped with a warning. Anything else that is wrong — a line that is not a JSON object,
+    a field of the wrong type (a string ``seq``, a numeric ``text``), a gap in ``seq``, JSON
+    nested too deeply to read — is a corrupt log: :class:`BadRunError` naming the line.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadRunError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
     events: list[Event] = []
     offset = 0
     lines = data.split(b"\n")
@@ -110,16 +194,41 @@ def _load(path: Path) -> tuple[list[Event], int]:
         if not raw.strip():
             offset = end
             continue
+        where = f"line {index + 1}"
         try:
-            event = parse_event(json.loads(raw))
-        except (ValueError, ValidationError) as exc:
+            obj = json.loads(raw)
+        except RecursionError:
+            raise BadRunError("JSON nested too deeply", path=str(path), field=where) from None
+        except ValueError as exc:
             torn = is_last or all(not rest.strip() for rest in lines[index + 1 :])
             if torn:
                 log.warning("%s: skipped a torn last line (%d bytes)", path, len(raw))
                 return events, offset
-            raise RunStateError(f"{path}: line {index + 1}: corrupt event ({exc.__class__.__name__})") from exc
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not valid JSON"
+            raise BadRunError(f"corrupt event ({reason})", path=str(path), field=where) from None
+        if not isinstance(obj, dict):
+            raise BadRunError(
+                f"corrupt event (a JSON {type(obj).__name__ if obj is not None else 'null'}, not an object)",
+                path=str(path),
+                field=where,
+            )
+        try:
+            event = parse_event(obj)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False, include_input=False)[0]
+            kind = obj.get("type")
+            parts = [str(p) for p in err["loc"]]
+            if parts and parts[0] == kind:  # the discriminated union's tag
+                parts = parts[1:]
+            loc = ".".join(parts)
+            what = f"{kind} event" if isinstance(kind, str) and len(kind) < 40 else "event"
+            raise BadRunError(
+                f"corrupt {what}: {loc + ': ' if loc else ''}{err['msg']}", path=str(path), field=where
+            ) from None
+        except RecursionError:
+            raise BadRunError("event nested too deeply", path=str(path), field=where) from None
         if events and event.seq != events[-1].seq + 1:
-            raise RunStateError(f"{path}: line {index + 1}: seq {event.seq} follows {events[-1].seq}")
+            raise BadRunError(f"seq {event.seq} follows {events[-1].seq}", path=str(path), field=where)
         events.append(event)
         offset = end
     return events, offset
@@ -128,15 +237,18 @@ def _load(path: Path) -> tuple[list[Event], int]:
 def read_events(path: str | os.PathLike[str]) -> list[Event]:
     """Load all events of a log (a torn last line is skipped with a warning)."""
     p = Path(path)
-    if not p.exists():
-        raise RunStateError(f"{p}: no event log here")
+    if not p.is_file():
+        raise BadRunError("no event log here", path=str(p))
     return _load(p)[0]
 
 
 def write_events(path: str | os.PathLike[str], events: Iterable[Event]) -> None:
-    """Write events verbatim to a new log file (used by branch)."""
-    with open(path, "w", encoding="utf-8") as fh:
-        for event in events:
-            fh.write(event_line(event))
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Write events verbatim to a new log file (used by branch); DiskError on a write fault."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            for event in events:
+                fh.write(event_line(event))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise disk_error(exc, Path(path)) from None

@@ -92,6 +92,22 @@ class SeatingOrder:
         return lambda: self.release(name)
 
 
+HELD_TYPES = frozenset(
+    {"say", "think", "pass", "moderator", "stimulus", "section_started", "poll_asked", "poll_revealed", "poll_answer"}
+)
+"""What agents perceive (and so what :meth:`Room.replay` holds back inside a cut parallel round)."""
+
+
+def _open_parallel_round(events: Sequence[Event]) -> int | None:
+    """``seq`` of the ``round_started`` of a parallel round the log ends inside, else None."""
+    for event in reversed(events):
+        if event.type == "round_ended":
+            return None
+        if event.type == "round_started":
+            return event.seq if getattr(event, "policy", None) == "parallel" else None
+    return None
+
+
 CONSOLIDATION_APPLIES_AFTER_TURNS = 2
 """A finished memory consolidation takes effect at the agent's second turn after its launch."""
 
@@ -128,11 +144,20 @@ class Room:
         self._running = asyncio.Event()
         self._running.set()
         self._turn_sem = asyncio.Semaphore(max(1, max_concurrency))
+        self._held: list[Event] | None = None
+        """Events of a cut parallel round, held back by :meth:`replay`."""
         self._consolidation_sem = asyncio.Semaphore(max(1, consolidation_concurrency))
         self._turn_tasks: set[asyncio.Task[Any]] = set()
         self._consolidations: dict[str, asyncio.Task[None]] = {}
         self._consolidated: dict[str, tuple[str, int, int]] = {}
         """Finished consolidations not yet applied: agent → (summary, upto_seq, launch turn)."""
+        self._replaying = False
+        self._unapplied: dict[str, tuple[PendingConsolidation, int]] = {}
+        """During :meth:`replay`: consolidations the live run launched and had not yet applied
+        where the log ends (agent → request, launch turn); :meth:`replay` launches them again."""
+        self._to_relaunch: dict[str, tuple[PendingConsolidation, int]] = {}
+        self._relaunched: dict[str, int] = {}
+        """Agents whose consolidation was launched again on resume → its launch turn."""
         self._listeners: list[ActivityListener] = []
         self._text_listeners = 0
         self.embeddings = embeddings
@@ -174,12 +199,36 @@ class Room:
         return events
 
     def replay(self, events: Sequence[Event]) -> None:
-        """Rebuild the room (agents' memories, minds, flags) from logged events."""
-        for event in events:
-            self.apply(event)
+        """Rebuild the room (agents' memories, minds, flags) from logged events.
+
+        A log cut inside a ``parallel`` round holds back what the round's logged turns make
+        agents perceive: live, every prompt of a parallel round is built from the room as it
+        stood when the round began, so the turns still to take must not hear the turns already
+        taken. The held events are perceived, in log order, just before the next new event.
+        """
+        open_round = _open_parallel_round(events)
+        self._replaying = True
+        try:
+            for event in events:
+                if self._held is not None and event.type in HELD_TYPES:
+                    self._held.append(event)
+                    continue
+                self._apply(event)
+                if open_round is not None and event.seq == open_round:
+                    self._held = []
+        finally:
+            self._replaying = False
+        self._relaunch()
 
     def apply(self, event: Event) -> None:
         """Update flags and let each agent that can see ``event`` perceive it."""
+        if self._held is not None:  # a new event: what the replay held back comes first
+            held, self._held = self._held, None
+            for old in held:
+                self._apply(old)
+        self._apply(event)
+
+    def _apply(self, event: Event) -> None:
         t = event.type
         data = event.__dict__
         name: str = data.get("agent") or ""
@@ -187,15 +236,20 @@ class Room:
             speaker = self.agents.get(name)
             if speaker is not None:
                 speaker.perceive(event)
-            if data.get("muted"):
-                return
-            to = data.get("to")
-            for other in self.agents.values():
-                if other.name != name and (to is None or to == other.name or self.overhear):
-                    other.perceive(event, to_me=to == other.name)
+            if not data.get("muted"):
+                to = data.get("to")
+                for other in self.agents.values():
+                    if other.name != name and (to is None or to == other.name or self.overhear):
+                        other.perceive(event, to_me=to == other.name)
+            self._after_turn(name)
         elif t in ("think", "pass"):
             if name in self.agents:
                 self.agents[name].perceive(event)
+            self._after_turn(name)
+        elif t == "error" and data.get("round_key") and name:  # a failed turn
+            self._after_turn(name)
+        elif t == "error" and data.get("purpose") == "consolidate" and self._replaying:
+            self._unapplied.pop(name, None)  # the call failed: live, the next turn launched it again
         elif t in ("moderator", "stimulus"):
             targets: list[str] = data.get("to") or []
             self.current = (event.seq, data.get("text", ""))
@@ -213,6 +267,8 @@ class Room:
         elif t == "memory_consolidated":
             if name in self.agents:
                 self.agents[name].apply_summary(data["summary"], data["upto_seq"])
+            if self._replaying:
+                self._unapplied.pop(name, None)
         elif t == "agent_paused":
             self.paused.add(name)
             self._activity(name, "paused")
@@ -319,6 +375,7 @@ class Room:
         await self.wait_running()
         if self.stopping or agent.name in self.paused:
             return None
+        self._start_relaunches()
         await self._apply_consolidation(agent)
         status: ActivityStatus = self._rest_status(agent.name)
         try:
@@ -352,7 +409,6 @@ class Room:
         event = events[-1]
         if event.type == "error":
             self._activity(agent.name, "error")
-        self._maybe_consolidate(agent)
         return event
 
     async def _call(self, agent: Agent, situation: Situation) -> TurnOutcome | None:
@@ -503,6 +559,32 @@ class Room:
 
     # -- memory consolidation (off the critical path) --------------------------------------
 
+    def _after_turn(self, name: str) -> None:
+        """An agent's own turn was just perceived: the one point where a consolidation may be
+        launched — a fixed place in the log, so a replay of the log makes the same decisions
+        (and rebuilds the same request) as the live run did."""
+        agent = self.agents.get(name)
+        if agent is None:
+            return
+        if not self._replaying:
+            self._maybe_consolidate(agent)
+        elif name not in self._unapplied and agent.memory.wants_consolidation():
+            pending = agent.memory.consolidation_request(agent.name, card=agent.card.to_dict())
+            if pending is not None:
+                self._unapplied[name] = (pending, agent.turns)
+
+    def _relaunch(self) -> None:
+        """After a replay: the consolidations the log ends without (lost in flight, or finished
+        but not yet applied) are sent again, with the requests the live run sent — once the
+        resumed session takes a turn or drains (a session reopened only to look sends none)."""
+        self._to_relaunch, self._unapplied = self._unapplied, {}
+
+    def _start_relaunches(self) -> None:
+        to_relaunch, self._to_relaunch = self._to_relaunch, {}
+        for name, (pending, launched_at) in to_relaunch.items():
+            self._relaunched[name] = launched_at
+            self._launch(self.agents[name], pending, launched_at)
+
     def _maybe_consolidate(self, agent: Agent) -> None:
         if (
             self.stopping
@@ -511,10 +593,17 @@ class Room:
             or not agent.memory.wants_consolidation()
         ):
             return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # applied outside the engine (a plain log replay): nothing to launch
+            return
         pending = agent.memory.consolidation_request(agent.name, card=agent.card.to_dict())
         if pending is None:
             return
-        task = asyncio.ensure_future(self._consolidate(agent, pending, agent.turns))
+        self._launch(agent, pending, agent.turns)
+
+    def _launch(self, agent: Agent, pending: PendingConsolidation, launched_at: int) -> None:
+        task = asyncio.ensure_future(self._consolidate(agent, pending, launched_at))
         self._consolidations[agent.name] = task
         name = agent.name
 
@@ -560,6 +649,13 @@ class Room:
         always ready; if not, the turn goes on without it (a turn never waits for the
         consolidation call) and the notes apply at the first later turn.
         """
+        launched_again = self._relaunched.get(agent.name)
+        task = self._consolidations.get(agent.name)
+        if launched_again is not None and agent.turns - launched_again >= CONSOLIDATION_APPLIES_AFTER_TURNS:
+            # Launched again on resume: live, its notes were due now, so this turn waits for them.
+            del self._relaunched[agent.name]
+            if task is not None:
+                await asyncio.wait([task])
         ready = self._consolidated.get(agent.name)
         if ready is None or agent.turns - ready[2] < CONSOLIDATION_APPLIES_AFTER_TURNS:
             return
@@ -605,6 +701,8 @@ class Room:
         cancel the rest."""
         if self.embeddings is not None:
             await self.embeddings.drain(timeout)
+        if not self.stopping:
+            self._start_relaunches()
         tasks = list(self._consolidations.values())
         if tasks:
             done, rest = await asyncio.wait(tasks, timeout=timeout)

@@ -21,6 +21,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+TOO_DEEP = "nested too deeply to read (arrays or tables hundreds of levels deep)"
+
+
 class LocatedValueError(ValueError):
     """A validator's problem that knows which field it is about (``loc``, relative to the model).
 
@@ -79,6 +82,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise BadInputError("file not found", path=str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInputError(f"invalid TOML: {exc}", path=str(p)) from None
+    except RecursionError:
+        raise BadInputError(TOO_DEEP, path=str(p)) from None
     except UnicodeDecodeError:
         raise BadInputError("not UTF-8 text", path=str(p)) from None
     except OSError as exc:
@@ -94,6 +99,8 @@ def read_json(path: str | Path) -> Any:
         raise BadInputError("file not found", path=str(p)) from None
     except json.JSONDecodeError as exc:
         raise BadInputError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", path=str(p)) from None
+    except RecursionError:
+        raise BadInputError(TOO_DEEP, path=str(p)) from None
     except UnicodeDecodeError:
         raise BadInputError("not UTF-8 text", path=str(p)) from None
     except OSError as exc:

@@ -181,6 +181,18 @@ class Persona(_Strict):
     extra: dict[str, Any] = Field(default_factory=dict)
     """Anything else, kept verbatim (TinyTroupe fields Troupe does not model land here)."""
 
+    @field_validator("name")
+    @classmethod
+    def _one_line_name(cls, value: str) -> str:
+        """A name is one non-blank line: it heads transcript entries and is how the room
+        addresses the persona (``@Name``)."""
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        if any(ch in value for ch in "\r\n\t\x0b\x0c\x85\u2028\u2029") or any(ord(ch) < 32 for ch in value):
+            raise ValueError("must be one line of text (no line breaks or control characters)")
+        return value
+
     @field_validator("slug")
     @classmethod
     def _slug_shape(cls, value: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -80,8 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     if args.config:
-        import os
-
         os.environ["TROUPE_CONFIG"] = args.config
     handler = getattr(args, "handler", None)
     if handler is None:
@@ -90,11 +89,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except TroupeError as exc:
-        print(f"troupe: {exc}", file=sys.stderr)
+        print(f"troupe: {_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except RecursionError:  # a safety net: every loader already names the file it could not read
+        print("troupe: the input is nested too deeply to read", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a safety net for disk faults no command translated itself
+        print(f"troupe: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("troupe: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(text: str) -> str:
+    """Messages are one line: a newline inside (from a file name or a model) is shown escaped."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``PATH: fault`` for an OSError (the path shown as text even when it is not UTF-8)."""
+    where = exc.filename if exc.filename is not None else None
+    fault = exc.strerror or type(exc).__name__
+    if where is None:
+        return fault
+    name = os.fsdecode(where) if isinstance(where, (bytes, str)) else str(where)
+    return f"{name.encode('utf-8', 'backslashreplace').decode('utf-8')}: {fault}"
 
 
 def _home_or_help(parser: argparse.ArgumentParser):

@@ -16,9 +16,10 @@ import random
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from troupe.core.errors import BadInputError
+from troupe.core.languages import normalize_language
 from troupe.core.polls import PollSpec
 from troupe.core.validation import LocatedValueError, field_path, located, read_toml
 
@@ -128,6 +129,12 @@ class Guide(_Strict):
     sections: list[Section] = Field(min_length=1)
 
     source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        """An ISO 639-1 code (``es``, ``pt-BR``) or its English name, stored as the code."""
+        return normalize_language(value)
 
     @model_validator(mode="after")
     def _unique_polls(self) -> Guide:

@@ -203,9 +203,15 @@ def _column_index(header: list[str], column: str, path: Path) -> int:
     """Exact header match first, then ignoring case (``Intent`` for ``intent``)."""
     names = [h.strip() for h in header]
     wanted = column.strip()
+    folded = [n.casefold() for n in names]
+    same = [i for i, n in enumerate(folded) if n == wanted.casefold()]
+    if len(same) > 1:  # `score,score`: which one holds the answers is anyone's guess
+        where = ", ".join(str(i + 1) for i in same)
+        raise BadInputError(
+            f"the header repeats this column (columns {where}); rename one", path=str(path), field=f"column {column!r}"
+        )
     if wanted in names:
         return names.index(wanted)
-    folded = [n.casefold() for n in names]
     if wanted.casefold() in folded:
         return folded.index(wanted.casefold())
     shown = ", ".join(repr(n) for n in names[:12]) + (", …" if len(names) > 12 else "")

@@ -130,12 +130,17 @@ def seat_personas(personas: Sequence[Persona]) -> list[PersonaCard]:
 
 
 def _check_unique(personas: Sequence[Persona], *, path: str | None = None, field: str | None = None) -> None:
-    seen: set[str] = set()
+    """Two names a transcript could not tell apart (equal ignoring case and spacing) are one person."""
+    seen: dict[str, str] = {}
     for persona in personas:
-        key = persona.name.casefold()
-        if key in seen:
-            raise BadInputError(f"{persona.name} is seated twice", path=path, field=field)
-        seen.add(key)
+        key = " ".join(persona.name.split()).casefold()
+        twin = seen.get(key)
+        if twin is not None:
+            shown = (
+                persona.name if twin == persona.name else f"{persona.name} and {twin} (names differing only in case)"
+            )
+            raise BadInputError(f"{shown} is seated twice", path=path, field=field)
+        seen[key] = persona.name
 
 
 def _is_path(name: str) -> bool:

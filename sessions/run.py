@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from troupe.core.errors import BadInputError, RunStateError
+from troupe.core.errors import BadInputError, BadRunError, RunStateError
 from troupe.core.events import SessionStarted
 from troupe.core.log import read_events, write_events
 from troupe.core.slugs import slugify
@@ -44,8 +44,18 @@ def default_run_dir(guide: Guide, *, base: str | Path | None = None, now: dateti
 def check_new_run_dir(path: str | Path) -> Path:
     """``--out`` must be a new or empty directory (never overwrite a run)."""
     p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise BadInputError("is a file, not a folder; choose another --out", path=str(p))
+    try:
+        if p.exists() and not p.is_dir():
+            raise BadInputError("is a file, not a folder; choose another --out", path=str(p))
+        for parent in p.parents:  # the nearest existing ancestor must be a folder
+            if parent.exists():
+                if not parent.is_dir():
+                    raise BadInputError(f"{parent} is not a folder; choose another --out", path=str(p))
+                break
+    except OSError as exc:  # a name too long, a permission the OS refuses to even look through
+        raise BadInputError(
+            f"cannot use this folder: {exc.strerror or exc}; choose another --out", path=str(p)
+        ) from None
     if p.exists() and any(p.iterdir()):
         raise BadInputError("already exists and is not an empty directory; choose another --out", path=str(p))
     return p
@@ -93,7 +103,7 @@ def branch_run(run_dir: str | Path, at_seq: int, out: str | Path | None = None) 
     source = Path(run_dir)
     events = read_events(source / EVENTS_FILE)
     if not events or not isinstance(events[0], SessionStarted):
-        raise RunStateError(f"{source / EVENTS_FILE}: does not start with session_started")
+        raise BadRunError("does not start with session_started", path=str(source / EVENTS_FILE))
     last = events[-1].seq
     if not 1 <= at_seq <= last:
         raise BadInputError(f"--at must be between 1 and {last} (the run's last event)", path=str(source))

@@ -28,7 +28,7 @@ from troupe.core.agent import Agent, AgentConfig, Situation
 from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
 from troupe.core.config import RETRIEVALS
-from troupe.core.errors import BadInputError, RunStateError
+from troupe.core.errors import BadInputError, BadRunError, RunStateError
 from troupe.core.events import Event, SessionStarted
 from troupe.core.journal import GroupCommitLog
 from troupe.core.llm.protocol import ChatBackend, embedding_backend
@@ -235,13 +235,13 @@ class Session:
         run = Path(run_dir)
         path = run / EVENTS_FILE
         if not path.exists():
-            raise RunStateError(f"{run}: no events.jsonl here (not a run directory)")
+            raise BadRunError("no events.jsonl here (not a run directory)", path=str(run))
         log = GroupCommitLog(path, clock=clock)
         events = log.events
         first = events[0] if events else None
         if not isinstance(first, SessionStarted) or first.guide is None or first.persona_cards is None:
             log.close()
-            raise RunStateError(f"{path}: the first event is not a self-contained session_started")
+            raise BadRunError("the first event is not a self-contained session_started", path=str(path))
         if any(e.type == "session_ended" for e in events):
             log.close()
             raise already_ended(run)
@@ -251,7 +251,7 @@ class Session:
             cards = [PersonaCard.from_dict(first.persona_cards[name]) for name in first.personas]
         except (BadInputError, KeyError, TypeError) as exc:
             log.close()
-            raise RunStateError(f"{path}: session_started cannot be read back: {exc}") from None
+            raise BadRunError(f"session_started cannot be read back: {exc}", path=str(path)) from None
         session = cls(
             run_dir=run,
             log=log,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from troupe.core.errors import RunStateError
+from troupe.core.errors import BadRunError
 from troupe.core.events import Event, SessionStarted
 from troupe.core.poll_stats import PollResult, collect_polls
 
@@ -139,7 +139,7 @@ def build_transcript(events: Sequence[Event], *, include_thoughts: bool = False)
     Raises :class:`RunStateError` when the log does not start with ``session_started``.
     """
     if not events or not isinstance(events[0], SessionStarted):
-        raise RunStateError("the event log does not start with session_started; is this a Troupe run?")
+        raise BadRunError("the event log does not start with session_started; is this a Troupe run?")
     info = _run_info(events[0])
     polls = collect_polls(events)
     poll_by_seq = {p.seq: p for p in polls}

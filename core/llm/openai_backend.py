@@ -10,9 +10,17 @@ module adds on top of the client:
   final chunk still carries token counts) and each content delta is handed on as it arrives.
 * **Retries** in our own loop (the client's are off): 408/409/429/5xx, timeouts and connection
   errors are retried with exponential backoff, honouring ``retry-after-ms`` / ``Retry-After``
-  exactly. Our loop (rather than the client's) keeps the backoff configurable — tests use
-  milliseconds — and never retries a stream that already emitted text (that would duplicate
-  deltas in the UI).
+  exactly, for as long as the call's **retry budget** (``retry_budget_s``, total time across
+  all attempts) lasts — not a fixed count (``max_retries`` is an optional extra cap). Faults no
+  waiting can fix (bad key, no quota, unknown model, a refused request) fail at once. Our loop
+  (rather than the client's) keeps the backoff configurable — tests use milliseconds — and
+  never retries a stream that already emitted text (that would duplicate deltas in the UI).
+* **Adaptive concurrency**: every attempt holds a slot of the endpoint's
+  :class:`~.limiter.AdaptiveLimiter` (one per base URL, shared by every caller in the
+  process): 429/503 halve the calls in flight and ``Retry-After`` holds back new ones; each
+  success grows the limit again (AIMD).
+* **Timeouts**: a request that sends nothing for ``timeout_s`` is cut (and retried); so is a
+  non-streaming request that takes longer than that in total (a server that drips bytes).
 * **Embeddings** (:meth:`OpenAIBackend.embed`, ``client.embeddings.create``) in batches, with
   the same retries, accounting and error translation as chat; default model
   ``text-embedding-3-small``.
@@ -45,6 +53,7 @@ from pydantic import BaseModel
 from ..config import display_url
 from ..errors import BackendError, BackendUnavailableError
 from ..tokens import estimate_tokens
+from .limiter import AdaptiveLimiter, limiter_for
 from .pricing import ModelPrice, cost_usd
 from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message, schema_of
 from .structured import complete_structured
@@ -60,8 +69,11 @@ EMBEDDING_BATCH_SIZE = 256
 """Inputs per embeddings call (OpenAI accepts up to 2,048; memory lines are short)."""
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-MAX_RETRY_AFTER_S = 120.0
+THROTTLE_STATUSES = frozenset({429, 503})
+"""Statuses that mean "too many calls": they cut the endpoint's concurrency (AIMD)."""
+MAX_RETRY_AFTER_S = 600.0
 """A server asking us to wait longer than this gets an error now rather than a frozen session."""
+DEFAULT_RETRY_BUDGET_S = 300.0
 _NO_KEY = "sk-no-key-required"
 """Sent to keyless OpenAI-compatible servers (vLLM, Ollama…); the client insists on a value."""
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|[A-Fa-f0-9]{32})\b")
@@ -181,9 +193,11 @@ class OpenAIBackend:
         base_url: str | None = None,
         azure: AzureSettings | None = None,
         timeout_s: float = 60.0,
-        max_retries: int = 3,
+        max_retries: int | None = None,
         retry_backoff_s: float = 0.5,
         retry_max_backoff_s: float = 30.0,
+        retry_budget_s: float = DEFAULT_RETRY_BUDGET_S,
+        max_concurrency: int = 64,
         temperature: float | None = None,
         prices: Mapping[str, ModelPrice] | None = None,
         client: openai.AsyncOpenAI | None = None,
@@ -203,6 +217,13 @@ class OpenAIBackend:
         self.embedding_batch_size = max(1, embedding_batch_size)
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        """None: no count limit, the retry budget decides."""
+        self.retry_budget_s = retry_budget_s
+        """Total seconds one call may spend on attempts and waits before it gives up."""
+        self.max_concurrency = max(1, max_concurrency)
+        """The ceiling of the endpoint's adaptive limiter (see :mod:`.limiter`)."""
+        self.retries = 0
+        """Retries made by this backend (all calls): for benchmarks and progress."""
         self.retry_backoff_s = retry_backoff_s
         self.retry_max_backoff_s = retry_max_backoff_s
         self.temperature = temperature
@@ -252,6 +273,8 @@ class OpenAIBackend:
             max_retries=settings.max_retries,
             retry_backoff_s=settings.retry_backoff_s,
             retry_max_backoff_s=settings.retry_max_backoff_s,
+            retry_budget_s=settings.retry_budget_s,
+            max_concurrency=settings.max_concurrency,
             temperature=settings.temperature,
             prices=settings.prices,
             embedding_model=settings.memory.embedding_model,
@@ -324,28 +347,47 @@ class OpenAIBackend:
         start = time.perf_counter()
         emitted = [False]
         text, usage, served_model, finish = await self._retrying(
-            lambda: self._attempt(kwargs, on_delta, emitted), model, emitted
+            lambda: self._attempt(kwargs, on_delta, emitted), model, emitted if on_delta is not None else None
         )
         latency_ms = (time.perf_counter() - start) * 1000.0
         return text, self._usage(usage, served_model or model, messages, text, latency_ms), finish
 
+    @property
+    def limiter(self) -> AdaptiveLimiter:
+        """This endpoint's limiter (shared with every other backend on the same base URL)."""
+        return limiter_for(self.base_url, maximum=self.max_concurrency)
+
     async def _retrying(self, attempt: Callable[[], Awaitable[T]], model: str, emitted: list[bool] | None = None) -> T:
         """Run ``attempt`` with our retry policy (see the module docstring); errors come out
         translated and redacted. ``emitted[0]`` set by a streaming attempt forbids a retry."""
+        limiter = self.limiter
+        deadline = time.monotonic() + self.retry_budget_s
         tries = 0
         while True:
             if emitted is not None:
                 emitted[0] = False
-            try:
-                return await attempt()
-            except openai.APIStatusError as exc:
-                failure: openai.OpenAIError = exc
-                retry = exc.status_code in RETRY_STATUSES and not _is_quota(exc)
-                wait = retry_after_seconds(exc.response.headers)
-            except openai.APIConnectionError as exc:  # includes APITimeoutError
-                failure, retry, wait = exc, True, None
-            except openai.OpenAIError as exc:
-                raise self._translate(exc, model, tries + 1) from None
+            async with limiter.slot() as generation:
+                try:
+                    if emitted is None:  # not streaming: the whole reply within timeout_s
+                        result = await asyncio.wait_for(attempt(), self.timeout_s + 1.0)
+                    else:
+                        result = await attempt()
+                except asyncio.TimeoutError:
+                    failure: openai.OpenAIError = openai.APITimeoutError(request=_dummy_request(self.base_url))
+                    retry, wait = True, None
+                except openai.APIStatusError as exc:
+                    failure = exc
+                    retry = exc.status_code in RETRY_STATUSES and not _is_quota(exc)
+                    wait = retry_after_seconds(exc.response.headers)
+                    if retry and exc.status_code in THROTTLE_STATUSES:
+                        limiter.on_throttle(generation, wait)
+                except openai.APIConnectionError as exc:  # includes APITimeoutError
+                    failure, retry, wait = exc, True, None
+                except openai.OpenAIError as exc:
+                    raise self._translate(exc, model, tries + 1) from None
+                else:
+                    limiter.on_success()
+                    return result
             if emitted is not None and emitted[0]:  # text already reached the UI: a retry would repeat it
                 raise self._redacted(
                     BackendError(
@@ -354,12 +396,18 @@ class OpenAIBackend:
                         retryable=True,
                     )
                 ) from None
-            if not retry or tries >= self.max_retries or (wait is not None and wait > MAX_RETRY_AFTER_S):
-                raise self._translate(failure, model, tries + 1, wait) from None
             delay = wait if wait is not None else self._backoff(tries)
-            log.info("openai: %s; retry %d/%d in %.2fs", type(failure).__name__, tries + 1, self.max_retries, delay)
+            left = deadline - time.monotonic()
+            spent = self.max_retries is not None and tries >= self.max_retries
+            if not retry or spent or delay > left or (wait is not None and wait > MAX_RETRY_AFTER_S):
+                budget = None if (not retry or spent) else self.retry_budget_s
+                raise self._translate(failure, model, tries + 1, wait, budget_s=budget) from None
+            log.info(
+                "openai: %s; retry %d in %.2fs (%.0fs of budget left)", type(failure).__name__, tries + 1, delay, left
+            )
             await asyncio.sleep(delay)
             tries += 1
+            self.retries += 1
 
     # -- embeddings ----------------------------------------------------------------------------
 
@@ -490,9 +538,12 @@ class OpenAIBackend:
         attempts: int,
         wait: float | None = None,
         timeout_s: float | None = None,
+        budget_s: float | None = None,
     ) -> BackendError:
         url = self.base_url
         tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}" if attempts > 1 else ""
+        if budget_s is not None:
+            tries += f" (the retry budget of {budget_s:g} s is spent)"
         if isinstance(exc, openai.APITimeoutError):
             err: BackendError = BackendError(
                 f"the model server at {url} did not answer within {timeout_s or self.timeout_s:g} s{tries}",
@@ -533,7 +584,11 @@ class OpenAIBackend:
                     fatal=True,
                 )
             else:
-                later = f"; the server asks to wait {wait:.0f} s" if wait and wait > MAX_RETRY_AFTER_S else ""
+                later = (
+                    f"; the server asks to wait {wait:.0f} s"
+                    if wait and (wait > MAX_RETRY_AFTER_S or budget_s is not None)
+                    else ""
+                )
                 err = BackendError(f"rate limited by {url} (429){tries}{later}", kind="rate_limit", retryable=True)
         elif isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
             err = BackendError(
@@ -555,6 +610,12 @@ class OpenAIBackend:
         err.message = self._redact(err.message)
         err.args = (err.message,)
         return err
+
+
+def _dummy_request(base_url: str) -> Any:
+    import httpx
+
+    return httpx.Request("POST", base_url + "/chat/completions")
 
 
 def _is_quota(exc: openai.APIStatusError) -> bool:

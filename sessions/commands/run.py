@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from troupe.core.config import RETRIEVALS
-from troupe.core.errors import BackendError, BadInputError
+from troupe.core.errors import BackendError, BadInputError, BadRunError, DiskError
 from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
@@ -127,9 +127,13 @@ def _settings() -> Any:
 def _headless(coro: Any, backend: ChatBackend, run_dir: Path) -> int:
     try:
         done = asyncio.run(_closing(coro, backend))
-    except BackendError as exc:  # the server went down or refused us: the run stops, resumable
-        print(f"troupe: {exc}", file=sys.stderr)
-        print(f"troupe: the run is saved in {run_dir}; continue it with `troupe resume {run_dir}`", file=sys.stderr)
+    except BackendError as exc:  # a fault no waiting fixed: the run stops, resumable
+        print(f"troupe: {exc}; the run is saved: continue it with `troupe resume {run_dir}`", file=sys.stderr)
+        return 1
+    except DiskError as exc:  # full or read-only disk: what was written is valid and resumes
+        saved = "nothing was recorded" not in exc.message
+        hint = f"; once it is fixed, continue with `troupe resume {run_dir}`" if saved else ""
+        print(f"troupe: {exc}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: the turns in flight are dropped whole; the log is intact
         if (run_dir / EVENTS_FILE).is_file():
@@ -172,7 +176,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / EVENTS_FILE).is_file():
         raise BadInputError("not a run folder (no events.jsonl)", path=str(run_dir))
-    if any(e.type == "session_ended" for e in read_events(run_dir / EVENTS_FILE)):
+    events = read_events(run_dir / EVENTS_FILE)
+    if not events or events[0].type != "session_started":
+        raise BadRunError("does not start with session_started; is this a Troupe run?", path=str(run_dir / EVENTS_FILE))
+    if any(e.type == "session_ended" for e in events):
         raise already_ended(run_dir)  # before building a backend the run would never use
     backend_name, model = recorded_backend(run_dir)
     backend = make_backend(_settings(), args.backend or backend_name, args.model or (None if args.backend else model))
@@ -196,7 +203,9 @@ def recorded_backend(run_dir: Path) -> tuple[str | None, str | None]:
         first = fh.readline()
     try:
         data = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(data, dict):
         return None, None
     backend = data.get("backend")
     return (backend if backend in ("openai", "local", "scripted") else None), data.get("model")

@@ -6,6 +6,7 @@ Readable as plain text and safe when rendered: persona and stimulus text is esca
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from troupe.core.poll_stats import PollResult, format_share
@@ -14,13 +15,28 @@ from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
 
 def md_escape(text: str) -> str:
-    """Neutralise what a Markdown renderer would turn into HTML or links."""
+    """Neutralise what a Markdown renderer would turn into HTML or links, on one line: line
+    breaks become spaces (a name, a title or a question can never start a new block)."""
+    text = " ".join(text.splitlines())
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("[", "\\[").replace("]", "\\]")
 
 
+_BLOCK_START = re.compile(r"^([#>*+\-=_|`~:])|^(\d+)([.)])")
+
+
+def md_line(line: str) -> str:
+    """One escaped line that cannot open a Markdown block of its own: a leading heading mark,
+    quote, list or rule marker, fence, table pipe or ``**Bold:**`` label is backslash-escaped,
+    so a reply's text stays inside its speaker's entry."""
+    return _BLOCK_START.sub(
+        lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), md_escape(line.strip()), count=1
+    )
+
+
 def md_block(text: str) -> str:
-    """Escaped text whose line breaks survive rendering (hard breaks, no blank lines)."""
-    lines = [md_escape(line.rstrip()) for line in text.strip().splitlines() if line.strip()]
+    """Escaped text whose line breaks survive rendering (hard breaks, no blank lines), each
+    line unable to start a block (see :func:`md_line`)."""
+    lines = [md_line(line) for line in text.strip().splitlines() if line.strip()]
     return "  \n".join(lines)
 
 
@@ -85,7 +101,7 @@ def _entry(e: Entry) -> list[str]:
         lines = [head, ">"]
         if e.path:
             lines += [f"> Image file: `{e.path.replace('`', '')}`", ">"]
-        lines += [f"> {md_escape(line)}" if line.strip() else ">" for line in e.text.strip().splitlines()]
+        lines += [f"> {md_line(line)}" if line.strip() else ">" for line in e.text.strip().splitlines()]
         return lines
     if e.kind == "poll" and e.poll is not None:
         return poll_markdown(e.poll, seq)

@@ -79,7 +79,15 @@ class Hang:
     seconds: float = 30.0
 
 
-Behaviour = Reply | ErrorReply | Hang | Callable[[dict[str, Any]], Any]
+@dataclass
+class Truncated:
+    """Answer 200 with a JSON body cut short: the headers promise more bytes than are sent,
+    then the connection closes (a proxy or server dying mid-reply)."""
+
+    keep: float = 0.5
+
+
+Behaviour = Reply | ErrorReply | Hang | Truncated | Callable[[dict[str, Any]], Any]
 
 
 def reply(value: str | dict[str, Any], **kw: Any) -> Reply:
@@ -109,6 +117,77 @@ def error(
 
 def hang(seconds: float = 30.0) -> Hang:
     return Hang(seconds)
+
+
+def drop() -> Hang:
+    """Close the connection without answering (a dropped connection)."""
+    return Hang(0.0)
+
+
+def truncated(keep: float = 0.5) -> Truncated:
+    return Truncated(keep)
+
+
+FAULT_MIX: dict[str, float] = {
+    "429": 0.10,
+    "500": 0.05,
+    "timeout": 0.05,
+    "bad_json": 0.10,
+    "truncation": 0.05,
+    "drop": 0.03,
+}
+"""The fault mix of issue 15: share of chat requests answered with each fault."""
+
+
+class FaultMix:
+    """A seeded random fault injector: pass it as ``FakeOpenAIServer(faults=...)``; each chat
+    request the queue does not script gets a fault with the given probabilities (else the
+    generated reply). ``timeout`` hangs ``hang_s`` seconds (set the client's timeout below it);
+    ``429`` carries ``retry-after-ms`` when ``retry_after_ms`` is set. ``counts`` says what was
+    injected."""
+
+    def __init__(
+        self,
+        rates: dict[str, float] | None = None,
+        *,
+        seed: int = 0,
+        hang_s: float = 30.0,
+        retry_after_ms: float | None = None,
+    ) -> None:
+        self.rates = dict(FAULT_MIX if rates is None else rates)
+        unknown = set(self.rates) - {"429", "500", "503", "timeout", "bad_json", "truncation", "drop"}
+        if unknown:
+            raise ValueError(f"unknown faults: {sorted(unknown)}")
+        self.hang_s = hang_s
+        self.retry_after_ms = retry_after_ms
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = dict.fromkeys(self.rates, 0)
+        self.clean = 0
+
+    def __call__(self, body: dict[str, Any]) -> Reply | ErrorReply | Hang | Truncated | None:
+        with self._lock:
+            roll = self._rng.random()
+            picked = None
+            for name, rate in self.rates.items():
+                if roll < rate:
+                    picked = name
+                    break
+                roll -= rate
+            if picked is None:
+                self.clean += 1
+                return None
+            self.counts[picked] += 1
+        if picked in ("429", "500", "503"):
+            status = int(picked)
+            return error(status, retry_after_ms=self.retry_after_ms if status == 429 else None)
+        if picked == "timeout":
+            return Hang(self.hang_s)
+        if picked == "bad_json":
+            return malformed()
+        if picked == "truncation":
+            return Truncated()
+        return drop()
 
 
 _REASONS = {
@@ -151,7 +230,11 @@ class FakeOpenAIServer:
         models_endpoint: bool = True,
         embedding_dimensions: int = 64,
         embeddings_endpoint: bool = True,
+        faults: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
+        self.faults = faults
+        """Consulted for each chat request the queue does not script (e.g. :class:`FaultMix`);
+        returning None means "answer normally"."""
         self.latency = latency
         self.stream_chunk = max(1, stream_chunk)
         self.stream_delay = stream_delay
@@ -250,14 +333,16 @@ class FakeOpenAIServer:
         with self._lock:
             return [r for r in self.requests if r.path.split("?", 1)[0].endswith("/embeddings")]
 
-    def _next(self, body: dict[str, Any]) -> Reply | ErrorReply | Hang:
+    def _next(self, body: dict[str, Any]) -> Reply | ErrorReply | Hang | Truncated:
         with self._lock:
             item = self._queue.popleft() if self._queue else None
+        if item is None and self.faults is not None:
+            item = self.faults(body)
         if item is None:
             return Reply(self._generate(body))
         if callable(item):
             item = item(body)
-        return item if isinstance(item, (Reply, ErrorReply, Hang)) else reply(item)
+        return item if isinstance(item, (Reply, ErrorReply, Hang, Truncated)) else reply(item)
 
     def _generate(self, body: dict[str, Any]) -> str:
         messages = [Message(m.get("role", "user"), str(m.get("content") or "")) for m in body.get("messages", [])]
@@ -334,6 +419,14 @@ class FakeOpenAIServer:
                     await asyncio.sleep(self.latency)
                 await self._send_error(writer, behaviour)
                 return True
+            if isinstance(behaviour, Truncated):
+                if self.latency:
+                    await asyncio.sleep(self.latency)
+                data = json.dumps(self._completion(body, Reply(self._generate(body)))).encode()
+                head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
+                writer.write(head.encode() + data[: int(len(data) * behaviour.keep)])
+                await writer.drain()
+                return False
             delay = self.latency if behaviour.latency is None else behaviour.latency
             if delay:
                 await asyncio.sleep(delay)
