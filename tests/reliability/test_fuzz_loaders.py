@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from troupe.core.config import load_settings
 from troupe.core.errors import BadInputError
 from troupe.core.log import read_events
+from troupe.core.poll_stats import collect_polls
 from troupe.personas.load import load_persona
 from troupe.personas.population import load_spec
 from troupe.sessions.guide import load_guide
 from troupe.sessions.human_validation import read_human_answers
-from troupe.sessions.pollstats import collect_polls
 from troupe.sessions.transcript import build_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
