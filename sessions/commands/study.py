@@ -74,12 +74,48 @@ def register(subparsers: Any) -> None:
             "answers: means, Welch's t, Mann-Whitney U, distributions, chi-square, and a plain verdict."
         ),
     )
-    validate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder or a study folder")
+    validate.add_argument(
+        "run_dir", metavar="RUN_DIR", nargs="?", help="a run folder or a study folder (or use --simulated)"
+    )
     validate.add_argument(
         "--human", required=True, metavar="FILE.csv", help="CSV file of real answers, with a header row"
     )
-    validate.add_argument("--column", required=True, metavar="COL", help="the CSV column holding the answers")
-    validate.add_argument("--poll", metavar="POLL_ID", help="the poll to compare (required when the run has several)")
+    validate.add_argument(
+        "--column",
+        required=True,
+        action="append",
+        metavar="COL",
+        help="the CSV column holding the answers (repeat for several columns)",
+    )
+    validate.add_argument(
+        "--poll",
+        action="append",
+        metavar="POLL_ID",
+        help="the poll to compare (required when the run has several; repeat to pair with each --column)",
+    )
+    validate.add_argument(
+        "--simulated", metavar="FILE.csv", help="simulated answers from a CSV instead of a run (another tool, a study)"
+    )
+    validate.add_argument(
+        "--simulated-column",
+        action="append",
+        metavar="COL",
+        help="the --simulated CSV's answer column (default: the same name as --column; repeat to pair)",
+    )
+    validate.add_argument(
+        "--scale",
+        metavar="SCALE",
+        help="likert5 (default for --simulated), likert7, or LO-HI (whole points, e.g. 0-10; LO-HI:continuous)",
+    )
+    validate.add_argument(
+        "--map",
+        action="append",
+        metavar="LABEL=VALUE;…",
+        help='text labels to scale values, e.g. "Definitely would buy=5;Probably would buy=4" (repeatable)',
+    )
+    validate.add_argument(
+        "--by", metavar="COL", help="break down by this demographic column of the CSV (age band, gender…)"
+    )
     validate.add_argument("--format", "-f", choices=("md", "json"), default="md", help="output on stdout (default md)")
     validate.set_defaults(handler=cmd_validate)
 
@@ -244,13 +280,28 @@ def _num(x: float | None) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from ..human_validation import validate
+    from ..human_validation import validate_columns
 
-    result = validate(args.run_dir, args.human, args.column, args.poll)
+    if args.run_dir is None and args.simulated is None:
+        raise BadInputError("give a run or study folder, or --simulated FILE.csv", field="RUN_DIR")
+    if args.run_dir is not None and args.simulated is not None:
+        raise BadInputError("give a run or study folder or --simulated FILE.csv, not both", field="--simulated")
+    results = validate_columns(
+        args.run_dir,
+        args.human,
+        args.column,
+        args.poll,
+        simulated_columns=args.simulated_column,
+        simulated_csv=args.simulated,
+        scale=args.scale,
+        maps=args.map,
+        by=args.by,
+    )
     if args.format == "json":
         import json
 
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        data: Any = results[0].to_json() if len(results) == 1 else {"validations": [r.to_json() for r in results]}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(result.render_markdown(), end="")
+        print("\n".join(r.render_markdown() for r in results), end="")
     return 0

@@ -250,8 +250,8 @@ def test_verdict_says_which_side_is_more_positive_and_less_varied() -> None:
     p = stats.ttest_ind(sim.scores, hum.scores, equal_var=False).pvalue
     assert p < 0.001
     verdicts = v.verdicts()
-    assert verdicts[0] == "simulated answers are more positive than real ones (mean 4.5 vs 2.9, p < 0.001)"
-    assert verdicts[1].startswith("simulated answers are less varied than real ones (sd 0.51 vs 1.18)")
+    assert verdicts[0] == "centre shifted: simulated answers are higher (mean 4.50 vs 2.88, +1.62, Welch p < 0.001)"
+    assert verdicts[1].startswith("variance collapse: simulated SD is 0.43× the human SD (0.51 vs 1.18)")
     assert not any("small samples" in line for line in verdicts)  # 40 a side
 
 
@@ -312,4 +312,5 @@ def test_number_polls_compare_means_without_a_distribution() -> None:
     assert v.distribution == [] and v.tvd is None and v.chi_square is None
     assert v.welch is not None and v.welch.p == pytest.approx(stats.ttest_ind(sim, hum, equal_var=False).pvalue)
     assert v.cohen_d is not None and v.cohen_d < -2
-    assert v.verdicts()[0] == "simulated answers are lower than real ones (mean 54.8 vs 83.6, p < 0.001)"
+    assert v.verdicts()[0] == "centre shifted: simulated answers are lower (mean 54.80 vs 83.60, -28.80, Welch p < 0.001)"
+    assert v.fidelity is not None and v.fidelity.extreme_share is None  # a number poll has no known ends
