@@ -173,7 +173,7 @@ def read_answer_column(
         if answer is not None and scale is not None and not _on_scale(answer, scale):
             answer = None
         if answer is None and _fold(cell) in skip:  # an option that reads "N/A" stays an answer
-            key = cell.lower()
+            key = _fold(cell)
             read.dropped[key] = read.dropped.get(key, 0) + 1
             continue
         if answer is None:
