@@ -33,6 +33,7 @@ from typing import Any
 from troupe.core.errors import BadInputError
 from troupe.core.events import PollAnswer
 from troupe.core.polls import LIKERT_LABELS
+from troupe.personas.survey import age_in_band, persona_value
 
 from .fidelity import Fidelity, Scale, assess
 from .pollstats import CHOICE_KINDS, NUMERIC_KINDS, Answer, PollResult, format_sd, interpret
@@ -658,54 +659,6 @@ def breakdown(
         f = assess(x, y, scale)
         rows.append(BreakdownRow(value, len(x), len(y), True, f.headline(), f))
     return rows
-
-
-_AGE_BAND = re.compile(
-    r"^\s*(?:(?P<lo>\d+)\s*(?:-|–|to)\s*(?P<hi>\d+)|(?P<plus>\d+)\s*(?:\+|or (?:more|older|over)|and (?:over|older))"
-    r"|(?:under|below|less than)\s*(?P<under>\d+))\s*(?:years)?\s*$"
-)
-_GENDER_WORDS = {"woman": "female", "women": "female", "f": "female", "man": "male", "men": "male", "m": "male"}
-
-
-def age_in_band(age: int, band: str) -> bool:
-    """``34`` is in ``25-34``, ``25–34``, ``25 to 34``; ``70`` in ``65+``; ``16`` in ``Under 18``."""
-    m = _AGE_BAND.match(band.lower())
-    if m is None:
-        return False
-    if m.group("lo"):
-        return int(m.group("lo")) <= age <= int(m.group("hi"))
-    if m.group("plus"):
-        return age >= int(m.group("plus"))
-    return age < int(m.group("under"))
-
-
-def persona_value(traits: dict[str, Any], column: str, values: list[str]) -> str | None:
-    """The value of ``column`` (one of ``values``, the CSV's) that a persona carries.
-
-    A twin persona (``troupe personas generate --like``) keeps the CSV's own values in
-    ``survey``; other personas are matched by attribute: an age column by band, a gender column
-    by word (``Woman`` = ``female``), anything else by an attribute of the same name."""
-    survey = traits.get("survey") if isinstance(traits.get("survey"), dict) else {}
-    folded = {_fold(v): v for v in values}
-    for key, value in (survey or {}).items():
-        if _fold(str(key)) == _fold(column) and _fold(str(value)) in folded:
-            return folded[_fold(str(value))]
-    name = _fold(column)
-    if "age" in name.split() or name.startswith("age"):
-        age = traits.get("age")
-        if isinstance(age, int):
-            return next((v for v in values if age_in_band(age, v)), None)
-        return None
-    if "gender" in name or name == "sex":
-        gender = traits.get("gender")
-        if not isinstance(gender, str):
-            return None
-        g = _GENDER_WORDS.get(_fold(gender), _fold(gender))
-        return next((v for v in values if _GENDER_WORDS.get(_fold(v), _fold(v)) == g), None)
-    for key, value in traits.items():
-        if _fold(key) == name and isinstance(value, str) and _fold(value) in folded:
-            return folded[_fold(value)]
-    return None
 
 
 def distribution(simulated: PollResult, human: PollResult) -> list[DistributionRow]:
