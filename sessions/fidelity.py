@@ -113,6 +113,9 @@ class Fidelity:
     extreme_share: tuple[float, float] | None = None
     """(simulated, human) share at either end."""
     fisher: Test | None = None
+    """Fisher's exact test of answers at either end; ``fisher_low``/``fisher_high`` each end alone."""
+    fisher_low: Test | None = None
+    fisher_high: Test | None = None
     ks: Test | None = None
     """Kolmogorov–Smirnov (continuous answers) or Cramér–von Mises (ordinal), see ``ks.name``."""
     chi_square: Test | None = None
@@ -159,6 +162,8 @@ class Fidelity:
                 "high_share": pair(self.high_share),
                 "extreme_share": pair(self.extreme_share),
                 "fisher_exact": self.fisher.to_json() if self.fisher else None,
+                "fisher_exact_low": self.fisher_low.to_json() if self.fisher_low else None,
+                "fisher_exact_high": self.fisher_high.to_json() if self.fisher_high else None,
             },
             "shape": {
                 "distribution_test": self.ks.to_json() if self.ks else None,
@@ -294,10 +299,15 @@ def _extremes(f: Fidelity, stats: Any) -> None:
     high = (_share(x, scale.high), _share(y, scale.high))
     f.low_share, f.high_share = low, high
     f.extreme_share = (low[0] + high[0], low[1] + high[1])
-    ex = sum(1 for v in x if v in (scale.low, scale.high))
-    ey = sum(1 for v in y if v in (scale.low, scale.high))
-    r = stats.fisher_exact([[ex, len(x) - ex], [ey, len(y) - ey]])
-    f.fisher = Test("fisher_exact", float(r.statistic) if math.isfinite(r.statistic) else math.inf, float(r.pvalue))
+
+    def fisher(points: tuple[float, ...]) -> Test:
+        ex = sum(1 for v in x if v in points)
+        ey = sum(1 for v in y if v in points)
+        r = stats.fisher_exact([[ex, len(x) - ex], [ey, len(y) - ey]])
+        return Test("fisher_exact", float(r.statistic), float(r.pvalue))
+
+    f.fisher = fisher((scale.low, scale.high))
+    f.fisher_low, f.fisher_high = fisher((scale.low,)), fisher((scale.high,))
 
 
 def _shape(f: Fidelity, stats: Any) -> None:
@@ -422,6 +432,16 @@ def _extremes_verdict(f: Fidelity) -> Aspect | None:
         word = "too few" if s < h else "too many"
         severity = 2 if significant and gap >= EXTREME_GAP else 1
         return Aspect("extremes", severity, f"{word} extreme answers: {shares} ({ends}{fisher})")
+    # Both ends together can match while each end is off (the panel's extremes at the wrong end).
+    ends_off = [
+        (share, test)
+        for share, test in ((f.low_share, f.fisher_low), (f.high_share, f.fisher_high))
+        if abs(share[0] - share[1]) >= EXTREME_GAP
+    ]
+    if ends_off:
+        tests = "; ".join(f"Fisher {format_p(t.p)}" for _, t in ends_off if t is not None)
+        severity = 2 if any(t is not None and t.p < ALPHA for _, t in ends_off) else 1
+        return Aspect("extremes", severity, f"extreme answers at the wrong end: {shares}, but {ends} ({tests})")
     return Aspect("extremes", 0, f"extremes match: {shares} ({ends}{fisher})")
 
 

@@ -30,7 +30,14 @@ from troupe.core.llm.protocol import ChatBackend
 from ..guide import Guide, load_guide
 from ..run import check_new_run_dir, default_run_dir, read_meta
 from ..study import GroupOutcome, GroupPlan, PooledPoll, StudyReport, aggregate, plan_groups, run_groups, write_study
-from .options import add_backend_options, non_negative, positive
+from .options import (
+    add_backend_options,
+    add_poll_sampling_options,
+    apply_poll_sampling,
+    non_negative,
+    poll_sampling_note,
+    positive,
+)
 from .run import seat_cards
 
 
@@ -64,6 +71,7 @@ def register(subparsers: Any) -> None:
     study.add_argument(
         "--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)"
     )
+    add_poll_sampling_options(study)
     study.set_defaults(handler=cmd_study)
 
     validate = subparsers.add_parser(
@@ -124,7 +132,10 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    guide = load_guide(args.session)
+    guide = apply_poll_sampling(load_guide(args.session), args)
+    note = poll_sampling_note(guide)
+    if note:
+        print(note, file=sys.stderr)
     pool = persona_pool(guide, args.personas, args.panel_size)
     plans = plan_groups(pool, groups=args.groups, seed=args.seed, panel_size=args.panel_size)
     study_dir = check_new_run_dir(args.out) if args.out else _default_study_dir(guide)

@@ -241,3 +241,16 @@ def test_scales() -> None:
     assert parse_scale("likert7") == ("likert7", Scale(1, 7))
     assert parse_scale("0-10") == ("number", Scale(0, 10))
     assert parse_scale("0..100:continuous") == ("number", Scale(0, 100, ordinal=False))
+
+
+def test_extremes_at_the_wrong_end_are_caught_even_when_the_totals_match() -> None:
+    low = expand({1: 20, 2: 10, 3: 20})
+    high = expand({5: 20, 4: 10, 3: 20})
+    f = assess(low, high, Scale(1, 5))
+    extremes = f.aspect("extremes")
+    assert f.extreme_share == (0.4, 0.4)
+    assert extremes is not None and extremes.severity == 2
+    assert extremes.text.startswith("extreme answers at the wrong end: 40 % vs 40 % of answers at the ends")
+    assert f.fisher_high is not None and f.fisher_high.p == pytest.approx(
+        stats.fisher_exact([[0, 50], [20, 30]]).pvalue
+    )
