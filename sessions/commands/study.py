@@ -72,6 +72,12 @@ def register(subparsers: Any) -> None:
         "--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)"
     )
     add_poll_sampling_options(study)
+    check = study.add_argument_group("validation (optional): compare the pooled polls with real answers")
+    check.add_argument("--human", metavar="FILE.csv", help="CSV of real answers; writes DIR/validation.md and .json")
+    check.add_argument("--column", action="append", metavar="COL", help="with --human: answer column (repeatable)")
+    check.add_argument("--poll", action="append", metavar="POLL_ID", help="with --human: the poll per --column")
+    check.add_argument("--map", action="append", metavar="LABEL=VALUE;…", help="with --human: text labels to values")
+    check.add_argument("--by", metavar="COL", help="with --human: break down by this demographic column")
     study.set_defaults(handler=cmd_study)
 
     validate = subparsers.add_parser(
@@ -132,6 +138,8 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
+    if args.human is not None or args.column:
+        _check_validation_args(args)  # before any group runs: a typo should not cost a study
     guide = apply_poll_sampling(load_guide(args.session), args)
     note = poll_sampling_note(guide)
     if note:
@@ -175,7 +183,42 @@ def cmd_study(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    if args.human is not None and len(report.failed) < len(outcomes):
+        _write_validation(args, study_dir, md_path)
     return 1 if report.failed else 0
+
+
+def _check_validation_args(args: argparse.Namespace) -> None:
+    from troupe.personas.survey import read_survey
+
+    if args.human is None or not args.column:
+        raise BadInputError("--human FILE.csv and --column COL go together", field="--human")
+    read_survey(args.human, [*args.column, *([args.by] if args.by else [])])  # the columns exist
+
+
+def _write_validation(args: argparse.Namespace, study_dir: Path, md_path: Path) -> None:
+    """``DIR/validation.json`` and ``.md``, and the headlines appended to the study report."""
+    import json
+
+    from ..human_validation import validate_columns
+
+    try:
+        results = validate_columns(study_dir, args.human, args.column, args.poll, maps=args.map, by=args.by)
+    except BadInputError as exc:
+        print(f"troupe: validation not written: {exc}", file=sys.stderr)
+        return
+    data = results[0].to_json() if len(results) == 1 else {"validations": [r.to_json() for r in results]}
+    (study_dir / "validation.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    (study_dir / "validation.md").write_text("\n".join(r.render_markdown() for r in results), "utf-8")
+    lines = ["", "## Validation against real answers", ""]
+    for r in results:
+        lines.append(f"- **{r.simulated.poll_id}** vs {Path(r.csv_path).name} column {r.column!r}: {r.verdicts()[0]}")
+    lines += ["", "Every figure: validation.md (and validation.json).", ""]
+    with md_path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    for r in results:
+        print(f"{r.simulated.poll_id}: {r.verdicts()[0]}")
+    print(f"wrote {study_dir / 'validation.json'} and {study_dir / 'validation.md'}", file=sys.stderr)
 
 
 def persona_pool(guide: Guide, personas: str | None, panel_size: int | None) -> list[PersonaCard]:

@@ -91,3 +91,22 @@ question = "Would you buy it?"
     guide.write_text(guide.read_text(encoding="utf-8").replace('"individual-v1"', '"typical"'), encoding="utf-8")
     with pytest.raises(Exception, match="unknown poll instruction set 'typical'"):
         load_guide(str(guide))
+
+
+def test_a_study_writes_its_validation_into_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    human = tmp_path / "h.csv"
+    human.write_text("intent,Gender\n" + "".join(f"{1 + i % 5},{'Woman' if i % 2 else 'Man'}\n" for i in range(30)))
+    out = tmp_path / "study"
+    args = ["study", "ab-test", "--groups", "2", "--panel-size", "3", "--backend", "scripted", "--rounds", "0"]
+    bad = [*args, "--out", str(out), "--human", str(human), "--column", "intnet"]
+    assert main(bad) == 2
+    assert "column 'intnet': no such column" in capsys.readouterr().err and not out.exists()
+    assert (
+        main([*args, "--out", str(out), "--human", str(human), "--column", "intent", "--poll", "booking_intent"]) == 0
+    )
+    data = json.loads((out / "validation.json").read_text(encoding="utf-8"))
+    assert data["poll_id"] == "booking_intent" and data["simulated"]["n"] == 6 and data["human"]["n"] == 30
+    assert data["fidelity"]["aspects"] and data["headline"] == data["verdicts"][0]
+    report = (out / "study.md").read_text(encoding="utf-8")
+    assert "## Validation against real answers" in report and data["headline"] in report
+    assert (out / "validation.md").read_text(encoding="utf-8").startswith("# Simulated vs real: booking_intent")
