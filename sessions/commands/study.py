@@ -29,7 +29,17 @@ from troupe.core.llm.protocol import ChatBackend
 
 from ..guide import Guide, load_guide
 from ..run import check_new_run_dir, default_run_dir, read_meta
-from ..study import GroupOutcome, GroupPlan, PooledPoll, StudyReport, aggregate, plan_groups, run_groups, write_study
+from ..study import (
+    GroupOutcome,
+    GroupPlan,
+    PooledPoll,
+    StudyReport,
+    aggregate,
+    plan_groups,
+    pool_results,
+    run_groups,
+    write_study,
+)
 from .options import (
     add_backend_options,
     add_poll_sampling_options,
@@ -72,6 +82,18 @@ def register(subparsers: Any) -> None:
         "--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)"
     )
     add_poll_sampling_options(study)
+    ab = study.add_argument_group("A/B (optional): SESSION is the control arm; each --arm adds one")
+    ab.add_argument(
+        "--arm",
+        action="append",
+        metavar="NAME=GUIDE",
+        help="a variant arm: K groups of GUIDE (the same polls); personas are randomised to arms (repeatable)",
+    )
+    ab.add_argument(
+        "--match-on",
+        metavar="ATTR[,ATTR…]",
+        help="with --arm: balance the arms on these persona attributes (e.g. gender,age; age by decade)",
+    )
     check = study.add_argument_group("validation (optional): compare the pooled polls with real answers")
     check.add_argument("--human", metavar="FILE.csv", help="CSV of real answers; writes DIR/validation.md and .json")
     check.add_argument("--column", action="append", metavar="COL", help="with --human: answer column (repeatable)")
@@ -140,6 +162,10 @@ def register(subparsers: Any) -> None:
 def cmd_study(args: argparse.Namespace) -> int:
     if args.human is not None or args.column:
         _check_validation_args(args)  # before any group runs: a typo should not cost a study
+    if args.arm:
+        return _study_arms(args)
+    if args.match_on:
+        raise BadInputError("--match-on goes with --arm", field="--match-on")
     guide = apply_poll_sampling(load_guide(args.session), args)
     note = poll_sampling_note(guide)
     if note:
@@ -219,6 +245,92 @@ def _write_validation(args: argparse.Namespace, study_dir: Path, md_path: Path) 
     for r in results:
         print(f"{r.simulated.poll_id}: {r.verdicts()[0]}")
     print(f"wrote {study_dir / 'validation.json'} and {study_dir / 'validation.md'}", file=sys.stderr)
+
+
+def _study_arms(args: argparse.Namespace) -> int:
+    """``--arm``: the control (SESSION) and each variant run K groups each, on personas
+    randomised to the arms; then every poll asked in all arms is compared (``DIR/ab.md``/``.json``)."""
+    import json
+
+    from troupe.core.config import load_settings
+
+    from ..ab import assign_arms, compare_arms, parse_arm, render_markdown
+    from ..study import CAVEAT, load_polls
+
+    if args.human is not None:
+        raise BadInputError("validate each arm's folder with `troupe validate DIR/ARM`", field="--human")
+    arms = [("control", args.session), *(parse_arm(a) for a in args.arm)]
+    names = [n for n, _ in arms]
+    if len(set(names)) != len(names):
+        raise BadInputError("arm names must differ (the first arm, SESSION, is 'control')", field="--arm")
+    guides = {name: apply_poll_sampling(load_guide(g), args) for name, g in arms}
+    note = poll_sampling_note(guides["control"])
+    if note:
+        print(note, file=sys.stderr)
+    match_on = [a.strip() for a in (args.match_on or "").split(",") if a.strip()]
+    pool = persona_pool(guides["control"], args.personas, args.panel_size)
+    split = assign_arms(pool, names, match_on=match_on, seed=args.seed)
+    plans = {
+        name: plan_groups(split[name], groups=args.groups, seed=args.seed, panel_size=args.panel_size) for name in names
+    }
+    study_dir = check_new_run_dir(args.out) if args.out else _default_study_dir(guides["control"])
+    settings = load_settings()
+    options: dict[str, Any] = (
+        {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    )
+    failed = 0
+    for name in names:
+        print(f"arm {name}: {', '.join(c.name for c in split[name])}", file=sys.stderr)
+        backend = make_backend(settings, args.backend, args.model)
+        arm_dir = study_dir / name
+        arm_dir.mkdir(parents=True, exist_ok=True)
+        outcomes = asyncio.run(
+            _run_with_progress(guides[name], plans[name], backend, arm_dir, args.rounds, args.concurrency, options)
+        )
+        report = StudyReport(
+            guide_title=guides[name].title,
+            guide_source=str(guides[name].source) if guides[name].source else None,
+            backend=getattr(backend, "name", None),
+            model=getattr(backend, "model", None),
+            seed=args.seed,
+            rounds_cap=args.rounds,
+            panel_size=args.panel_size,
+            outcomes=outcomes,
+            polls=aggregate(outcomes),
+        )
+        write_study(report, arm_dir)
+        failed += len(report.failed)
+    pooled = {}
+    for name in names:
+        try:
+            groups = load_polls(study_dir / name)
+        except BadInputError:
+            groups = []
+        pooled[name] = {
+            pid: pool_results([g.polls[pid] for g in groups if pid in g.polls])
+            for pid in dict.fromkeys(p for g in groups for p in g.polls)
+        }
+    comparisons = [
+        compare_arms(pooled["control"][pid], pooled[name][pid], control_name="control", arm_name=name)
+        for name in names[1:]
+        for pid in pooled["control"]
+        if pid in pooled[name] and pooled["control"][pid].kind == pooled[name][pid].kind
+    ]
+    arms_json = {name: [c.name for c in split[name]] for name in names}
+    data = {
+        "arms": [{"name": n, "guide": g, "personas": arms_json[n]} for n, g in arms],
+        "match_on": match_on,
+        "seed": args.seed,
+        "groups_per_arm": args.groups,
+        "comparisons": [c.to_json() for c in comparisons],
+        "caveat": CAVEAT,
+    }
+    (study_dir / "ab.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (study_dir / "ab.md").write_text(render_markdown(arms_json, comparisons, CAVEAT), encoding="utf-8")
+    for c in comparisons:
+        print(f"{c.poll_id}: {c.summary()}")
+    print(f"wrote {study_dir / 'ab.json'} and {study_dir / 'ab.md'}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def persona_pool(guide: Guide, personas: str | None, panel_size: int | None) -> list[PersonaCard]:
