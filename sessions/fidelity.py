@@ -236,7 +236,7 @@ def assess(
         _centre(f, stats)
         _spread(f, stats, seed)
         _extremes(f, stats)
-        _shape(f, stats)
+        _shape(f, stats, seed)
     f.aspects = [a for a in (_centre_verdict(f), _spread_verdict(f), _extremes_verdict(f), _shape_verdict(f)) if a]
     return f
 
@@ -310,14 +310,13 @@ def _extremes(f: Fidelity, stats: Any) -> None:
     f.fisher_low, f.fisher_high = fisher((scale.low,)), fisher((scale.high,))
 
 
-def _shape(f: Fidelity, stats: Any) -> None:
+def _shape(f: Fidelity, stats: Any, seed: int = BOOTSTRAP_SEED) -> None:
     x, y = f.simulated, f.human
     f.wasserstein = float(stats.wasserstein_distance(x, y))
     ordinal = f.scale is not None and f.scale.ordinal
     if len(x) >= 2 and len(y) >= 2:
         if ordinal:
-            r = stats.cramervonmises_2samp(x, y, method="asymptotic")
-            f.ks = Test("cramer_von_mises", float(r.statistic), float(r.pvalue))
+            f.ks = cramer_von_mises(x, y, seed=seed)
         else:
             r = stats.ks_2samp(x, y)
             f.ks = Test("kolmogorov_smirnov", float(r.statistic), float(r.pvalue))
@@ -327,6 +326,36 @@ def _shape(f: Fidelity, stats: Any) -> None:
             f.notes.append("chi-square left out: too few answers to make two cells with expected counts of 5")
         else:
             f.chi_square, f.chi_square_bins = chi
+
+
+def cramer_von_mises(x: Sequence[float], y: Sequence[float], *, seed: int = BOOTSTRAP_SEED) -> Test:
+    """The two-sample Cramér–von Mises statistic with a seeded permutation p-value.
+
+    The statistic is n·m/(n+m)² · Σ (F(z) − G(z))² over every pooled answer z (F, G the two
+    empirical distribution functions), which handles tied answers correctly; its p-value comes
+    from :data:`BOOTSTRAP_RESAMPLES` random relabellings of the pooled answers (scipy's
+    ``permutation_test``), which stays valid on a 5-point scale where nearly every answer is
+    tied — unlike the rank-based formula of ``cramervonmises_2samp``, which assumes no ties."""
+    import numpy as np
+    from scipy import stats
+
+    def statistic(a: Any, b: Any) -> float:
+        pooled = np.concatenate([a, b])
+        f_a = np.searchsorted(np.sort(a), pooled, side="right") / len(a)
+        f_b = np.searchsorted(np.sort(b), pooled, side="right") / len(b)
+        n, m = len(a), len(b)
+        return float(n * m / (n + m) ** 2 * np.sum((f_a - f_b) ** 2))
+
+    r = stats.permutation_test(
+        (np.asarray(x, dtype=float), np.asarray(y, dtype=float)),
+        statistic,
+        permutation_type="independent",
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        alternative="greater",
+        vectorized=False,
+        rng=np.random.default_rng(seed),
+    )
+    return Test("cramer_von_mises", float(r.statistic), float(r.pvalue))
 
 
 def merged_chi_square(x: Sequence[float], y: Sequence[float], points: Sequence[float]) -> tuple[Test, list[str]] | None:
@@ -487,4 +516,14 @@ def _finite(x: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-__all__ = ["ALPHA", "Aspect", "Fidelity", "Scale", "Test", "assess", "format_p", "merged_chi_square"]
+__all__ = [
+    "ALPHA",
+    "Aspect",
+    "Fidelity",
+    "Scale",
+    "Test",
+    "assess",
+    "cramer_von_mises",
+    "format_p",
+    "merged_chi_square",
+]
