@@ -272,3 +272,23 @@ def test_extremes_at_the_wrong_end_are_caught_even_when_the_totals_match() -> No
     assert f.fisher_high is not None and f.fisher_high.p == pytest.approx(
         stats.fisher_exact([[0, 50], [20, 30]]).pvalue
     )
+
+
+def test_the_fidelity_benchmark_runs_plain_and_with_tools(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("bench_fidelity", root / "bench" / "fidelity.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    human = write_csv(tmp_path / "h.csv", ["intent"], [[str(v)] for v in expand(HUMAN)])
+    args = ["ab-test", "--poll", "booking_intent", "--human", str(human), "--column", "intent", "--groups", "1"]
+    args += ["--panel-size", "3", "--rounds", "0", "--backend", "scripted", "--poll-draws", "2", "--json"]
+    capsys.readouterr()
+    assert bench.main([*args, "--out", str(tmp_path / "b")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"plain", "tools"}
+    plain, tools = out["plain"]["validation"], out["tools"]["validation"]
+    assert tools["usage"]["calls"] > plain["usage"]["calls"]  # the draws' cost, shown
+    assert out["tools"]["row"]["verdict"] == tools["headline"]
