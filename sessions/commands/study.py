@@ -452,6 +452,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise BadInputError("give a run or study folder, or --simulated FILE.csv", field="RUN_DIR")
     if args.run_dir is not None and args.simulated is not None:
         raise BadInputError("give a run or study folder or --simulated FILE.csv, not both", field="--simulated")
+    if args.simulated_column and args.simulated is None:
+        raise BadInputError("--simulated-column goes with --simulated FILE.csv", field="--simulated-column")
     results = validate_columns(
         args.run_dir,
         args.human,

@@ -202,6 +202,8 @@ def test_bad_columns_and_cells_are_one_line_errors(tmp_path: Path, capsys: pytes
     assert "row 4: '11' is not an answer" in err and "from 0–10" in err
     err = one_line_error(capsys, "--human", str(human), "--column", "x")
     assert "RUN_DIR" in err
+    err = one_line_error(capsys, str(tmp_path), "--simulated-column", "intent", "--human", str(human), "--column", "x")
+    assert "--simulated-column goes with --simulated" in err
 
 
 def test_a_0_to_10_scale_has_its_own_extremes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
