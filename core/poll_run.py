@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .agent import Agent, AnswerOutcome, Situation
 from .journal import Item
+from .poll_sampling import PollSampling, consult_draws, overriding_backend
 from .poll_stats import PollResult, aggregate
 from .polls import LIKERT_LABELS, PollSpec
 from .prompt import Prompt
@@ -117,14 +118,34 @@ async def run_poll(
     asked: bool = False,
     revealed: bool = False,
     done: set[str] | None = None,
+    sampling: PollSampling | None = None,
     **close_fields: Any,
 ) -> PollResult:
     """Ask, collect, (reveal), aggregate and log one poll.
 
     ``asked``/``answered``/``revealed``/``done`` describe a poll already partly logged (a
     resumed run): it is not asked again and finished answers are not requested again.
-    ``close_fields`` go on the ``poll_closed`` event (e.g. the guide ``beat``).
+    ``close_fields`` go on the ``poll_closed`` event (e.g. the guide ``beat``). ``sampling``
+    (:mod:`.poll_sampling`: K draws, per-persona temperatures and seeds, an instruction set)
+    is off when None, and the log is then exactly as without it.
     """
+    if sampling is not None and sampling.changes_requests:
+        with overriding_backend(room):
+            return await _run_poll(room, spec, poll_id, answered, asked, revealed, done, sampling, close_fields)
+    return await _run_poll(room, spec, poll_id, answered, asked, revealed, done, sampling, close_fields)
+
+
+async def _run_poll(
+    room: Room,
+    spec: PollSpec,
+    poll_id: str | None,
+    answered: dict[str, tuple[Any, str]] | None,
+    asked: bool,
+    revealed: bool,
+    done: set[str] | None,
+    sampling: PollSampling | None,
+    close_fields: dict[str, Any],
+) -> PollResult:
     pid = poll_id or spec.id
     answers: dict[str, tuple[Any, str]] = dict(answered or {})
     skip = set(done or ()) | set(answers)
@@ -140,20 +161,27 @@ async def run_poll(
             options=spec.options,
             private_first=spec.private_first,
             **extra,
+            **(sampling.asked_fields() if sampling is not None else {}),
         )
     model = answer_model(spec)
     situation = Situation(current=question_text(spec), current_seq=None)
+    task = sampling.task if sampling is not None else POLL_TASK
 
     async def prompt_for(agent: Agent) -> Prompt:
-        return await agent.prompt_for(situation, task=POLL_TASK)
+        return await agent.prompt_for(situation, task=task)
 
     async def one(agent: Agent, order: SeatingOrder | None = None) -> None:
         try:
-            outcome = await room.consult(agent, prompt_for, model, "poll")
+            drawn: dict[str, Any] = {}
+            if sampling is not None and sampling.changes_requests:
+                draws = await consult_draws(room, agent, prompt_for, model, sampling)
+                outcome, drawn = (draws.outcome, draws.fields) if draws is not None else (None, {})
+            else:
+                outcome = await room.consult(agent, prompt_for, model, "poll")
             if outcome is not None:
                 if order is not None:  # answers are logged in seating order (reproducible)
                     await order.wait(agent.name)
-                items = _answer_items(spec, pid, outcome, answers, public=not spec.private_first)
+                items = _answer_items(spec, pid, outcome, answers, public=not spec.private_first, drawn=drawn)
                 await room.commit(items, on_written=order.releaser(agent.name) if order else None)
         finally:
             if order is not None:
@@ -197,7 +225,13 @@ async def run_poll(
 
 
 def _answer_items(
-    spec: PollSpec, pid: str, outcome: AnswerOutcome, answers: dict[str, tuple[Any, str]], *, public: bool
+    spec: PollSpec,
+    pid: str,
+    outcome: AnswerOutcome,
+    answers: dict[str, tuple[Any, str]],
+    *,
+    public: bool,
+    drawn: dict[str, Any] | None = None,
 ) -> list[Item]:
     """An answer's events: its ``llm_call`` events, then ``poll_answer`` (or the error)."""
     items = call_items(outcome.agent, "poll", outcome.calls)
@@ -220,8 +254,13 @@ def _answer_items(
     value = _normalise(spec, getattr(parsed, "value", None))
     rationale = str(getattr(parsed, "rationale", "")).strip()
     answers[outcome.agent] = (value, rationale)
+    if drawn and "draws" in drawn:  # K draws: the persona's distribution, normalised like the answer
+        drawn = {**drawn, "draws": [_normalise(spec, v) for v in drawn["draws"]]}
     items.append(
-        ("poll_answer", dict(poll_id=pid, agent=outcome.agent, value=value, rationale=rationale, revealed=public))
+        (
+            "poll_answer",
+            dict(poll_id=pid, agent=outcome.agent, value=value, rationale=rationale, revealed=public, **(drawn or {})),
+        )
     )
     return items
 

@@ -92,6 +92,8 @@ def traits(persona: Persona) -> dict[str, Any]:
         "style": _sentences(persona.style or "")[0] if persona.style else "",
         "talkativeness": round(talk, 2),
         **scores,
+        # A twin's own survey answers (``generate --like``), so a validation can group by them.
+        **({"survey": dict(persona.extra["survey"])} if isinstance(persona.extra.get("survey"), dict) else {}),
     }
 
 

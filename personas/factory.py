@@ -77,6 +77,10 @@ class Skeleton(BaseModel):
     income: IncomeBracket | None = None
     education: str | None = None
     attitudes: dict[str, Level] = Field(default_factory=dict)
+    survey: dict[str, str] = Field(default_factory=dict)
+    """A twin's answers to the survey it stands for (``--like``): column → value, verbatim."""
+    source_row: int | None = None
+    """The survey row (as a spreadsheet numbers it) a twin was made from."""
 
     @property
     def residence(self) -> str:
@@ -313,6 +317,33 @@ class _Sampler:
         )
 
 
+def skeletons_like(
+    spec: PopulationSpec, rows: list[dict[str, str]], *, seed: int, where: str, lines: list[int] | None = None
+) -> list[Skeleton]:
+    """One skeleton per survey row: the spec samples what the survey does not say, then the
+    row's columns set what they name (:func:`troupe.personas.survey.overrides`) and are kept
+    verbatim in ``survey``. Deterministic for ``seed``; the spec's quotas do not apply (the
+    survey is the target)."""
+    from .survey import overrides
+
+    if not rows:
+        raise BadInputError("no respondents to make personas like", path=where)
+    base = sample_skeletons(spec.model_copy(update={"quotas": []}), size=len(rows), seed=seed)
+    rng = np.random.default_rng([seed, 0x5EED])
+    out: list[Skeleton] = []
+    for i, (skeleton, row) in enumerate(zip(base, rows, strict=True)):
+        update: dict[str, Any] = overrides(row, rng, where)
+        if "country" in update and update["country"].casefold() != skeleton.country.casefold():
+            update.update(nationality=None, languages=[], city=update.get("city"))
+        age = update.get("age", skeleton.age)
+        occupation = update.get("occupation", skeleton.occupation)
+        update["retired"] = bool(occupation and spec.retirement_age is not None and age >= spec.retirement_age)
+        update["survey"] = {k: v for k, v in row.items() if v}
+        update["source_row"] = lines[i] if lines else None
+        out.append(skeleton.model_copy(update=update))
+    return out
+
+
 def apportion(p: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Whole counts summing to ``n`` as close to ``p * n`` as possible (largest remainders;
     ties broken at random)."""
@@ -518,6 +549,8 @@ def fixed_facts(skeleton: Skeleton) -> list[str]:
         lines.append(f"education: {s.education}")
     for name, level in s.attitudes.items():
         lines.append(f"{name.replace('_', ' ')}: {level}")
+    for column, value in s.survey.items():
+        lines.append(f"survey answer, {column}: {value}")
     return [f"- {line}" for line in lines]
 
 
@@ -611,6 +644,9 @@ def build_persona(skeleton: Skeleton, narrative: PersonaNarrative, name: str, sh
     if s.attitudes:
         extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
         data["extra"] = {**extra, "attitudes": dict(s.attitudes)}
+    if s.survey:
+        extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
+        data["extra"] = {**extra, "survey": dict(s.survey)}
     data["slug"] = slugify(name)
     try:
         return Persona.model_validate(data)
@@ -718,8 +754,11 @@ class PopulationFactory:
         concurrency: int = DEFAULT_CONCURRENCY,
         temperature: float = 0.9,
         max_tokens: int = 4096,
+        like: dict[str, Any] | None = None,
     ) -> None:
         self.spec = spec
+        self.like = like
+        """For a panel made from a survey (``--like``): the CSV, its columns and the mode, for the manifest."""
         self.backend = backend
         self.concurrency = max(1, concurrency)
         self.temperature = temperature
@@ -847,6 +886,9 @@ class PopulationFactory:
 
     def _header(self, persona: Persona, skeleton: Skeleton, seed: int) -> str:
         spec_name = self.spec.path.name if self.spec.path else "a population spec"
+        if self.like is not None:
+            row = f", twin of row {skeleton.source_row}" if skeleton.source_row is not None else ""
+            spec_name = f"the survey {Path(str(self.like.get('csv', '?'))).name}{row}"
         model = getattr(self.backend, "model", None) or "default model"
         return (
             f"{persona.name} — {descriptor(persona)}.\n"
@@ -864,6 +906,7 @@ class PopulationFactory:
             "spec": self.spec.model_dump(mode="json"),
             "size": len(skeletons),
             "seed": seed,
+            **({"like": self.like} if self.like is not None else {}),
             "backend": getattr(self.backend, "name", None),
             "model": getattr(self.backend, "model", None),
             "personas": [

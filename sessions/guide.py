@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from troupe.core.errors import BadInputError
 from troupe.core.languages import normalize_language
+from troupe.core.poll_sampling import PollSampling
 from troupe.core.polls import PollSpec
 from troupe.core.validation import LocatedValueError, field_path, located, read_toml
 
@@ -80,6 +81,9 @@ class Defaults(_Strict):
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=16, le=4096)
     model: str | None = None
+    poll_sampling: PollSampling | None = None
+    """Tools against variance collapse in poll answers (K draws, per-persona temperatures and
+    seeds, an instruction set); off when unset. See :mod:`troupe.core.poll_sampling`."""
 
 
 class Section(_Strict):

@@ -35,7 +35,9 @@ from troupe.core.events import PollAnswer
 from troupe.core.poll_stats import CHOICE_KINDS, NUMERIC_KINDS, Answer, PollResult, format_sd
 from troupe.core.poll_stats import interpret_event as interpret
 from troupe.core.polls import LIKERT_LABELS
+from troupe.personas.survey import age_in_band, persona_value
 
+from .fidelity import Fidelity, Scale, assess
 from .study import CAVEAT, GroupPolls, load_polls, pool_results
 
 ALPHA = 0.05
@@ -44,6 +46,26 @@ SMALL_SAMPLE = 30
 """Under this many answers on either side, the verdict warns that the evidence is weak."""
 MULTI_SEPARATOR = ";"
 """A multi-choice cell lists its options separated by this (labels may contain commas)."""
+NON_ANSWERS = (
+    "don't know",
+    "don’t know",
+    "dont know",
+    "do not know",
+    "dk",
+    "not sure",
+    "unsure",
+    "n/a",
+    "na",
+    "prefer not to say",
+    "prefer not to answer",
+    "refused",
+    "no answer",
+    "no opinion",
+    "-",
+)
+"""Cells that say the respondent gave no answer: dropped (and counted), never an error."""
+SMALL_CELL = 10
+"""A demographic cell with fewer answers than this on either side is shown, not tested."""
 
 
 # -- the simulated side ---------------------------------------------------------------------------
@@ -80,8 +102,44 @@ def simulated_poll(groups: list[GroupPolls], poll_id: str | None, where: str) ->
 # -- the human side ------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class ColumnRead:
+    """One CSV column read as answers to a poll, with what was dropped and each answer's group."""
+
+    result: PollResult
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Why cells were skipped → how many: ``blank``, or the non-answer as written (``don't know``)."""
+    groups: dict[int, str] = field(default_factory=dict)
+    """Row number → the value of the ``by`` column on that row (when asked for)."""
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
+
+
 def read_human_answers(csv_path: str | Path, column: str, poll: PollResult) -> PollResult:
-    """The answers in ``column`` of ``csv_path``, read as answers to ``poll`` (blank cells skipped).
+    """The answers in ``column`` of ``csv_path``, read as answers to ``poll`` (blank and
+    "don't know" cells skipped). See :func:`read_answer_column` for the options."""
+    return read_answer_column(csv_path, column, poll).result
+
+
+def read_answer_column(
+    csv_path: str | Path,
+    column: str,
+    poll: PollResult,
+    *,
+    mapping: dict[str, str] | None = None,
+    non_answers: tuple[str, ...] = NON_ANSWERS,
+    by: str | None = None,
+    scale: Scale | None = None,
+) -> ColumnRead:
+    """The answers in ``column`` of ``csv_path``, read as answers to ``poll``.
+
+    ``mapping`` turns text labels into scale values first (keys compared ignoring case and
+    spacing: ``{"definitely would buy": "5"}``); blank cells and ``non_answers`` are dropped and
+    counted; any other cell that is not an answer on the poll's scale (``scale`` bounds a
+    ``number`` poll) is a :class:`BadInputError` naming the file, the column and the row.
+    ``by`` names a column whose value on each row is kept (for a demographic breakdown).
 
     The delimiter is the one of ``,`` ``;`` and tab that the header line uses most (spreadsheets
     in many locales write ``;``); a UTF-8 byte-order mark is ignored.
@@ -92,6 +150,7 @@ def read_human_answers(csv_path: str | Path, column: str, poll: PollResult) -> P
     if first is None:
         raise BadInputError("the file is empty", path=str(path))
     index = _column_index(first[1], column, path)
+    by_index = _column_index(first[1], by, path) if by is not None else None
     human = PollResult(
         poll_id=poll.poll_id,
         question=poll.question,
@@ -102,22 +161,81 @@ def read_human_answers(csv_path: str | Path, column: str, poll: PollResult) -> P
         section_index=-1,
         section_title="",
     )
+    read = ColumnRead(human)
+    mapped = {_fold(k): v for k, v in (mapping or {}).items()}
+    skip = {_fold(n) for n in non_answers}
     for line, row in rows:
+        if not any(c.strip() for c in row):
+            continue  # a blank line is no respondent
         cell = row[index].strip() if index < len(row) else ""
         if not cell:
+            read.dropped["blank"] = read.dropped.get("blank", 0) + 1
             continue
-        answer = read_cell(cell, poll, line)
+        answer = read_cell(mapped.get(_fold(cell), cell), poll, line)
+        if answer is not None and scale is not None and not _on_scale(answer, scale):
+            answer = None
+        if answer is None and _fold(cell) in skip:  # an option that reads "N/A" stays an answer
+            key = _fold(cell)
+            read.dropped[key] = read.dropped.get(key, 0) + 1
+            continue
         if answer is None:
+            hint = "; map labels with --map LABEL=VALUE" if poll.kind in NUMERIC_KINDS else ""
             raise BadInputError(
-                f"row {line}: {cell!r} is not an answer to poll {poll.poll_id!r} (expected {expected_values(poll)})",
+                f"row {line}: {cell!r} is not an answer to poll {poll.poll_id!r} "
+                f"(expected {expected_values(poll, scale)}{hint})",
                 path=str(path),
                 field=f"column {column!r}",
             )
         human.answers.append(answer)
         human.all_answers.append(answer)
+        if by_index is not None:
+            read.groups[line] = row[by_index].strip() if by_index < len(row) else ""
     if not human.answers:
-        raise BadInputError("no answers (every cell is blank)", path=str(path), field=f"column {column!r}")
-    return human
+        raise BadInputError(
+            f"no answers (every cell is blank or a non-answer: {_dropped_text(read.dropped)})",
+            path=str(path),
+            field=f"column {column!r}",
+        )
+    return read
+
+
+def parse_mapping(items: list[str] | None, poll: PollResult, scale: Scale | None = None) -> dict[str, str]:
+    """``--map`` values: ``"Definitely=5;Probably=4"`` (pairs separated by ``;``, or by ``,``
+    when there is no ``;``), each value checked against the poll's scale."""
+    mapping: dict[str, str] = {}
+    for item in items or []:
+        pairs = item.split(";") if ";" in item else item.split(",")
+        for pair in pairs:
+            if not pair.strip():
+                continue
+            label, sep, value = pair.rpartition("=")
+            if not sep or not label.strip() or not value.strip():
+                raise BadInputError(f"{pair.strip()!r} is not LABEL=VALUE", field="--map")
+            answer = read_cell(value.strip(), poll, 0)
+            if answer is None or (scale is not None and not _on_scale(answer, scale)):
+                raise BadInputError(
+                    f"{label.strip()!r} maps to {value.strip()!r}, which is not on the poll's scale "
+                    f"(expected {expected_values(poll, scale)})",
+                    field="--map",
+                )
+            mapping[label.strip()] = value.strip()
+    return mapping
+
+
+def _on_scale(answer: Answer, scale: Scale) -> bool:
+    if answer.score is None:
+        return True
+    if not scale.low <= answer.score <= scale.high:
+        return False
+    return not scale.ordinal or float(answer.score).is_integer()
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.replace("’", "'").casefold().split())
+
+
+def _dropped_text(dropped: dict[str, int]) -> str:
+    return ", ".join(f"{n} {why}" for why, n in dropped.items()) or "none"
 
 
 def read_cell(cell: str, poll: PollResult, line: int) -> Answer | None:
@@ -146,12 +264,12 @@ def read_cell(cell: str, poll: PollResult, line: int) -> Answer | None:
     return answer if _resolved(poll.kind, answer) else None
 
 
-def expected_values(poll: PollResult) -> str:
+def expected_values(poll: PollResult, scale: Scale | None = None) -> str:
     """What a cell may hold, for the error message."""
     if poll.kind in LIKERT_LABELS:
         return f"1–{len(poll.options)} or one of: {', '.join(poll.options)}"
     if poll.kind == "number":
-        return "a number"
+        return f"a number from {scale.describe()}" if scale is not None else "a number"
     sep = f"; several separated by '{MULTI_SEPARATOR}'" if poll.kind == "multi" else ""
     return f"one of: {', '.join(poll.options)}, or its number 1–{len(poll.options)}{sep}"
 
@@ -200,6 +318,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _column_index(header: list[str], column: str, path: Path) -> int:
+    return column_index(header, column, path)
+
+
+def column_index(header: list[str], column: str, path: Path) -> int:
     """Exact header match first, then ignoring case (``Intent`` for ``intent``)."""
     names = [h.strip() for h in header]
     wanted = column.strip()
@@ -271,6 +393,17 @@ class Validation:
     tvd: float | None = None
     notes: list[str] = field(default_factory=list)
     """Why a test was left out, or why its p-value is rough."""
+    fidelity: Fidelity | None = None
+    """Centre, spread, extremes and shape compared (scale and number polls)."""
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Human cells skipped, by reason (``blank``, ``don't know``…)."""
+    dropped_simulated: dict[str, int] = field(default_factory=dict)
+    """Simulated cells skipped, when the simulated side is a CSV too."""
+    breakdown: list[BreakdownRow] = field(default_factory=list)
+    by: str | None = None
+    """The demographic column of the breakdown."""
+    instructions: list[str] = field(default_factory=list)
+    """The poll instruction sets the simulated answers were given under (from the log)."""
 
     @property
     def numeric(self) -> bool:
@@ -285,30 +418,10 @@ class Validation:
         """Plain-language lines, most important first; the last ones are always the cautions."""
         lines: list[str] = []
         sim, hum = self.simulated, self.human
-        if self.numeric and sim.mean is not None and hum.mean is not None:
-            test = self.welch or self.mann_whitney
-            means = f"mean {sim.mean:.1f} vs {hum.mean:.1f}"
-            if test is not None and test.p < ALPHA and sim.mean != hum.mean:
-                likert = sim.kind in LIKERT_LABELS
-                word = (
-                    ("more positive" if likert else "higher")
-                    if sim.mean > hum.mean
-                    else ("more negative" if likert else "lower")
-                )
-                lines.append(f"simulated answers are {word} than real ones ({means}, {format_p(test.p)})")
-            elif test is not None:
-                lines.append(f"no clear difference between the means ({means}, {format_p(test.p)})")
-            else:
-                lines.append(f"the means cannot be tested ({means}); see the notes")
-            if sim.stdev is not None and hum.stdev:
-                ratio = sim.stdev / hum.stdev
-                sds = f"sd {sim.stdev:.2f} vs {hum.stdev:.2f}"
-                if ratio < 2 / 3:
-                    lines.append(
-                        f"simulated answers are less varied than real ones ({sds}): personas may be converging on one view"
-                    )
-                elif ratio > 3 / 2:
-                    lines.append(f"simulated answers are more varied than real ones ({sds})")
+        if self.fidelity is not None and self.fidelity.aspects:
+            lines += self.fidelity.verdicts()
+        elif self.numeric and sim.mean is not None and hum.mean is not None:
+            lines.append(f"the means cannot be tested (mean {sim.mean:.1f} vs {hum.mean:.1f}); see the notes")
         if self.chi_square is not None:
             chi = self.chi_square.describe("χ²")
             if self.chi_square.p < ALPHA:
@@ -327,6 +440,8 @@ class Validation:
                 f"the two distributions differ by {self.tvd:.0%} of answers "
                 f"(total variation distance {self.tvd:.2f}: 0 = identical, 1 = no overlap)"
             )
+        if self.dropped:
+            lines.append(f"{sum(self.dropped.values())} real cells dropped ({_dropped_text(self.dropped)})")
         if min(sim.n, hum.n) < SMALL_SAMPLE:
             lines.append(
                 f"caution: small samples (n = {sim.n} simulated, {hum.n} real) are weak evidence; "
@@ -368,6 +483,11 @@ class Validation:
                 for r in self.distribution
             ],
             "total_variation_distance": self.tvd,
+            "fidelity": self.fidelity.to_json() if self.fidelity else None,
+            "headline": self.verdicts()[0],
+            "dropped": {"human": self.dropped, "simulated": self.dropped_simulated},
+            "breakdown": {"by": self.by, "cells": [r.to_json() for r in self.breakdown]} if self.by else None,
+            "poll_instructions": self.instructions,
             "notes": self.notes,
             "verdicts": self.verdicts(),
             "caveat": CAVEAT,
@@ -383,6 +503,16 @@ class Validation:
             "",
             f"- simulated: {self.source} ({groups})",
             f"- real: {self.csv_path}, column {self.column!r}",
+        ]
+        if self.instructions:
+            lines.append(f"- poll instructions: {', '.join(self.instructions)}")
+        if self.dropped:
+            lines.append(f"- real cells dropped: {_dropped_text(self.dropped)}")
+        if self.dropped_simulated:
+            lines.append(f"- simulated cells dropped: {_dropped_text(self.dropped_simulated)}")
+        lines += [
+            "",
+            f"**{self.verdicts()[0]}**",
             "",
             "| | simulated | real |",
             "|---|---|---|",
@@ -406,6 +536,15 @@ class Validation:
         if self.tvd is not None:
             lines.append(f"- total variation distance: {self.tvd:.2f}")
         lines += [f"- note: {note}" for note in self.notes]
+        if self.fidelity is not None and self.fidelity.aspects:
+            lines += ["", "## Centre, spread, extremes, shape", ""] + self.fidelity.markdown_rows()
+            lines += [f"- note: {note}" for note in self.fidelity.notes]
+        if self.by:
+            lines += ["", f"## By {self.by}", "", "| group | n simulated | n real | verdict |", "|---|---|---|---|"]
+            for row in self.breakdown:
+                cell = row.value.replace("|", r"\|") or "(blank)"
+                verdict = row.verdict.replace("|", r"\|")
+                lines.append(f"| {cell} | {row.n_simulated} | {row.n_human} | {verdict} |")
         if self.distribution:
             lines += ["", "## Distribution", "", "| answer | simulated | real |", "|---|---|---|"]
             for r in self.distribution:
@@ -418,9 +557,19 @@ class Validation:
 
 
 def compare(
-    simulated: PollResult, human: PollResult, *, source: str, groups: list[str], csv_path: str, column: str
+    simulated: PollResult,
+    human: PollResult,
+    *,
+    source: str,
+    groups: list[str],
+    csv_path: str,
+    column: str,
+    scale: Scale | None = None,
 ) -> Validation:
-    """Every test that applies to the poll's kind, with a note for each one that cannot run."""
+    """Every test that applies to the poll's kind, with a note for each one that cannot run.
+
+    ``scale`` gives a ``number`` poll its ends (Likert polls have theirs); without it a number
+    poll is compared as continuous answers, with no extremes."""
     from scipy import stats
 
     v = Validation(simulated, human, source, list(groups), csv_path, column)
@@ -439,12 +588,84 @@ def compare(
                 r = stats.mannwhitneyu(x, y, alternative="two-sided")
                 v.mann_whitney = StatTest("mann_whitney_u", float(r.statistic), float(r.pvalue))
             v.cohen_d = cohen_d(x, y)
+            v.fidelity = assess(x, y, scale or poll_scale(simulated)) if x and y else None
         if simulated.kind not in ("number", "text"):
             v.distribution = distribution(simulated, human)
             v.tvd = total_variation_distance(simulated.counts, human.counts)
         if simulated.kind in CHOICE_KINDS:
             v.chi_square = _chi_square(simulated, human, v.notes)
     return v
+
+
+def poll_scale(poll: PollResult) -> Scale | None:
+    """A Likert poll's scale (1 … n); None for other kinds (a number poll's ends are not known)."""
+    if poll.kind in LIKERT_LABELS:
+        return Scale(1.0, float(len(LIKERT_LABELS[poll.kind])))
+    return None
+
+
+def parse_scale(text: str | None) -> tuple[str, Scale | None]:
+    """``--scale``: ``likert5``, ``likert7``, or ``LO-HI`` (whole points, e.g. ``0-10``); or
+    ``LO-HI:continuous`` for answers anywhere between. Returns the poll kind and the scale."""
+    if text is None:
+        return "likert5", Scale(1.0, 5.0)
+    t = text.strip().lower()
+    if t in LIKERT_LABELS:
+        return t, Scale(1.0, float(len(LIKERT_LABELS[t])))
+    match = re.fullmatch(r"(-?\d+(?:\.\d+)?)\s*(?:-|–|\.\.|to)\s*(-?\d+(?:\.\d+)?)(:continuous)?", t)
+    if match is None or float(match.group(1)) >= float(match.group(2)):
+        raise BadInputError(
+            f"{text!r} is not a scale (likert5, likert7, or LO-HI such as 1-10; add :continuous for any number between)",
+            field="--scale",
+        )
+    lo, hi, continuous = float(match.group(1)), float(match.group(2)), bool(match.group(3))
+    if not continuous and not (lo.is_integer() and hi.is_integer()):
+        raise BadInputError(f"{text!r}: an ordinal scale runs between whole numbers", field="--scale")
+    return "number", Scale(lo, hi, ordinal=not continuous)
+
+
+# -- breakdown by a demographic column -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownRow:
+    """One demographic cell (``25-34``, ``Female``…): its sizes and its verdict, or why it was not tested."""
+
+    value: str
+    n_simulated: int
+    n_human: int
+    tested: bool
+    verdict: str
+    fidelity: Fidelity | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "n_simulated": self.n_simulated,
+            "n_human": self.n_human,
+            "tested": self.tested,
+            "verdict": self.verdict,
+            "fidelity": self.fidelity.to_json() if self.fidelity else None,
+        }
+
+
+def breakdown(
+    simulated: dict[str, list[float]], human: dict[str, list[float]], scale: Scale | None
+) -> list[BreakdownRow]:
+    """Per demographic value, the fidelity verdict; cells under :data:`SMALL_CELL` answers on
+    either side are listed, flagged, and not tested (a handful of answers says nothing)."""
+    rows: list[BreakdownRow] = []
+    for value in list(human) + [v for v in simulated if v not in human]:
+        x, y = simulated.get(value, []), human.get(value, [])
+        if min(len(x), len(y)) < SMALL_CELL:
+            why = "no simulated answers" if not x else "no real answers" if not y else "small cell"
+            rows.append(
+                BreakdownRow(value, len(x), len(y), False, f"not tested: {why} (fewer than {SMALL_CELL} a side)")
+            )
+            continue
+        f = assess(x, y, scale)
+        rows.append(BreakdownRow(value, len(x), len(y), True, f.headline(), f))
+    return rows
 
 
 def distribution(simulated: PollResult, human: PollResult) -> list[DistributionRow]:
@@ -505,12 +726,171 @@ def _chi_square(simulated: PollResult, human: PollResult, notes: list[str]) -> S
 # -- the whole command ---------------------------------------------------------------------------
 
 
-def validate(run_dir: str | Path, csv_path: str | Path, column: str, poll_id: str | None = None) -> Validation:
-    """``troupe validate``: load both sides and compare them."""
-    where = str(run_dir)
-    simulated, groups = simulated_poll(load_polls(run_dir), poll_id, where)
-    human = read_human_answers(csv_path, column, simulated)
-    return compare(simulated, human, source=where, groups=groups, csv_path=str(csv_path), column=column)
+def validate(
+    run_dir: str | Path | None,
+    csv_path: str | Path,
+    column: str,
+    poll_id: str | None = None,
+    *,
+    simulated_csv: str | Path | None = None,
+    simulated_column: str | None = None,
+    scale: str | None = None,
+    maps: list[str] | None = None,
+    by: str | None = None,
+) -> Validation:
+    """``troupe validate``: load both sides and compare them.
+
+    The simulated side is a run or study folder (``run_dir``, one poll of it) or a CSV column
+    (``simulated_csv`` and ``simulated_column``, read on ``scale``: ``likert5`` unless said).
+    ``maps`` are ``--map`` values (text labels → scale values, for both CSVs); ``by`` a
+    demographic column of the human CSV to break the comparison down by."""
+    if simulated_csv is not None:
+        kind, sc = parse_scale(scale)
+        template = PollResult(
+            poll_id=simulated_column or column,
+            question=f"{Path(simulated_csv).name}, column {simulated_column or column!r}",
+            kind=kind,
+            options=list(LIKERT_LABELS.get(kind, [])),
+            private_first=True,
+            seq=0,
+            section_index=-1,
+            section_title="",
+        )
+        mapping = parse_mapping(maps, template, sc)
+        sim_read = read_answer_column(
+            simulated_csv, simulated_column or column, template, mapping=mapping, by=by, scale=sc
+        )
+        simulated, groups, source = sim_read.result, [Path(simulated_csv).name], str(simulated_csv)
+        sim_groups = _groups_from_rows(sim_read) if by else {}
+        dropped_sim, instructions = sim_read.dropped, []
+    else:
+        if run_dir is None:
+            raise BadInputError("give a run or study folder, or --simulated FILE.csv", field="RUN_DIR")
+        source = str(run_dir)
+        polls = load_polls(run_dir)
+        simulated, groups = simulated_poll(polls, poll_id, source)
+        sc = poll_scale(simulated)
+        if scale is not None:
+            kind, given = parse_scale(scale)
+            if simulated.kind != kind and not (simulated.kind in LIKERT_LABELS and given == sc):
+                raise BadInputError(
+                    f"poll {simulated.poll_id!r} is a {simulated.kind} poll; --scale {scale} does not fit it",
+                    field="--scale",
+                )
+            sc = given
+        mapping = parse_mapping(maps, simulated, sc)
+        sim_groups, dropped_sim = {}, {}
+        instructions = _instructions(polls, simulated.poll_id)
+    human_read = read_answer_column(csv_path, column, simulated, mapping=mapping, by=by, scale=sc)
+    v = compare(
+        simulated,
+        human_read.result,
+        source=source,
+        groups=groups,
+        csv_path=str(csv_path),
+        column=column,
+        scale=sc,
+    )
+    v.dropped, v.dropped_simulated, v.instructions = human_read.dropped, dropped_sim, instructions
+    if by is not None and v.numeric:
+        human_groups = _groups_from_rows(human_read)
+        if simulated_csv is None:
+            sim_groups = _groups_from_personas(simulated, load_polls(run_dir or ""), by, list(human_groups))
+            unmatched = len(simulated.scores) - sum(len(g) for g in sim_groups.values())
+            if unmatched:
+                v.notes.append(
+                    f"{unmatched} simulated answers come from personas with no {by!r} value among the CSV's; "
+                    "they are left out of the breakdown"
+                )
+        v.by, v.breakdown = by, breakdown(sim_groups, human_groups, sc)
+    elif by is not None:
+        v.notes.append("the breakdown is for scale and number polls")
+    return v
+
+
+def validate_columns(
+    run_dir: str | Path | None,
+    csv_path: str | Path,
+    columns: list[str],
+    polls: list[str] | None = None,
+    *,
+    simulated_columns: list[str] | None = None,
+    **options: Any,
+) -> list[Validation]:
+    """Several answer columns at once: each column with the poll (or simulated column) in the
+    same position, or all with the one given."""
+
+    def paired(values: list[str] | None, what: str) -> list[str | None]:
+        if not values:
+            return [None] * len(columns)
+        if len(values) == 1:
+            return [values[0]] * len(columns)
+        if len(values) != len(columns):
+            raise BadInputError(f"give one {what} or one per --column ({len(columns)})", field=what)
+        return list(values)
+
+    return [
+        validate(run_dir, csv_path, column, poll, simulated_column=sim_col, **options)
+        for column, poll, sim_col in zip(
+            columns, paired(polls, "--poll"), paired(simulated_columns, "--simulated-column"), strict=True
+        )
+    ]
+
+
+def _groups_from_rows(read: ColumnRead) -> dict[str, list[float]]:
+    groups: dict[str, list[float]] = {}
+    for answer in read.result.answers:
+        if answer.score is not None:
+            groups.setdefault(read.groups.get(answer.seq, ""), []).append(answer.score)
+    return groups
+
+
+def _groups_from_personas(
+    simulated: PollResult, polls: list[GroupPolls], column: str, values: list[str]
+) -> dict[str, list[float]]:
+    """Simulated scores grouped by the CSV value each answering persona carries (its card's traits)."""
+    import json
+
+    traits: dict[str, dict[str, Any]] = {}
+    for group in polls:
+        try:
+            with (group.run_dir / "events.jsonl").open(encoding="utf-8") as fh:
+                started = json.loads(fh.readline() or "{}")
+        except (OSError, ValueError):
+            continue
+        cards = started.get("persona_cards") if isinstance(started, dict) else None
+        for name, card in (cards if isinstance(cards, dict) else {}).items():
+            if isinstance(card, dict):
+                traits.setdefault(name, card.get("traits") or {})
+    groups: dict[str, list[float]] = {}
+    for answer in simulated.answers:
+        value = persona_value(traits.get(answer.agent, {}), column, values)
+        if value is not None and answer.score is not None:
+            groups.setdefault(value, []).append(answer.score)
+    return groups
+
+
+def _instructions(polls: list[GroupPolls], poll_id: str) -> list[str]:
+    """The poll instruction sets (``instructions`` on ``poll_asked``) the answers were given under."""
+    import json
+
+    seen: list[str] = []
+    for group in polls:
+        try:
+            lines = (group.run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if '"poll_asked"' not in line or poll_id not in line:
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            name = event.get("instructions") if event.get("poll_id") == poll_id else None
+            if isinstance(name, str) and name not in seen:
+                seen.append(name)
+    return seen or ["default"]
 
 
 def format_p(p: float) -> str:
@@ -545,4 +925,14 @@ __all__ = [
     "simulated_poll",
     "total_variation_distance",
     "validate",
+    "validate_columns",
+    "BreakdownRow",
+    "ColumnRead",
+    "age_in_band",
+    "breakdown",
+    "parse_mapping",
+    "parse_scale",
+    "persona_value",
+    "poll_scale",
+    "read_answer_column",
 ]

@@ -493,9 +493,10 @@ class Session:
                 asked=True,
                 revealed=progress.revealed,
                 done=progress.failed,
+                sampling=self.guide.defaults.poll_sampling,
                 **extra,
             )
-        return await run_poll(self.room, spec, poll_id=pid, **extra)
+        return await run_poll(self.room, spec, poll_id=pid, sampling=self.guide.defaults.poll_sampling, **extra)
 
     def _current_section(self) -> Section | None:
         index = self._tracker.state.section_index

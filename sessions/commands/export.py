@@ -4,7 +4,7 @@
 
     troupe export RUN_DIR --format md|json|csv|html [-o PATH] [--force] [--include-thoughts] [--bom]
     troupe report RUN_DIR [--format md|html] [-o PATH] [--force] [--backend B --model M]
-                  [--themes auto|lexical]
+                  [--themes auto|lexical] [--judge]
 
 Both read only ``RUN_DIR/events.jsonl`` and never change it. Output rules (default path, no
 overwrite without ``--force``, no path outside the run folder or the current directory) are
@@ -72,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default="auto",
         help="auto: ask the model, fall back to lexical clustering; lexical: no model call",
     )
+    r.add_argument(
+        "--judge",
+        action="store_true",
+        help="also score each persona per section for adherence to its card and self-consistency (0-9) with "
+        "an LLM judge: one call per persona per section, costed; writes RUN_DIR/judge.md and judge.json",
+    )
     r.set_defaults(handler=_report)
 
 
@@ -91,6 +97,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.judge:  # refuse before any model call
+        for name in ("judge.md", "judge.json"):
+            if (Path(args.run_dir) / name).exists() and not args.force:
+                raise BadInputError("already exists; use --force to overwrite it", path=str(Path(args.run_dir) / name))
     path = asyncio.run(
         write_report(
             args.run_dir,
@@ -103,7 +113,47 @@ def _report(args: argparse.Namespace) -> int:
         )
     )
     print(f"wrote {path}", file=sys.stderr)
+    if args.judge:
+        judged = asyncio.run(write_judge(args.run_dir, report_path=path, backend_name=args.backend, model=args.model))
+        print(f"wrote {judged}", file=sys.stderr)
     return 0
+
+
+async def write_judge(
+    run_dir: str | Path,
+    *,
+    report_path: Path | None = None,
+    backend_name: str | None = None,
+    model: str | None = None,
+    backend: ChatBackend | None = None,
+) -> Path:
+    """``--judge``: score the personas, write ``judge.md``/``judge.json`` in the run folder and
+    add the section to a Markdown report. Returns the ``judge.md`` path."""
+    import json
+
+    from troupe.sessions.judge import judge_run
+
+    transcript = load_transcript(run_dir)
+    owned = False
+    if backend is None:
+        backend, model, note = report_backend(transcript.info, backend_name, model)
+        if backend is None:
+            raise BadInputError(f"the judge needs a model: {note}; choose one with --backend/--model", field="--judge")
+        owned = True
+    try:
+        result = await judge_run(transcript, backend, model=model)
+    finally:
+        if owned:
+            await backend.aclose()
+    folder = Path(run_dir)
+    (folder / "judge.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n", "utf-8")
+    target = folder / "judge.md"
+    target.write_text(result.render_markdown(), encoding="utf-8")
+    if report_path is not None and report_path.suffix == ".md":
+        with report_path.open("a", encoding="utf-8") as fh:
+            fh.write("\n" + result.render_markdown(heading="##"))
+    print(f"judge: {result.cost_line()}", file=sys.stderr)
+    return target
 
 
 async def write_report(

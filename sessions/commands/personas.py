@@ -59,8 +59,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_validate.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders of *.toml / *.json")
     p_validate.set_defaults(handler=run_validate)
 
-    p_generate = sub.add_parser("generate", help="generate a population of personas from a spec (TOML)")
-    p_generate.add_argument("spec", metavar="SPEC.toml", help="population spec (see docs/personas.md)")
+    p_generate = sub.add_parser(
+        "generate", help="generate a population of personas from a spec (TOML), or like a survey's respondents"
+    )
+    p_generate.add_argument(
+        "spec",
+        metavar="SPEC.toml",
+        nargs="?",
+        help="population spec (see docs/personas.md); with --like, optional: it samples what the survey does not say",
+    )
+    p_generate.add_argument(
+        "--like",
+        metavar="SURVEY.csv",
+        help="make the panel look like these respondents: one twin per row, or --size N matching the joint "
+        "distribution of --columns",
+    )
+    p_generate.add_argument(
+        "--columns",
+        action="append",
+        metavar="COL[,COL…]",
+        help='with --like: the survey columns the personas carry, e.g. "Age Range,Gender Identity"',
+    )
+    p_generate.add_argument(
+        "--country", metavar="NAME", help="with --like and no spec: where the respondents live (unless a column says)"
+    )
+    p_generate.add_argument("--context", metavar="TEXT", help="with --like and no spec: the study in a sentence")
     p_generate.add_argument(
         "--out", required=True, metavar="DIR", help="folder for the persona files and population.json"
     )
@@ -86,6 +109,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SPEC.toml",
         help="compare the set with this population spec's targets (default for one generated "
         "population folder: the spec in its population.json)",
+    )
+    p_profile.add_argument(
+        "--like",
+        metavar="SURVEY.csv",
+        help="compare the set with these respondents, column by column and jointly (default for a panel made "
+        "with --like: its survey)",
+    )
+    p_profile.add_argument(
+        "--columns",
+        action="append",
+        metavar="COL[,COL…]",
+        help="with --like: the columns to compare (default: those the panel was made with)",
     )
     p_profile.add_argument("--json", action="store_true", help="print the profile (and comparison) as JSON")
     p_profile.set_defaults(handler=run_profile)
@@ -266,12 +301,21 @@ def run_generate(args: argparse.Namespace) -> int:
     from troupe.personas.factory import PopulationFactory, check_out_dir, sample_skeletons
     from troupe.personas.population import MAX_SIZE, load_spec
 
-    spec = load_spec(args.spec)
     if args.size is not None and args.size > MAX_SIZE:
         raise BadInputError(f"must be at most {MAX_SIZE}", field="--size")
-    seed = spec.seed if args.seed is None else args.seed
-    check_out_dir(args.out, force=args.force)  # before any model is loaded or called
-    skeletons = sample_skeletons(spec, size=args.size, seed=seed)
+    like: dict[str, Any] | None = None
+    if args.like is not None:
+        spec, skeletons, seed, like = _like_skeletons(args)
+        check_out_dir(args.out, force=args.force)
+    else:
+        if args.spec is None:
+            raise BadInputError("give a population spec, or --like SURVEY.csv --columns …", field="SPEC.toml")
+        if args.columns:
+            raise BadInputError("--columns goes with --like SURVEY.csv", field="--columns")
+        spec = load_spec(args.spec)
+        seed = spec.seed if args.seed is None else args.seed
+        check_out_dir(args.out, force=args.force)  # before any model is loaded or called
+        skeletons = sample_skeletons(spec, size=args.size, seed=seed)
     backend = make_backend(load_settings(), args.backend, args.model)
     if getattr(backend, "name", None) == "local":
         print(
@@ -279,7 +323,7 @@ def run_generate(args: argparse.Namespace) -> int:
             "laptop); use a capable model (--backend openai) for research, or --backend scripted for a dry run",
             file=sys.stderr,
         )
-    factory = PopulationFactory(spec, backend, concurrency=args.concurrency)
+    factory = PopulationFactory(spec, backend, concurrency=args.concurrency, like=like)
     result = asyncio.run(_generate_with_progress(factory, skeletons, args.out, seed, args.force))
     usage = result.usage
     tokens = usage.prompt_tokens + usage.completion_tokens
@@ -294,6 +338,40 @@ def run_generate(args: argparse.Namespace) -> int:
         print(f"troupe: {len(result.failed)} of {len(skeletons)} personas failed: {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def _like_skeletons(args: argparse.Namespace) -> tuple[Any, list[Any], int, dict[str, Any]]:
+    """``--like``: the survey's chosen columns, twins (one per row) or a sample of ``--size``
+    matching their joint distribution; the spec (given, or one made of ``--country`` and
+    ``--context``) samples everything else."""
+    from troupe.personas.factory import skeletons_like
+    from troupe.personas.population import Country, PopulationSpec, load_spec
+    from troupe.personas.survey import column_role, parse_columns, read_survey, sample_rows, twin_rows
+
+    columns = parse_columns(args.columns)
+    table = read_survey(args.like, columns)
+    if args.spec is not None:
+        spec = load_spec(args.spec)
+    else:
+        has_country = any(column_role(c) == "country" for c in table.columns)
+        if not args.country and not has_country:
+            raise BadInputError(
+                "say where the respondents live: --country NAME, a Country column, or a population spec",
+                path=str(table.path),
+            )
+        spec = PopulationSpec(
+            context=args.context or "", countries=[Country(name=args.country or "the respondent's country")]
+        )
+    if args.country and args.spec is not None:
+        raise BadInputError("--country goes with --like and no spec (the spec names its countries)", field="--country")
+    seed = spec.seed if args.seed is None else args.seed
+    if args.size is None:
+        rows, lines, mode = twin_rows(table), list(table.lines), "twins"
+    else:
+        rows, lines, mode = sample_rows(table, args.size, seed), None, "sample"
+    skeletons = skeletons_like(spec, rows, seed=seed, where=str(table.path), lines=lines)
+    like = {"csv": str(table.path), "columns": table.columns, "mode": mode, "respondents": len(table.rows)}
+    return spec, skeletons, seed, like
 
 
 async def _generate_with_progress(factory: Any, skeletons: list[Any], out: str, seed: int, force: bool) -> Any:
@@ -347,9 +425,14 @@ def run_profile(args: argparse.Namespace) -> int:
         spec = recorded_spec(args.paths[0])  # a generated population: compare with its own spec
     personas = collect_personas(args.paths)
     profile = profile_personas(personas)
-    comparison = compare_to_spec(personas, spec) if spec else None
+    survey = _survey_comparison(args, personas)
+    comparison = compare_to_spec(personas, spec) if spec and survey is None else None
     if args.json:
-        data = {"profile": profile.to_json(), "comparison": comparison.to_json() if comparison else None}
+        data = {
+            "profile": profile.to_json(),
+            "comparison": comparison.to_json() if comparison else None,
+            **({"survey": survey.to_json()} if survey is not None else {}),
+        }
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return 0
     console = Console(highlight=False)
@@ -357,7 +440,30 @@ def run_profile(args: argparse.Namespace) -> int:
     print_profile(console, profile, where)
     if comparison is not None:
         print_comparison(console, comparison)
+    if survey is not None:
+        print_comparison(console, survey)
     return 0
+
+
+def _survey_comparison(args: argparse.Namespace, personas: list[Persona]) -> Any:
+    """``--like``: the panel against a survey, column by column and jointly. A panel made with
+    ``generate --like`` is compared with its own survey and columns when none are given."""
+    from troupe.personas.survey import compare_to_survey, parse_columns, read_survey
+
+    like, columns = args.like, args.columns
+    if len(args.paths) == 1 and Path(args.paths[0]).is_dir() and (Path(args.paths[0]) / MANIFEST).is_file():
+        try:
+            recorded = json.loads((Path(args.paths[0]) / MANIFEST).read_text(encoding="utf-8")).get("like")
+        except (OSError, ValueError):
+            recorded = None
+        if isinstance(recorded, dict):
+            like = like or recorded.get("csv")
+            columns = columns or recorded.get("columns")
+    if like is None:
+        if columns:
+            raise BadInputError("--columns goes with --like SURVEY.csv", field="--columns")
+        return None
+    return compare_to_survey(personas, read_survey(like, parse_columns(columns)))
 
 
 _TOP = 10

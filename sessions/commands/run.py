@@ -27,7 +27,13 @@ from troupe.core.log import read_events
 from ..guide import load_guide
 from ..opening import seat_cards
 from ..run import EVENTS_FILE, already_ended, branch_run, check_new_run_dir, default_run_dir
-from .options import add_backend_options, non_negative
+from .options import (
+    add_backend_options,
+    add_poll_sampling_options,
+    apply_poll_sampling,
+    non_negative,
+    poll_sampling_note,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -53,6 +59,7 @@ def register(subparsers: Any) -> None:
         help="how personas recall older memories: lexical (BM25, no calls) or embeddings (the backend's "
         "embeddings endpoint; model from [memory] embedding_model) (default: $TROUPE_RETRIEVAL or lexical)",
     )
+    add_poll_sampling_options(run)
     run.set_defaults(handler=cmd_run)
 
     resume = subparsers.add_parser(
@@ -80,7 +87,10 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    guide = load_guide(args.session)
+    guide = apply_poll_sampling(load_guide(args.session), args)
+    note = poll_sampling_note(guide)
+    if note:
+        print(note, file=sys.stderr)
     cards = seat_cards(guide, args.personas)
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide)
     settings = _settings()

@@ -30,8 +30,25 @@ from troupe.core.llm.protocol import ChatBackend
 from ..guide import Guide, load_guide
 from ..opening import seat_cards
 from ..run import check_new_run_dir, default_run_dir, read_meta
-from ..study import GroupOutcome, GroupPlan, PooledPoll, StudyReport, aggregate, plan_groups, run_groups, write_study
-from .options import add_backend_options, non_negative, positive
+from ..study import (
+    GroupOutcome,
+    GroupPlan,
+    PooledPoll,
+    StudyReport,
+    aggregate,
+    plan_groups,
+    pool_results,
+    run_groups,
+    write_study,
+)
+from .options import (
+    add_backend_options,
+    add_poll_sampling_options,
+    apply_poll_sampling,
+    non_negative,
+    poll_sampling_note,
+    positive,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -64,6 +81,25 @@ def register(subparsers: Any) -> None:
     study.add_argument(
         "--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)"
     )
+    add_poll_sampling_options(study)
+    ab = study.add_argument_group("A/B (optional): SESSION is the control arm; each --arm adds one")
+    ab.add_argument(
+        "--arm",
+        action="append",
+        metavar="NAME=GUIDE",
+        help="a variant arm: K groups of GUIDE (the same polls); personas are randomised to arms (repeatable)",
+    )
+    ab.add_argument(
+        "--match-on",
+        metavar="ATTR[,ATTR…]",
+        help="with --arm: balance the arms on these persona attributes (e.g. gender,age; age by decade)",
+    )
+    check = study.add_argument_group("validation (optional): compare the pooled polls with real answers")
+    check.add_argument("--human", metavar="FILE.csv", help="CSV of real answers; writes DIR/validation.md and .json")
+    check.add_argument("--column", action="append", metavar="COL", help="with --human: answer column (repeatable)")
+    check.add_argument("--poll", action="append", metavar="POLL_ID", help="with --human: the poll per --column")
+    check.add_argument("--map", action="append", metavar="LABEL=VALUE;…", help="with --human: text labels to values")
+    check.add_argument("--by", metavar="COL", help="with --human: break down by this demographic column")
     study.set_defaults(handler=cmd_study)
 
     validate = subparsers.add_parser(
@@ -74,12 +110,48 @@ def register(subparsers: Any) -> None:
             "answers: means, Welch's t, Mann-Whitney U, distributions, chi-square, and a plain verdict."
         ),
     )
-    validate.add_argument("run_dir", metavar="RUN_DIR", help="a run folder or a study folder")
+    validate.add_argument(
+        "run_dir", metavar="RUN_DIR", nargs="?", help="a run folder or a study folder (or use --simulated)"
+    )
     validate.add_argument(
         "--human", required=True, metavar="FILE.csv", help="CSV file of real answers, with a header row"
     )
-    validate.add_argument("--column", required=True, metavar="COL", help="the CSV column holding the answers")
-    validate.add_argument("--poll", metavar="POLL_ID", help="the poll to compare (required when the run has several)")
+    validate.add_argument(
+        "--column",
+        required=True,
+        action="append",
+        metavar="COL",
+        help="the CSV column holding the answers (repeat for several columns)",
+    )
+    validate.add_argument(
+        "--poll",
+        action="append",
+        metavar="POLL_ID",
+        help="the poll to compare (required when the run has several; repeat to pair with each --column)",
+    )
+    validate.add_argument(
+        "--simulated", metavar="FILE.csv", help="simulated answers from a CSV instead of a run (another tool, a study)"
+    )
+    validate.add_argument(
+        "--simulated-column",
+        action="append",
+        metavar="COL",
+        help="the --simulated CSV's answer column (default: the same name as --column; repeat to pair)",
+    )
+    validate.add_argument(
+        "--scale",
+        metavar="SCALE",
+        help="likert5 (default for --simulated), likert7, or LO-HI (whole points, e.g. 0-10; LO-HI:continuous)",
+    )
+    validate.add_argument(
+        "--map",
+        action="append",
+        metavar="LABEL=VALUE;…",
+        help='text labels to scale values, e.g. "Definitely would buy=5;Probably would buy=4" (repeatable)',
+    )
+    validate.add_argument(
+        "--by", metavar="COL", help="break down by this demographic column of the CSV (age band, gender…)"
+    )
     validate.add_argument("--format", "-f", choices=("md", "json"), default="md", help="output on stdout (default md)")
     validate.set_defaults(handler=cmd_validate)
 
@@ -88,7 +160,16 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    guide = load_guide(args.session)
+    if args.human is not None or args.column:
+        _check_validation_args(args)  # before any group runs: a typo should not cost a study
+    if args.arm:
+        return _study_arms(args)
+    if args.match_on:
+        raise BadInputError("--match-on goes with --arm", field="--match-on")
+    guide = apply_poll_sampling(load_guide(args.session), args)
+    note = poll_sampling_note(guide)
+    if note:
+        print(note, file=sys.stderr)
     pool = persona_pool(guide, args.personas, args.panel_size)
     plans = plan_groups(pool, groups=args.groups, seed=args.seed, panel_size=args.panel_size)
     study_dir = check_new_run_dir(args.out) if args.out else _default_study_dir(guide)
@@ -123,7 +204,128 @@ def cmd_study(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    if args.human is not None and len(report.failed) < len(outcomes):
+        _write_validation(args, study_dir, md_path)
     return 1 if report.failed else 0
+
+
+def _check_validation_args(args: argparse.Namespace) -> None:
+    from troupe.personas.survey import read_survey
+
+    if args.human is None or not args.column:
+        raise BadInputError("--human FILE.csv and --column COL go together", field="--human")
+    read_survey(args.human, [*args.column, *([args.by] if args.by else [])])  # the columns exist
+
+
+def _write_validation(args: argparse.Namespace, study_dir: Path, md_path: Path) -> None:
+    """``DIR/validation.json`` and ``.md``, and the headlines appended to the study report."""
+    import json
+
+    from ..human_validation import validate_columns
+
+    try:
+        results = validate_columns(study_dir, args.human, args.column, args.poll, maps=args.map, by=args.by)
+    except BadInputError as exc:
+        print(f"troupe: validation not written: {exc}", file=sys.stderr)
+        return
+    data = results[0].to_json() if len(results) == 1 else {"validations": [r.to_json() for r in results]}
+    (study_dir / "validation.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    (study_dir / "validation.md").write_text("\n".join(r.render_markdown() for r in results), "utf-8")
+    lines = ["", "## Validation against real answers", ""]
+    for r in results:
+        lines.append(f"- **{r.simulated.poll_id}** vs {Path(r.csv_path).name} column {r.column!r}: {r.verdicts()[0]}")
+    lines += ["", "Every figure: validation.md (and validation.json).", ""]
+    with md_path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    for r in results:
+        print(f"{r.simulated.poll_id}: {r.verdicts()[0]}")
+    print(f"wrote {study_dir / 'validation.json'} and {study_dir / 'validation.md'}", file=sys.stderr)
+
+
+def _study_arms(args: argparse.Namespace) -> int:
+    """``--arm``: the control (SESSION) and each variant run K groups each, on personas
+    randomised to the arms; then every poll asked in all arms is compared (``DIR/ab.md``/``.json``)."""
+    import json
+
+    from troupe.core.config import load_settings
+
+    from ..ab import assign_arms, compare_arms, parse_arm, render_markdown
+    from ..study import CAVEAT, load_polls
+
+    if args.human is not None:
+        raise BadInputError("validate each arm's folder with `troupe validate DIR/ARM`", field="--human")
+    arms = [("control", args.session), *(parse_arm(a) for a in args.arm)]
+    names = [n for n, _ in arms]
+    if len(set(names)) != len(names):
+        raise BadInputError("arm names must differ (the first arm, SESSION, is 'control')", field="--arm")
+    guides = {name: apply_poll_sampling(load_guide(g), args) for name, g in arms}
+    note = poll_sampling_note(guides["control"])
+    if note:
+        print(note, file=sys.stderr)
+    match_on = [a.strip() for a in (args.match_on or "").split(",") if a.strip()]
+    pool = persona_pool(guides["control"], args.personas, args.panel_size)
+    split = assign_arms(pool, names, match_on=match_on, seed=args.seed)
+    plans = {
+        name: plan_groups(split[name], groups=args.groups, seed=args.seed, panel_size=args.panel_size) for name in names
+    }
+    study_dir = check_new_run_dir(args.out) if args.out else _default_study_dir(guides["control"])
+    settings = load_settings()
+    options: dict[str, Any] = (
+        {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
+    )
+    failed = 0
+    for name in names:
+        print(f"arm {name}: {', '.join(c.name for c in split[name])}", file=sys.stderr)
+        backend = make_backend(settings, args.backend, args.model)
+        arm_dir = study_dir / name
+        arm_dir.mkdir(parents=True, exist_ok=True)
+        outcomes = asyncio.run(
+            _run_with_progress(guides[name], plans[name], backend, arm_dir, args.rounds, args.concurrency, options)
+        )
+        report = StudyReport(
+            guide_title=guides[name].title,
+            guide_source=str(guides[name].source) if guides[name].source else None,
+            backend=getattr(backend, "name", None),
+            model=getattr(backend, "model", None),
+            seed=args.seed,
+            rounds_cap=args.rounds,
+            panel_size=args.panel_size,
+            outcomes=outcomes,
+            polls=aggregate(outcomes),
+        )
+        write_study(report, arm_dir)
+        failed += len(report.failed)
+    pooled = {}
+    for name in names:
+        try:
+            groups = load_polls(study_dir / name)
+        except BadInputError:
+            groups = []
+        pooled[name] = {
+            pid: pool_results([g.polls[pid] for g in groups if pid in g.polls])
+            for pid in dict.fromkeys(p for g in groups for p in g.polls)
+        }
+    comparisons = [
+        compare_arms(pooled["control"][pid], pooled[name][pid], control_name="control", arm_name=name)
+        for name in names[1:]
+        for pid in pooled["control"]
+        if pid in pooled[name] and pooled["control"][pid].kind == pooled[name][pid].kind
+    ]
+    arms_json = {name: [c.name for c in split[name]] for name in names}
+    data = {
+        "arms": [{"name": n, "guide": g, "personas": arms_json[n]} for n, g in arms],
+        "match_on": match_on,
+        "seed": args.seed,
+        "groups_per_arm": args.groups,
+        "comparisons": [c.to_json() for c in comparisons],
+        "caveat": CAVEAT,
+    }
+    (study_dir / "ab.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (study_dir / "ab.md").write_text(render_markdown(arms_json, comparisons, CAVEAT), encoding="utf-8")
+    for c in comparisons:
+        print(f"{c.poll_id}: {c.summary()}")
+    print(f"wrote {study_dir / 'ab.json'} and {study_dir / 'ab.md'}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def persona_pool(guide: Guide, personas: str | None, panel_size: int | None) -> list[PersonaCard]:
@@ -239,13 +441,30 @@ def _num(x: float | None) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from ..human_validation import validate
+    from ..human_validation import validate_columns
 
-    result = validate(args.run_dir, args.human, args.column, args.poll)
+    if args.run_dir is None and args.simulated is None:
+        raise BadInputError("give a run or study folder, or --simulated FILE.csv", field="RUN_DIR")
+    if args.run_dir is not None and args.simulated is not None:
+        raise BadInputError("give a run or study folder or --simulated FILE.csv, not both", field="--simulated")
+    if args.simulated_column and args.simulated is None:
+        raise BadInputError("--simulated-column goes with --simulated FILE.csv", field="--simulated-column")
+    results = validate_columns(
+        args.run_dir,
+        args.human,
+        args.column,
+        args.poll,
+        simulated_columns=args.simulated_column,
+        simulated_csv=args.simulated,
+        scale=args.scale,
+        maps=args.map,
+        by=args.by,
+    )
     if args.format == "json":
         import json
 
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        data: Any = results[0].to_json() if len(results) == 1 else {"validations": [r.to_json() for r in results]}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(result.render_markdown(), end="")
+        print("\n".join(r.render_markdown() for r in results), end="")
     return 0

@@ -250,8 +250,8 @@ def test_verdict_says_which_side_is_more_positive_and_less_varied() -> None:
     p = stats.ttest_ind(sim.scores, hum.scores, equal_var=False).pvalue
     assert p < 0.001
     verdicts = v.verdicts()
-    assert verdicts[0] == "simulated answers are more positive than real ones (mean 4.5 vs 2.9, p < 0.001)"
-    assert verdicts[1].startswith("simulated answers are less varied than real ones (sd 0.51 vs 1.18)")
+    assert verdicts[0] == "centre shifted: simulated answers are higher (mean 4.50 vs 2.88, +1.62, Welch p < 0.001)"
+    assert verdicts[1].startswith("variance collapse: simulated SD is 0.43× the human SD (0.51 vs 1.18)")
     assert not any("small samples" in line for line in verdicts)  # 40 a side
 
 
@@ -312,4 +312,38 @@ def test_number_polls_compare_means_without_a_distribution() -> None:
     assert v.distribution == [] and v.tvd is None and v.chi_square is None
     assert v.welch is not None and v.welch.p == pytest.approx(stats.ttest_ind(sim, hum, equal_var=False).pvalue)
     assert v.cohen_d is not None and v.cohen_d < -2
-    assert v.verdicts()[0] == "simulated answers are lower than real ones (mean 54.8 vs 83.6, p < 0.001)"
+    assert (
+        v.verdicts()[0] == "centre shifted: simulated answers are lower (mean 54.80 vs 83.60, -28.80, Welch p < 0.001)"
+    )
+    assert v.fidelity is not None and v.fidelity.extreme_share is None  # a number poll has no known ends
+
+
+def test_breakdown_of_a_run_matches_personas_by_their_card(study: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--by Gender` groups each simulated answer by the gender on its persona's card."""
+    genders: dict[str, str] = {}
+    runs = sorted(p for p in study.iterdir() if (p / "events.jsonl").is_file())
+    for run in runs:
+        first = json.loads((run / "events.jsonl").read_text(encoding="utf-8").splitlines()[0])
+        genders.update({name: card["traits"]["gender"] for name, card in first["persona_cards"].items()})
+    latest: dict[tuple[str, str], Any] = {}
+    for run in runs:
+        for line in (run / "events.jsonl").read_text(encoding="utf-8").splitlines():
+            e = json.loads(line)
+            if e["type"] == "poll_answer" and e["poll_id"] == "booking_intent":
+                latest[(run.name, e["agent"])] = e["value"]
+    words = sorted({g for g in genders.values() if g})
+    human = study.parent / "gender.csv"
+    human.write_text(
+        "intent,Gender\n" + "".join(f"{1 + i % 5},{words[i % len(words)].upper()}\n" for i in range(30)),
+        encoding="utf-8",
+    )
+    out = run_json(
+        capsys, str(study), "--human", str(human), "--column", "intent", "--poll", "booking_intent", "--by", "Gender"
+    )
+    cells = {c["value"].lower(): c["n_simulated"] for c in out["breakdown"]["cells"]}
+    expected: dict[str, int] = {}
+    for _, agent in latest:
+        expected[genders[agent].lower()] = expected.get(genders[agent].lower(), 0) + 1
+    assert cells == expected and sum(cells.values()) == len(latest)
+    assert all(not c["tested"] for c in out["breakdown"]["cells"])  # 8 answers: every cell is small
+    assert out["poll_instructions"] == ["default"]
