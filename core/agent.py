@@ -30,9 +30,10 @@ from .events import (
     Think,
 )
 from .llm.protocol import CallUsage, ChatBackend, ChatRequest, DeltaCallback
-from .memory import AgentMemory, MemoryConfig, MemoryItem, Recall
+from .memory import AgentMemory, MemoryConfig, MemoryItem
 from .mind import MentalState
 from .prompt import DEFAULT_RULES, TURN_TASK, Prompt, PromptBudget, PromptBuilder
+from .recall import Recall
 from .tokens import truncate_to_tokens
 
 
@@ -246,6 +247,7 @@ class Agent:
             purpose=purpose,
             agent=self.name,
             metadata={"card": self._card_dict},
+            parts=prompt.parts,
             temperature=overrides.get("temperature", c.temperature),
             max_tokens=overrides.get("max_tokens", c.max_tokens),
             model=c.model,

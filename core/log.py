@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -102,6 +102,30 @@ class EventLog:
             except OSError:
                 pass
             raise self._broken from None
+
+    # What the room and the session use. Plain logs write and fsync inline; the group-commit
+    # log (``core/group_commit.py``) overrides these to share fsyncs between parallel turns.
+
+    def append_soon(self, type: str, **fields: Any) -> Event:
+        """Append an event nobody waits on (a round starting); here, at once like :meth:`append`."""
+        return self.append(type, **fields)
+
+    async def append_many(
+        self, items: Sequence[tuple[str, dict[str, Any]]], *, on_written: Callable[[], None] | None = None
+    ) -> list[Event]:
+        """Append several events written together (one turn); durable and told on return.
+        ``on_written`` runs once they are written (their ``seq`` fixed)."""
+        events = [self.append(type, **fields) for type, fields in items]
+        if on_written is not None:
+            on_written()
+        return events
+
+    async def drain(self) -> None:
+        """Wait until every written event is durable and told (nothing is ever pending here)."""
+
+    @property
+    def closed(self) -> bool:
+        return self._fh.closed
 
     def _notify(self, event: Event) -> None:
         """Tell every subscriber; a broken subscriber must never break the session."""

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .agent import Agent, AnswerOutcome, Situation
-from .journal import Item
+from .group_commit import Item
 from .poll_sampling import PollSampling, consult_draws, overriding_backend
 from .poll_stats import PollResult, aggregate
 from .polls import LIKERT_LABELS, PollSpec

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .card import PersonaCard
-from .llm.protocol import Message
+from .llm.protocol import Message, PromptParts
 from .memory import MemoryItem
 from .tokens import estimate_tokens, truncate_to_tokens
 
@@ -78,6 +78,8 @@ class Prompt:
     tokens: int
     window_lines: int
     """How many window lines made it in (fewer than the memory's window if over budget)."""
+    parts: PromptParts
+    """The same prompt by meaning, for backends that rebuild it (see :class:`PromptParts`)."""
 
     @property
     def text(self) -> str:
@@ -101,6 +103,8 @@ class PromptBuilder:
         self.budget = budget or PromptBudget()
         persona = (card.short_prompt or card.prompt) if short else card.prompt
         others = [n for n in panel if n != card.name]
+        self.persona = persona
+        self.others = tuple(others)
         seating = (
             f"\n\n# The room\nA moderator leads the discussion. The other participants: {', '.join(others)}."
             if others
@@ -160,7 +164,15 @@ class PromptBuilder:
             context += "\n\n# What happened recently (oldest first)\n" + "\n".join(item.text for item in kept)
         messages = [Message("system", self.system), Message("user", context), Message("user", now)]
         tokens = self.system_tokens + summary_tokens + used + now_tokens + 20
-        return Prompt(messages=messages, tokens=tokens, window_lines=len(kept))
+        parts = PromptParts(
+            persona=self.persona,
+            others=self.others,
+            summary=summary_text,
+            recent=tuple(item.text for item in kept),
+            question=current_text,
+            task=task,
+        )
+        return Prompt(messages=messages, tokens=tokens, window_lines=len(kept), parts=parts)
 
 
 @lru_cache(maxsize=4096)

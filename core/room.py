@@ -35,13 +35,14 @@ from pydantic import BaseModel
 from .agent import Agent, AnswerOutcome, Situation, TurnOutcome
 from .errors import BackendError, InvalidOutputError, is_fatal
 from .events import Event
-from .journal import Item
+from .group_commit import Item
 from .llm.protocol import CallUsage, ChatBackend
 from .llm.stream import PartialTextExtractor
 from .log import EventLog
-from .memory import EmbeddingStore, MemoryNote, PendingConsolidation
+from .memory import MemoryNote, PendingConsolidation
 from .names import resolve_name
 from .prompt import Prompt
+from .recall import EmbeddingStore
 
 log = logging.getLogger(__name__)
 
@@ -180,23 +181,16 @@ class Room:
 
     def record_soon(self, type: str, **fields: Any) -> Event:
         """Append one event without waiting for its fsync (it is routed once durable)."""
-        append_soon = getattr(self.log, "append_soon", None)
-        return append_soon(type, **fields) if append_soon is not None else self.log.append(type, **fields)
+        return self.log.append_soon(type, **fields)
 
     async def commit(self, items: Sequence[Item], *, on_written: Callable[[], None] | None = None) -> list[Event]:
         """Append several events written together (one turn); durable and routed on return.
 
-        The events are written at once (their ``seq`` fixed, never half a turn); the wait for
-        durability is shared with other turns when the log supports group commit.
+        The events are written at once (their ``seq`` fixed, never half a turn); with the
+        group-commit log the wait for durability is shared with other turns.
         ``on_written`` runs once they are written, before that wait.
         """
-        append_many = getattr(self.log, "append_many", None)
-        if append_many is not None:
-            return await append_many(items, on_written=on_written)
-        events = [self.log.append(type, **fields) for type, fields in items]
-        if on_written is not None:
-            on_written()
-        return events
+        return await self.log.append_many(items, on_written=on_written)
 
     def replay(self, events: Sequence[Event]) -> None:
         """Rebuild the room (agents' memories, minds, flags) from logged events.

@@ -30,15 +30,15 @@ from troupe.core.clock import Clock
 from troupe.core.config import RETRIEVALS
 from troupe.core.errors import BadInputError, BadRunError, RunStateError
 from troupe.core.events import Event, SessionStarted
-from troupe.core.journal import GroupCommitLog
-from troupe.core.llm.protocol import ChatBackend, embedding_backend
+from troupe.core.group_commit import GroupCommitLog
+from troupe.core.llm.protocol import ChatBackend, embedding_backend, prompt_limits
 from troupe.core.log import EventLog
-from troupe.core.memory import EmbeddingRecall, EmbeddingStore
 from troupe.core.names import leading_mentions, why_unresolved
 from troupe.core.policies import RoundSpec, get_policy
 from troupe.core.poll_run import PollResult, run_poll
 from troupe.core.polls import PollSpec
 from troupe.core.prompt import PromptBudget
+from troupe.core.recall import EmbeddingRecall, EmbeddingStore
 from troupe.core.room import ActivityListener, AgentActivity, Room
 
 from .guide import Guide, Section, StimulusSpec, parse_guide
@@ -47,9 +47,6 @@ from .run import EVENTS_FILE, already_ended, update_meta, write_meta
 from .state import AgentState, SessionState, StateTracker
 
 log = logging.getLogger(__name__)
-
-LOCAL_BUDGET = 1200
-"""Input-token budget for the embedded tiny local model (short persona card too)."""
 
 
 class Session:
@@ -79,8 +76,8 @@ class Session:
         self.seed = seed
         self.rounds_cap = rounds_cap
         self.cards: dict[str, PersonaCard] = {c.name: c for c in cards}
-        local = getattr(backend, "name", "") == "local"
-        total = budget or (LOCAL_BUDGET if local else PromptBudget().total)
+        limits = prompt_limits(backend)  # what this backend's model can take: a capability, not a name
+        total = budget or limits.budget or PromptBudget().total
         defaults = guide.defaults
         config = AgentConfig(
             budget=_budget(total),
@@ -88,7 +85,7 @@ class Session:
             max_tokens=defaults.max_tokens,
             model=defaults.model,
             seed=seed,
-            short_prompt=local,
+            short_prompt=limits.short_card,
         )
         names = list(self.cards)
         self.embeddings = _embedding_store(backend, retrieval, embedding_model)
@@ -647,9 +644,8 @@ class Session:
         """Release the session (cancel background work, close the log). The backend stays
         open: whoever made it closes it. A run closed without :meth:`end` can be resumed."""
         await self.room.cancel_all()
-        drain = getattr(self.log, "drain", None)
-        if drain is not None and not self.log._fh.closed:
-            await drain()
+        if not self.log.closed:
+            await self.log.drain()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self.log.close()

@@ -54,7 +54,9 @@ from .protocol import (
     ChatResponse,
     DeltaCallback,
     EmbeddingResponse,
+    PromptLimits,
     embedding_backend,
+    prompt_limits,
 )
 from .structured import describe_error, validate_output
 
@@ -103,6 +105,10 @@ class CachedBackend:
     @property
     def model(self) -> str | None:
         return self.inner.model
+
+    @property
+    def prompt_limits(self) -> PromptLimits:
+        return prompt_limits(self.inner)
 
     @property
     def embedding_model(self) -> str | None:

@@ -63,7 +63,7 @@ from .local_prompt import (
     string_cap,
     trim_to_sentence,
 )
-from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, Message
+from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, Message, PromptLimits
 from .structured import complete_structured
 
 if TYPE_CHECKING:
@@ -286,10 +286,17 @@ class _Job:
     """Set when the awaiting task is cancelled: the worker stops at the next token."""
 
 
+LOCAL_PROMPT_BUDGET = 1200
+"""Input-token budget of a turn's prompt for the embedded tiny model."""
+
+
 class LocalBackend:
     """Runs a GGUF model in-process. See the module docstring."""
 
     name = "local"
+    prompt_limits = PromptLimits(budget=LOCAL_PROMPT_BUDGET, short_card=True)
+    """A tiny model: a short prompt (the persona's short card; the compact prompt is built from
+    the request's :class:`PromptParts`)."""
 
     def __init__(
         self,

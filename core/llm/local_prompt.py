@@ -14,11 +14,11 @@ such a request before it reaches the model:
      so consecutive calls share a cached prompt prefix), then ``You are <name> (<descriptor>).``
      and the card's ``short_prompt`` (read from ``request.metadata["card"]``; without one, the
      start of the card's prompt or of the original system message);
-   * user: the last few lines of the conversation (with ``prompt.py``'s layout: the newest
-     lines of the recent window), each cut short, then the current question (the ``# Now``
-     section, or the last line), then ``Reply as <name>.`` Headers, the state-of-mind and
-     recalled-memory sections and any line about JSON/schemas are dropped (the format is
-     enforced by the grammar instead) — see :func:`split_context`.
+   * user: the last few lines of the conversation (for engine turns, the newest lines of the
+     recent window, read from the request's typed :class:`PromptParts` — never by searching
+     the engine's headings), each cut short, then the current question, then ``Reply as
+     <name>.`` The summary, state of mind, recalled memories and any line about JSON/schemas
+     are left out (the format is enforced by the grammar instead) — see :func:`split_context`.
 
 2. **Grammar schema** (:func:`grammar_schema`): the JSON schema handed to llama.cpp's
    constrained decoding is a tightened copy of the output model's schema. Every free-text
@@ -138,58 +138,33 @@ def _is_noise(line: str) -> bool:
     return line.startswith("#") or bool(_FORMAT_NOISE.search(line))
 
 
-def _sections(lines: list[str]) -> list[tuple[str | None, list[str]]]:
-    """Lines grouped under their ``# header`` (None for lines before the first header)."""
-    out: list[tuple[str | None, list[str]]] = [(None, [])]
-    for line in lines:
-        if line.startswith("#"):
-            out.append((line.lstrip("#").strip(), []))
-        else:
-            out[-1][1].append(line)
-    return [(header, body) for header, body in out if header is not None or body]
+def split_context(request: ChatRequest, messages: Sequence[Message] | None = None) -> tuple[list[str], str]:
+    """(context lines, the current question) for the compact prompt.
 
-
-_WINDOW_HEADER = re.compile(r"recent|happened", re.IGNORECASE)
-
-
-def _conversation(message: Message) -> list[str]:
-    """The conversation lines of an earlier message: with ``# headers``, only the sections
-    about what happened recently (the window; memory summaries, goals and seating are left
-    out — a tiny model reads them out loud); without headers, every line."""
-    sections = _sections(_message_lines(message))
-    if any(header is not None for header, _ in sections):
-        return [line for header, body in sections if header and _WINDOW_HEADER.search(header) for line in body]
-    return [line for _, body in sections for line in body]
-
-
-def split_context(messages: Sequence[Message]) -> tuple[list[str], str]:
-    """(context lines, the current question) out of the non-system messages.
-
-    When the last user message has ``# headers`` (``prompt.py``'s layout), the question is its
-    ``# Now`` section (none: no question) and its other sections — state of mind, recalled
-    moments, the task text — are dropped: a tiny model only parrots them. Without headers the
-    question is that message's last line. Context is the tail of the conversation before it
-    (:func:`_conversation`), headers and format instructions left out. A question that only
-    repeats, cut short, a line already in the context (the engine's "Respond to the
-    moderator's latest: …") is left out: the full line is there.
+    Engine turns and poll answers carry their prompt by meaning (:class:`PromptParts`): the
+    context is the tail of the recent window and the question is the current stimulus — the
+    summary, state of mind, recalled moments and the task text are left out (a tiny model only
+    parrots them). Any other request (no parts) is plain conversation: the question is the last
+    user message's last line, the context the lines before it. A question that only repeats,
+    cut short, a line already in the context (the engine's "Respond to the moderator's latest:
+    …") is left out: the full line is there.
     """
-    convo = [m for m in messages if m.role != "system"]
-    last_user = max((i for i, m in enumerate(convo) if m.role == "user"), default=None)
-    if last_user is None:
-        return _tail([line for m in convo for line in _conversation(m) if not _is_noise(line)]), ""
-    earlier: list[str] = [line for m in convo[:last_user] for line in _conversation(m)]
-    sections = _sections(_message_lines(convo[last_user]))
-    headed = any(header is not None for header, _ in sections)
-    question_lines: list[str] = []
-    if headed:
-        now = [body for header, body in sections if header and header.lower().startswith("now")]
-        question_lines = [line for line in (now[-1] if now else []) if not _is_noise(line)]
+    parts = request.parts
+    if parts is not None:
+        earlier = list(parts.recent)
+        question_lines = [line.strip() for line in parts.question.splitlines() if line.strip()]
     else:
-        body = [line for line in (sections[0][1] if sections else []) if not _is_noise(line)]
-        question_lines, earlier = body[-1:], earlier + body[:-1]
-    earlier += [line for m in convo[last_user + 1 :] for line in _message_lines(m)]
+        convo = [m for m in (request.messages if messages is None else messages) if m.role != "system"]
+        last_user = max((i for i, m in enumerate(convo) if m.role == "user"), default=None)
+        lines = [[line for line in _message_lines(m) if not _is_noise(line)] for m in convo]
+        if last_user is None:
+            return _tail([line for group in lines for line in group]), ""
+        body = lines[last_user]
+        question_lines = body[-1:]
+        earlier = [line for group in lines[:last_user] for line in group] + body[:-1]
+        earlier += [line for group in lines[last_user + 1 :] for line in group]
     context = _tail([line for line in earlier if not _is_noise(line)])
-    question = " ".join(question_lines)
+    question = " ".join(line for line in question_lines if not _is_noise(line))
     if _repeats_context(question, earlier):
         question = ""
     return context, truncate_to_tokens(question, QUESTION_TOKENS)
@@ -297,7 +272,7 @@ def compact_messages(
     if example:
         system += f"\nReply with one JSON object, for example:\n{example}"
     system += f"\n{intro}"
-    context, question = split_context(source)
+    context, question = split_context(request, source)
     parts = ["\n".join(context) if context else "The discussion is starting."]
     if question:
         parts.append(question)
@@ -473,32 +448,17 @@ def grammar_schema(
     return _tighten(copy.deepcopy(schema), per_string)
 
 
-_LISTED = re.compile(r"\bparticipants?\b[^:\n]*:\s*([^\n]+)", re.IGNORECASE)
 _SPEAKER = re.compile(r"^([A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,3}):\s")
 _NOT_PEOPLE = {"moderator", "you", "you said", "reply", "now", "note", "memory"}
 
 
 def participants_of(request: ChatRequest) -> list[str] | None:
-    """Names the persona may address (never itself), or None when none are known.
-
-    ``metadata["participants"]`` when the engine passes it; else the names listed after
-    "participants:" in the system message; else the speakers of ``Name: …`` lines.
-    """
+    """Names the persona may address (never itself), or None when none are known: the prompt's
+    :attr:`PromptParts.others`, or ``metadata["participants"]`` for a request built by hand."""
     me = (request.agent or "").strip()
-    names = request.metadata.get("participants")
+    names = request.parts.others if request.parts is not None else request.metadata.get("participants")
     found: list[str] = []
     if isinstance(names, (list, tuple)):
         found = [str(n).strip() for n in names if isinstance(n, str)]
-    else:
-        system = "\n".join(m.content for m in request.messages if m.role == "system")
-        match = _LISTED.search(system)
-        if match:
-            found = [n.strip(" .") for n in re.split(r",| and ", match.group(1))]
-        else:
-            for message in request.messages:
-                if message.role == "user":
-                    found += [
-                        m.group(1) for line in message.content.splitlines() if (m := _SPEAKER.match(line.strip()))
-                    ]
     unique = list(dict.fromkeys(n for n in found if n and n != me and n.lower() not in _NOT_PEOPLE and len(n) <= 40))
     return unique or None

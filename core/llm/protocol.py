@@ -48,6 +48,47 @@ class Message:
     content: str
 
 
+@dataclass(frozen=True)
+class PromptParts:
+    """A turn's (or poll answer's) prompt by meaning, as the engine assembled it.
+
+    The messages are what capable models read; these parts are for backends that rebuild
+    the prompt in their own shape (the local backend's compact prompt for a tiny model), so
+    nothing has to be found again by searching the messages' headings.
+    """
+
+    persona: str
+    """The persona paragraph of the system message (the card, or its short variant)."""
+    others: tuple[str, ...] = ()
+    """The other participants, who may be addressed (seating order)."""
+    summary: str = ""
+    """The rolling memory summary, as it made it into the prompt."""
+    recent: tuple[str, ...] = ()
+    """The recent window's lines that made it into the prompt, oldest first."""
+    question: str = ""
+    """What the persona answers now (the stimulus or question; empty: nothing new)."""
+    task: str = ""
+
+
+@dataclass(frozen=True)
+class PromptLimits:
+    """What a backend's model can take, declared by the backend (a capability, not a name check).
+
+    ``budget``: the input-token budget of a turn's prompt (None: the engine's default);
+    ``short_card``: the persona's short card instead of the full one (tiny local models).
+    """
+
+    budget: int | None = None
+    short_card: bool = False
+
+
+def prompt_limits(backend: object) -> PromptLimits:
+    """The backend's :class:`PromptLimits` (its ``prompt_limits`` attribute); the defaults for a
+    backend that declares none (the one check, as :func:`embedding_backend` is for embeddings)."""
+    limits = getattr(backend, "prompt_limits", None)
+    return limits if isinstance(limits, PromptLimits) else PromptLimits()
+
+
 @dataclass(slots=True)
 class ChatRequest:
     messages: list[Message]
@@ -65,6 +106,9 @@ class ChatRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     """Hints for backends that do not go over the wire (e.g. the scripted backend reads
     ``persona`` traits); never part of the cache key."""
+    parts: PromptParts | None = None
+    """The prompt by meaning (engine turns and poll answers); never part of the cache key —
+    the messages already say the same."""
 
     def json_schema(self) -> dict[str, Any] | None:
         """The output model's JSON schema (shared and cached: treat it as read-only)."""

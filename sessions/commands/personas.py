@@ -298,8 +298,9 @@ def run_generate(args: argparse.Namespace) -> int:
 
     from troupe.core.config import load_settings
     from troupe.core.llm.factory import make_backend
-    from troupe.personas.factory import PopulationFactory, check_out_dir, sample_skeletons
+    from troupe.personas.factory import PopulationFactory, check_out_dir
     from troupe.personas.population import MAX_SIZE, load_spec
+    from troupe.personas.sampling import sample_skeletons
 
     if args.size is not None and args.size > MAX_SIZE:
         raise BadInputError(f"must be at most {MAX_SIZE}", field="--size")
@@ -344,8 +345,8 @@ def _like_skeletons(args: argparse.Namespace) -> tuple[Any, list[Any], int, dict
     """``--like``: the survey's chosen columns, twins (one per row) or a sample of ``--size``
     matching their joint distribution; the spec (given, or one made of ``--country`` and
     ``--context``) samples everything else."""
-    from troupe.personas.factory import skeletons_like
     from troupe.personas.population import Country, PopulationSpec, load_spec
+    from troupe.personas.sampling import skeletons_like
     from troupe.personas.survey import column_role, parse_columns, read_survey, sample_rows, twin_rows
 
     columns = parse_columns(args.columns)

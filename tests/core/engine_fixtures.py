@@ -8,7 +8,7 @@ from typing import Any
 from troupe.core.agent import Agent, AgentConfig
 from troupe.core.card import PersonaCard
 from troupe.core.clock import FixedClock
-from troupe.core.journal import GroupCommitLog
+from troupe.core.group_commit import GroupCommitLog
 from troupe.core.llm.protocol import ChatBackend, ChatRequest
 from troupe.core.room import Room
 

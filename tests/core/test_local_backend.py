@@ -125,7 +125,11 @@ def test_compact_prompt_of_the_engine_layout_keeps_window_and_question() -> None
         current="Moderator (to you): Maria, would you buy it?",
     )
     request = ChatRequest(
-        messages=prompt.messages, output_model=TurnAction, agent="Maria Lopez", metadata={"card": card.to_dict()}
+        messages=prompt.messages,
+        output_model=TurnAction,
+        agent="Maria Lopez",
+        metadata={"card": card.to_dict()},
+        parts=prompt.parts,
     )
     _system, user = local_prompt.compact_messages(request)
     lines = user.content.splitlines()
@@ -133,11 +137,18 @@ def test_compact_prompt_of_the_engine_layout_keeps_window_and_question() -> None
     assert lines[-3] == "Tom Becker: remark number 9."  # newest window line just before the question
     assert "Tom Becker: remark number 1." not in user.content  # only the tail of the window
     assert "goals" not in user.content and "#" not in user.content and "JSON" not in user.content
-    # A turn with nothing new to answer (no "# Now"): the window's tail is the cue, never the
+    # Headings are the engine's business, not a contract: renamed, the compact prompt is the same.
+    renamed = [Message(m.role, m.content.replace("# ", "## Section: ")) for m in prompt.messages]
+    assert local_prompt.compact_messages(request, renamed)[1].content == user.content
+    # A turn with nothing new to answer (no question): the window's tail is the cue, never the
     # state-of-mind lines (which a tiny model reads out loud).
     quiet = builder.build(summary="", window=window, state="Your goals: be honest.")
     quiet_request = ChatRequest(
-        messages=quiet.messages, output_model=TurnAction, agent="Maria Lopez", metadata={"card": card.to_dict()}
+        messages=quiet.messages,
+        output_model=TurnAction,
+        agent="Maria Lopez",
+        metadata={"card": card.to_dict()},
+        parts=quiet.parts,
     )
     _system, user = local_prompt.compact_messages(quiet_request)
     assert user.content.splitlines()[-2:] == ["Tom Becker: remark number 9.", "Reply as Maria Lopez."]
@@ -171,19 +182,24 @@ def test_turn_grammar_schema_forbids_empty_or_spilling_speech() -> None:
     assert feeling.match("quite curious") and not feeling.match("curious, and has a gluten-free")
 
 
-def test_participants_come_from_metadata_or_the_prompt() -> None:
-    def request(system: str, user: str = "", **metadata) -> ChatRequest:
+def test_participants_come_from_the_prompt_parts_never_from_its_text() -> None:
+    from troupe.core.llm.protocol import PromptParts
+
+    def request(system: str, user: str = "", parts: PromptParts | None = None, **metadata) -> ChatRequest:
         return ChatRequest(
-            messages=[Message("system", system), Message("user", user)], agent="Maria Lopez", metadata=metadata
+            messages=[Message("system", system), Message("user", user)],
+            agent="Maria Lopez",
+            metadata=metadata,
+            parts=parts,
         )
 
+    typed = request("", parts=PromptParts(persona="A nurse.", others=("Tom Becker", "Aiko Sato")))
+    assert local_prompt.participants_of(typed) == ["Tom Becker", "Aiko Sato"]
     given = request("", participants=["Maria Lopez", "Tom Becker", "Aiko Sato"])
     assert local_prompt.participants_of(given) == ["Tom Becker", "Aiko Sato"]
+    # The system message's wording is not a contract: renaming a heading changes nothing.
     listed = request("# The room\nA moderator leads. The other participants: Tom Becker, Aiko Sato.")
-    assert local_prompt.participants_of(listed) == ["Tom Becker", "Aiko Sato"]
-    heard = request("Be a nurse.", "Moderator: Hi all.\nTom Becker: Cold soup? No.\nYou said: Maybe.")
-    assert local_prompt.participants_of(heard) == ["Tom Becker"]
-    assert local_prompt.participants_of(request("Be a nurse.", "Moderator: Hi.")) is None
+    assert local_prompt.participants_of(listed) is None
 
 
 class _Poll(BaseModel):
@@ -271,7 +287,7 @@ async def test_turn_is_schema_valid_with_non_empty_text(backend: LocalBackend) -
 @needs_model
 async def test_poll_answer_through_the_generic_grammar(backend: LocalBackend) -> None:
     request = ChatRequest(
-        messages=[Message("system", LONG_SYSTEM), Message("user", "# Now\nHow likely are you to buy it, 1 to 5?")],
+        messages=[Message("system", LONG_SYSTEM), Message("user", "How likely are you to buy it, 1 to 5?")],
         output_model=_Poll,
         agent="Maria Lopez",
         metadata={"card": CARD},

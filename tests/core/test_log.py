@@ -10,7 +10,7 @@ import pytest
 
 from troupe.core.clock import FixedClock
 from troupe.core.errors import RunStateError
-from troupe.core.journal import GroupCommitLog
+from troupe.core.group_commit import GroupCommitLog
 from troupe.core.log import EventLog, read_events
 
 

@@ -7,16 +7,8 @@ import asyncio
 from troupe.core.errors import BackendError
 from troupe.core.llm.protocol import CallUsage, EmbeddingResponse
 from troupe.core.llm.scripted import ScriptedBackend
-from troupe.core.memory import (
-    AgentMemory,
-    EmbeddingRecall,
-    EmbeddingStore,
-    LexicalRecall,
-    MemoryConfig,
-    MemoryItem,
-    MemoryNote,
-    terms,
-)
+from troupe.core.memory import AgentMemory, MemoryConfig, MemoryItem, MemoryNote
+from troupe.core.recall import EmbeddingRecall, EmbeddingStore, LexicalRecall, terms
 
 
 def _fill(memory: AgentMemory, n: int, start: int = 1) -> None:

@@ -18,21 +18,13 @@ from tests.support.fake_openai import reply
 from troupe.core.errors import BackendError, BackendUnavailableError, BadInputError, InvalidOutputError
 from troupe.core.llm.protocol import ChatRequest, ChatResponse
 from troupe.core.validation import tomllib  # tomli on Python 3.10
-from troupe.personas.factory import (
-    MANIFEST,
-    NameChoice,
-    PersonaNarrative,
-    PopulationFactory,
-    Skeleton,
-    apportion,
-    build_persona,
-    sample_skeletons,
-)
+from troupe.personas.factory import MANIFEST, NameChoice, PersonaNarrative, PopulationFactory, build_persona
 from troupe.personas.library import list_library, resolve_persona
 from troupe.personas.load import load_persona
 from troupe.personas.model import Persona
 from troupe.personas.names import fallback_name, plausible_name
 from troupe.personas.population import load_spec, shares, spec_from_data
+from troupe.personas.sampling import Skeleton, apportion, sample_skeletons
 from troupe.personas.writer import persona_toml
 from troupe.sessions.cli import main
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from troupe.core.validation import tomllib
-from troupe.personas.factory import skeletons_like
 from troupe.personas.population import Country, PopulationSpec
+from troupe.personas.sampling import skeletons_like
 from troupe.personas.survey import (
     age_band,
     age_in_band,

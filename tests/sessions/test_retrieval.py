@@ -14,7 +14,7 @@ from tests.support.fake_openai import FakeOpenAIServer
 from troupe.core.llm.cache import CachedBackend
 from troupe.core.llm.openai_backend import OpenAIBackend
 from troupe.core.llm.scripted import ScriptedBackend
-from troupe.core.memory import EmbeddingRecall
+from troupe.core.recall import EmbeddingRecall
 from troupe.sessions.guide import Guide, parse_guide
 from troupe.sessions.headless import resume_headless, run_headless
 from troupe.sessions.session import Session

@@ -283,7 +283,7 @@ async def test_five_library_personas_ten_rounds_against_a_fake_openai_server(tmp
 
 
 async def test_memories_can_be_recalled_through_the_backends_embeddings(tmp_path: Path) -> None:
-    from troupe.core.memory import EmbeddingRecall
+    from troupe.core.recall import EmbeddingRecall
 
     backend = ScriptedBackend()
     session = await start(tmp_path, backend, retrieval="embeddings", budget=900)
@@ -318,3 +318,21 @@ async def test_names_follow_the_one_rule_a_shared_first_name_asks_nobody(tmp_pat
     assert answer.agent == "Maria Chen"
     assert session.room.resolve("@Maria") is None and session.room.resolve("tom") == "Tom Becker"
     await session.aclose()
+
+
+async def test_a_backend_declares_its_prompt_limits_and_a_cache_passes_them_on(tmp_path: Path) -> None:
+    from troupe.core.llm.cache import CachedBackend
+    from troupe.core.llm.protocol import PromptLimits
+
+    tiny = ScriptedBackend()
+    tiny.prompt_limits = PromptLimits(budget=900, short_card=True)  # type: ignore[attr-defined]
+    cached = CachedBackend(tiny, tmp_path / "cache.sqlite", mode="record")
+    session = await start(tmp_path, cached)
+    config = session.agent("Maria Lopez").config
+    assert (config.budget.total, config.short_prompt) == (900, True)
+    await session.aclose()
+    await cached.aclose()
+    plain = await Session.start(guide(), make_cards(), ScriptedBackend(), tmp_path / "plain", clock=FixedClock())
+    config = plain.agent("Maria Lopez").config
+    assert (config.budget.total, config.short_prompt) == (3000, False)
+    await plain.aclose()
