@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 
 from .errors import BadInputError, ConfigError
 from .llm.pricing import ModelPrice
-from .validation import bad_input_from_validation, field_path, read_toml
+from .validation import bad_input_from_validation, field_path, problems, read_toml
 
 BackendName = Literal["openai", "local", "scripted"]
 CacheMode = Literal["off", "record", "replay"]
@@ -261,8 +261,7 @@ def _as_config_error(exc: BadInputError) -> ConfigError:
 
 def _config_error(exc: ValidationError, where: Path | str | None, env_fields: dict[str, str]) -> ConfigError:
     """One line naming the file (or environment variable) and the field."""
-    err = exc.errors(include_url=False, include_input=False)[0]
-    dotted = field_path(tuple(err["loc"]))
+    dotted = field_path(problems(exc)[0].loc)
     env_var = next((var for fld, var in env_fields.items() if dotted == fld or dotted.startswith(fld + ".")), None)
     if env_var:
         base = bad_input_from_validation(exc, "environment")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,23 +55,48 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return out or "(root)"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One pydantic error in words: where it is and what is wrong."""
+
+    loc: tuple[Any, ...]
+    message: str
+    located: bool = False
+    """True when a model validator named the field itself (:class:`LocatedValueError`)."""
+
+
+def problems(exc: ValidationError, *, noun: str = "field") -> list[Problem]:
+    """Every problem of ``exc``, worded once for the whole app (files, dialogs, model repairs):
+    a :class:`LocatedValueError`'s own location and words; ``unknown <noun>`` and ``required
+    <noun> is missing``; pydantic's ``Value error, `` prefix dropped."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = located(dict(err))
+        if where is not None:
+            out.append(Problem(where[0], where[1], located=True))
+            continue
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown {noun}"
+        elif err["type"] == "missing":
+            msg = f"required {noun} is missing"
+        out.append(Problem(tuple(err["loc"]), msg.removeprefix("Value error, ")))
+    return out
+
+
+def one_line(exc: ValidationError, *, noun: str = "field") -> tuple[Problem, str]:
+    """The first problem, and its message with ``(and N more problems)`` when there are more."""
+    found = problems(exc, noun=noun)
+    first, more = found[0], len(found) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else ""
+    return first, first.message + suffix
+
+
 def bad_input_from_validation(
     exc: ValidationError, path: str | Path | None, *, prefix: tuple[Any, ...] = ()
 ) -> BadInputError:
-    err = exc.errors(include_url=False, include_input=False)[0]
-    msg = err["msg"]
-    loc = tuple(err["loc"])
-    where = located(dict(err))
-    if where is not None:
-        loc, msg = where
-    elif err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    more = len(exc.errors()) - 1
-    if more > 0:
-        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return BadInputError(msg, path=str(path) if path else None, field=field_path(prefix + loc))
+    first, message = one_line(exc)
+    return BadInputError(message, path=str(path) if path else None, field=field_path(prefix + first.loc))
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

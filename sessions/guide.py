@@ -22,7 +22,7 @@ from troupe.core.errors import BadInputError
 from troupe.core.languages import normalize_language
 from troupe.core.poll_sampling import PollSampling
 from troupe.core.polls import PollSpec
-from troupe.core.validation import LocatedValueError, field_path, located, read_toml
+from troupe.core.validation import LocatedValueError, field_path, one_line, read_toml
 
 Policy = Literal["parallel", "round_robin", "free", "directed"]
 SessionKind = Literal["focus_group", "brainstorm", "interview", "concept_test", "ab_test"]
@@ -212,23 +212,8 @@ def parse_guide(data: dict[str, Any], path: str | Path | None = None) -> Guide:
 
 def format_guide_error(exc: ValidationError, path: str | Path | None, data: Any) -> BadInputError:
     """One line: ``file: sections[i] "Title": key.path: reason`` for the first problem."""
-    errors = exc.errors(include_url=False, include_input=False)
-    err = errors[0]
-    loc = tuple(err["loc"])
-    msg = err["msg"]
-    where = located(err)
-    if where is not None:
-        loc, msg = where
-    elif err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif err["type"] == "missing":
-        msg = "required key is missing"
-    elif msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if len(errors) > 1:
-        more = len(errors) - 1
-        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return BadInputError(msg, path=str(path) if path else None, field=_where(loc, data))
+    first, message = one_line(exc, noun="key")
+    return BadInputError(message, path=str(path) if path else None, field=_where(first.loc, data))
 
 
 def _where(loc: tuple[Any, ...], data: Any) -> str:

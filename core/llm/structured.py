@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InvalidOutputError
+from ..validation import field_path, problems
 from .protocol import CallUsage, ChatRequest, ChatResponse, Message
 
 CallOnce = Callable[[list[Message], bool], Awaitable[tuple[str, CallUsage]]]
@@ -37,11 +38,7 @@ def strip_fences(text: str) -> str:
 
 def describe_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors(include_url=False)[:5]:
-            loc = ".".join(str(x) for x in err["loc"]) or "(root)"
-            parts.append(f"{loc}: {err['msg']}")
-        return "; ".join(parts)
+        return "; ".join(f"{field_path(p.loc)}: {p.message}" for p in problems(exc)[:5])
     return str(exc)
 
 

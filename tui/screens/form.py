@@ -10,7 +10,7 @@ Submit/Cancel buttons, ``ctrl+s``/``esc``, and ``build()`` turning the fields in
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import ValidationError
 from textual import on
@@ -18,6 +18,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from troupe.core.validation import problems
 
 ResultT = TypeVar("ResultT")
 
@@ -37,13 +39,10 @@ def validation_problem(exc: ValidationError) -> DialogProblem:
     A model validator that raises ``LocatedValueError`` (``core/validation.py``) is reported by
     pydantic at the model itself; the exception's ``loc`` still names the field, so that is used.
     """
-    err = exc.errors(include_url=False)[0]
-    cause: Any = (err.get("ctx") or {}).get("error")
-    loc = tuple(getattr(cause, "loc", None) or err["loc"])
-    field = str(loc[0]) if loc else None
-    message = str(cause) if cause is not None else err["msg"]
-    message = message.removeprefix("Value error, ")
-    if cause is None and field:  # a field's own constraint: "question: String should have…"
+    first = problems(exc)[0]
+    field = str(first.loc[0]) if first.loc else None
+    message = first.message
+    if not first.located and field:  # a field's own constraint: "question: String should have…"
         message = f"{field}: {message}"
     return DialogProblem(message[:1].upper() + message[1:], field)
 
