@@ -50,8 +50,12 @@ async def test_an_unreachable_backend_is_one_notice_never_a_crash(guide, cards, 
         await session_screen(pilot)
         await submit(pilot, "Hello?")
         await settle(pilot)
-        notices = [n for n in app._notifications if n.title == "Model backend unavailable"]
-        assert notices and "connection refused" in notices[0].message
+        # The outage reaches the screen twice — the halted turn's ``error`` event and the failed
+        # worker — in an order that depends on scheduling: whichever comes first is shown, and
+        # only once (``already_reported``). Assert that, not which of the two won the race.
+        notices = [n for n in app._notifications if "connection refused" in n.message]
+        assert len(notices) == 1
+        assert notices[0].title in ("Model backend unavailable", "Not answered (backend)")
         assert app.is_running
     assert not any(isinstance(e, ev.SessionEnded) for e in events_of(tmp_path / "run"))  # resumable
 
