@@ -233,7 +233,18 @@ class Error(Event):
         )
 
 
-TURN_EVENT_TYPES = ("say", "think", "pass", "error")
+class TurnWithdrawn(Event):
+    """A persona paused while its answer was being generated: the answer is kept here, counts
+    as its turn in the round, and is heard by nobody (no other persona's memory, no transcript)."""
+
+    type: Literal["turn_withdrawn"] = "turn_withdrawn"
+    agent: str
+    action: str
+    text: str
+    reason: str = "paused"
+
+
+TURN_EVENT_TYPES = ("say", "think", "pass", "error", "turn_withdrawn")
 
 
 def takes_turn(event: Event, round_key: str) -> bool:
@@ -285,7 +296,8 @@ KnownEvent = Annotated[
     | SectionEnded
     | PollClosed
     | RoundStarted
-    | RoundEnded,
+    | RoundEnded
+    | TurnWithdrawn,
     Field(discriminator="type"),
 ]
 

@@ -478,7 +478,16 @@ class Room:
         action = outcome.action
         turn = agent.turns + 1
         text = action.text.strip()
-        if action.action == "say" and text:
+        if agent.name in self.paused:
+            # Paused while its call was in flight: the answer is withdrawn — logged (nothing is
+            # lost), counted as the round's turn, and heard by nobody (not even in memory).
+            items.append(
+                (
+                    "turn_withdrawn",
+                    dict(agent=agent.name, action=action.action, text=text, reason="paused", round_key=key),
+                )
+            )
+        elif action.action == "say" and text:
             to = self.resolve(action.to)
             to = None if to == agent.name else to
             reply_to = self.agents[to].last_say_seq if to else None
@@ -540,6 +549,8 @@ class Room:
         status: list[ActivityStatus] = []
 
         def on_delta(delta: str) -> None:
+            if name in self.paused:  # paused mid-answer: its words stop reaching the screen
+                return
             partial = text.feed(delta)
             if not status:  # "action" comes first in the schema; read it once
                 kind = action.feed(delta)

@@ -116,6 +116,9 @@ class Session:
         self._lock = asyncio.Lock()
         self._ended = False
         self._ending = False
+        self.queued: list[str] = []
+        """Moderator lines typed while a round runs, oldest first: each is logged (and heard)
+        when the round before it is over."""
         self._adhoc = 0
         self._poll_ids: set[str] = set()
         self._unsubscribe = [
@@ -325,9 +328,10 @@ class Session:
     async def step(self) -> bool:
         """Run the next beat of the guide (opening a section, a stimulus, a round, a poll…).
 
-        Returns True when a beat ran, False when the guide is finished or the session ended.
-        Waits while the session is paused.
+        Returns True when a beat ran, False when the guide is finished or the session ended
+        meanwhile; :class:`RunStateError` if it had ended before. Waits while the session is paused.
         """
+        self._check_open()
         await self.room.wait_running()  # a paused session holds no lock while it waits
         async with self._lock:
             if self._ending or (self._cursor >= len(self.plan) and not self._owed):
@@ -354,7 +358,7 @@ class Session:
             return
         if self.room.session_paused:
             self.resume()
-        while True:
+        while not self._ending:
             beat = self.plan[self._cursor] if self._cursor < len(self.plan) else None
             if not await self.step():
                 break
@@ -522,20 +526,24 @@ class Session:
         if not text:
             raise BadInputError("the moderator's message is empty")
         self._check_open()
-        # Logged at once (the moderator may interject while a round runs); the answers wait
-        # for the lock like any other round.
-        said = self.room.record("moderator", text=text, to=names or None, source="moderator")
-        situation = Situation(current=text, current_seq=said.seq)
-        async with self._lock:
-            self._check_open()
-            self.room.restart()
-            if names:
+        # Typed while a round runs, the line waits (``queued``) and is logged when the panel
+        # hears it — after that round's answers — so every transcript is in the order things
+        # happened.
+        self.queued.append(text)
+        try:
+            async with self._lock:
+                self._check_open()
+                self.queued.remove(text)
+                said = self.room.record("moderator", text=text, to=names or None, source="moderator")
+                situation = Situation(current=text, current_seq=said.seq)
+                self.room.restart()
+                policy = "directed" if names else self._current_policy()
                 return await self._round(
-                    "directed", key=self._adhoc_key(), to=names, situation=situation, reply_to=said.seq
+                    policy, key=self._adhoc_key(), to=names or None, situation=situation, reply_to=said.seq
                 )
-            return await self._round(
-                self._current_policy(), key=self._adhoc_key(), situation=situation, reply_to=said.seq
-            )
+        finally:
+            if text in self.queued:  # cancelled, or refused (the session ended) before it was heard
+                self.queued.remove(text)
 
     async def ask(self, name: str, text: str) -> list[Event]:
         """Directed: only ``name`` answers."""
@@ -597,36 +605,44 @@ class Session:
             return True
 
     def pause_agent(self, name: str) -> None:
-        """The persona takes no turns (it keeps listening) until :meth:`resume_agent`."""
+        """The persona takes no turns (it keeps listening) until :meth:`resume_agent`. A turn
+        in flight is withdrawn: logged as ``turn_withdrawn`` and heard by nobody."""
+        self._check_open()
         n = self._name(name)
         if n not in self.room.paused:
             self.room.record("agent_paused", agent=n)
 
     def resume_agent(self, name: str) -> None:
+        self._check_open()
         n = self._name(name)
         if n in self.room.paused:
             self.room.record("agent_resumed", agent=n)
 
     def mute_agent(self, name: str) -> None:
-        """The persona keeps taking turns, but nobody hears it (its words are still logged)."""
+        """The persona keeps taking turns, but nobody hears it (its words are still logged); a
+        turn in flight when it is muted is logged muted."""
+        self._check_open()
         n = self._name(name)
         if n not in self.room.muted:
             self.room.record("agent_muted", agent=n)
 
     def unmute_agent(self, name: str) -> None:
+        self._check_open()
         n = self._name(name)
         if n in self.room.muted:
             self.room.record("agent_unmuted", agent=n)
 
     def pause(self) -> None:
         """No new turns start until :meth:`resume`; turns in flight finish and are logged."""
-        if not self.room.session_paused and not self._ended:
+        self._check_open()
+        if not self.room.session_paused:
             self.room.record("session_paused")
 
     def resume(self) -> None:
         """Let turns start again after :meth:`pause`. (To reopen a stopped run from its
         directory, use the class method :meth:`reopen`.)"""
-        if self.room.session_paused and not self._ended:
+        self._check_open()
+        if self.room.session_paused:
             self.room.record("session_resumed")
 
     async def end(self, reason: str = "moderator") -> None:
@@ -659,8 +675,13 @@ class Session:
     # -- helpers ----------------------------------------------------------------------------
 
     def _check_open(self) -> None:
+        """Every verb refuses, the same way, once the session has ended: nothing is ever
+        appended after ``session_ended``."""
         if self._ending:
-            raise RunStateError("the session has ended")
+            raise RunStateError(
+                f"the session has ended; to go on differently, branch it: troupe branch {self.run_dir} "
+                f"--at {self.log.last_seq}"
+            )
 
     def _adhoc_key(self) -> str:
         return f"m{self._adhoc + 1}"
