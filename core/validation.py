@@ -6,8 +6,11 @@ reason, and nothing else (no traceback, no input echo).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,3 +134,47 @@ def read_json(path: str | Path) -> Any:
         raise BadInputError("not UTF-8 text", path=str(p)) from None
     except OSError as exc:
         raise BadInputError(f"cannot read: {exc.strerror}", path=str(p)) from None
+
+
+def read_csv_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
+    """``(row number, cells)`` of a CSV file as people save them (UTF-8 with or without a BOM;
+    ``,`` ``;`` or tab, whichever the header uses most); the first pair is the header. Every
+    problem is one :class:`BadInputError` naming the file (and the row)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BadInputError("file not found", path=str(p)) from None
+    except UnicodeDecodeError:
+        raise BadInputError('is not UTF-8 text (save it as "CSV UTF-8")', path=str(p)) from None
+    except OSError as exc:
+        raise BadInputError(f"cannot be read ({exc.strerror or exc})", path=str(p)) from None
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first.count) if any(d in first for d in ",;\t") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise BadInputError(f"row {reader.line_num}: not valid CSV ({exc})", path=str(p)) from None
+
+
+def csv_column(header: list[str], column: str, path: str | Path) -> int:
+    """The index of ``column`` in a CSV header: an exact match first, then ignoring case
+    (``Intent`` for ``intent``). Missing, or repeated (``score,score``: which one holds the
+    answers is anyone's guess), is a one-line error naming the file and the column."""
+    names = [h.strip() for h in header]
+    wanted = column.strip()
+    folded = [n.casefold() for n in names]
+    same = [i for i, n in enumerate(folded) if n == wanted.casefold()]
+    if len(same) > 1:
+        where = ", ".join(str(i + 1) for i in same)
+        raise BadInputError(
+            f"the header repeats this column (columns {where}); rename one", path=str(path), field=f"column {column!r}"
+        )
+    if wanted in names:
+        return names.index(wanted)
+    if wanted.casefold() in folded:
+        return folded.index(wanted.casefold())
+    shown = ", ".join(repr(n) for n in names[:12]) + (", …" if len(names) > 12 else "")
+    raise BadInputError(f"no such column (the columns are {shown})", path=str(path), field=f"column {column!r}")

@@ -19,8 +19,6 @@ when it is one of the factory's brackets. Everything else the factory samples fr
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from troupe.core.errors import BadInputError
+from troupe.core.validation import csv_column, read_csv_rows
 
 from .population import INCOME_BRACKETS
 
@@ -91,25 +90,11 @@ def read_survey(path: str | Path, columns: list[str]) -> SurveyTable:
     header uses most). A missing column is a one-line error naming the file and the column;
     a column is matched exactly, then ignoring case."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise BadInputError("file not found", path=str(p)) from None
-    except UnicodeDecodeError:
-        raise BadInputError('is not UTF-8 text (save it as "CSV UTF-8")', path=str(p)) from None
-    except OSError as exc:
-        raise BadInputError(f"cannot be read ({exc.strerror or exc})", path=str(p)) from None
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first.count) if any(d in first for d in ",;\t") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        records = [(reader.line_num, row) for row in reader]
-    except csv.Error as exc:
-        raise BadInputError(f"row {reader.line_num}: not valid CSV ({exc})", path=str(p)) from None
+    records = list(read_csv_rows(p))
     if not records:
         raise BadInputError("the file is empty", path=str(p))
     header = [h.strip() for h in records[0][1]]
-    indexes = [_column(header, c, p) for c in columns]
+    indexes = [csv_column(header, c, p) for c in columns]
     names = [header[i] for i in indexes]
     rows: list[dict[str, str]] = []
     lines: list[int] = []
@@ -121,16 +106,6 @@ def read_survey(path: str | Path, columns: list[str]) -> SurveyTable:
     if not rows:
         raise BadInputError("no respondents (only a header row)", path=str(p))
     return SurveyTable(p, names, rows, lines)
-
-
-def _column(header: list[str], column: str, path: Path) -> int:
-    if column in header:
-        return header.index(column)
-    folded = [h.casefold() for h in header]
-    if column.casefold() in folded:
-        return folded.index(column.casefold())
-    shown = ", ".join(repr(n) for n in header[:12]) + (", …" if len(header) > 12 else "")
-    raise BadInputError(f"no such column (the columns are {shown})", path=str(path), field=f"column {column!r}")
 
 
 # -- choosing the panel ------------------------------------------------------------------------

@@ -189,7 +189,7 @@ class Fidelity:
             ci = f", 95 % CI {self.sd_ratio_ci[0]:.2f}–{self.sd_ratio_ci[1]:.2f}" if self.sd_ratio_ci else ""
             bf = f", Brown–Forsythe {format_p(self.brown_forsythe.p)}" if self.brown_forsythe else ""
             lines.append(
-                f"- spread: SD {_num(self.sd_simulated)} vs {_num(self.sd_human)}, ratio {self.sd_ratio:.2f}×{ci}{bf}"
+                f"- spread: SD {format_num(self.sd_simulated)} vs {format_num(self.sd_human)}, ratio {self.sd_ratio:.2f}×{ci}{bf}"
             )
         if self.extreme_share is not None and self.low_share and self.high_share and self.scale:
             fisher = f", Fisher {format_p(self.fisher.p)}" if self.fisher else ""
@@ -252,7 +252,7 @@ def _centre(f: Fidelity, stats: Any) -> None:
         f.notes.append("Welch's t-test is undefined: every answer on each side is the same")
     else:
         r = stats.ttest_ind(x, y, equal_var=False)
-        f.welch = Test("welch_t", float(r.statistic), float(r.pvalue), _finite(getattr(r, "df", None)))
+        f.welch = Test("welch_t", float(r.statistic), float(r.pvalue), finite(getattr(r, "df", None)))
 
 
 def _spread(f: Fidelity, stats: Any, seed: int) -> None:
@@ -426,7 +426,7 @@ def _spread_verdict(f: Fidelity) -> Aspect | None:
     ci = f"95 % CI {f.sd_ratio_ci[0]:.2f}–{f.sd_ratio_ci[1]:.2f}" if f.sd_ratio_ci else "no CI"
     bf = f"; Brown–Forsythe {format_p(f.brown_forsythe.p)}" if f.brown_forsythe else ""
     detail = f"({ci}{bf})"
-    ratio = f"simulated SD is {r:.2f}× the human SD ({_num(f.sd_simulated)} vs {_num(f.sd_human)})"
+    ratio = f"simulated SD is {r:.2f}× the human SD ({format_num(f.sd_simulated)} vs {format_num(f.sd_human)})"
     significant = (f.brown_forsythe is not None and f.brown_forsythe.p < ALPHA) or (
         f.sd_ratio_ci is not None and (f.sd_ratio_ci[1] < 1 or f.sd_ratio_ci[0] > 1)
     )
@@ -504,11 +504,13 @@ def _pt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _num(x: float | None) -> str:
+def format_num(x: float | None) -> str:
+    """Two decimals, or an em dash for a figure that does not exist."""
     return "—" if x is None else f"{x:.2f}"
 
 
-def _finite(x: Any) -> float | None:
+def finite(x: Any) -> float | None:
+    """``x`` as a finite float, or None (a NaN or an infinity from a degenerate test)."""
     try:
         value = float(x)
     except (TypeError, ValueError):

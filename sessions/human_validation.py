@@ -19,13 +19,10 @@ cell that cannot be read, its row — as a spreadsheet numbers it (the header is
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import statistics
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +32,10 @@ from troupe.core.events import PollAnswer
 from troupe.core.poll_stats import CHOICE_KINDS, NUMERIC_KINDS, Answer, PollResult, format_sd
 from troupe.core.poll_stats import interpret_event as interpret
 from troupe.core.polls import LIKERT_LABELS
+from troupe.core.validation import csv_column, read_csv_rows
 from troupe.personas.survey import age_in_band, persona_value
 
-from .fidelity import Fidelity, Scale, assess
+from .fidelity import Fidelity, Scale, assess, finite, format_num, format_p
 from .study import CAVEAT, GroupPolls, load_polls, pool_results
 
 ALPHA = 0.05
@@ -145,12 +143,12 @@ def read_answer_column(
     in many locales write ``;``); a UTF-8 byte-order mark is ignored.
     """
     path = Path(csv_path)
-    rows = _csv_rows(path)
+    rows = read_csv_rows(path)
     first = next(rows, None)
     if first is None:
         raise BadInputError("the file is empty", path=str(path))
-    index = _column_index(first[1], column, path)
-    by_index = _column_index(first[1], by, path) if by is not None else None
+    index = csv_column(first[1], column, path)
+    by_index = csv_column(first[1], by, path) if by is not None else None
     human = PollResult(
         poll_id=poll.poll_id,
         question=poll.question,
@@ -295,49 +293,6 @@ def _resolved(kind: str, answer: Answer) -> bool:
 def _integer(text: str) -> int | None:
     match = re.fullmatch(r"\s*(\d+)(?:\.0*)?\s*", text)
     return int(match.group(1)) if match else None
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """``(row number, cells)`` pairs; the first pair is the header."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise BadInputError("file not found", path=str(path)) from None
-    except UnicodeDecodeError:
-        raise BadInputError('is not UTF-8 text (save it as "CSV UTF-8")', path=str(path)) from None
-    except OSError as exc:
-        raise BadInputError(f"cannot be read ({exc.strerror or exc})", path=str(path)) from None
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first.count) if any(d in first for d in ",;\t") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        for row in reader:
-            yield reader.line_num, row
-    except csv.Error as exc:
-        raise BadInputError(f"row {reader.line_num}: not valid CSV ({exc})", path=str(path)) from None
-
-
-def _column_index(header: list[str], column: str, path: Path) -> int:
-    return column_index(header, column, path)
-
-
-def column_index(header: list[str], column: str, path: Path) -> int:
-    """Exact header match first, then ignoring case (``Intent`` for ``intent``)."""
-    names = [h.strip() for h in header]
-    wanted = column.strip()
-    folded = [n.casefold() for n in names]
-    same = [i for i, n in enumerate(folded) if n == wanted.casefold()]
-    if len(same) > 1:  # `score,score`: which one holds the answers is anyone's guess
-        where = ", ".join(str(i + 1) for i in same)
-        raise BadInputError(
-            f"the header repeats this column (columns {where}); rename one", path=str(path), field=f"column {column!r}"
-        )
-    if wanted in names:
-        return names.index(wanted)
-    if wanted.casefold() in folded:
-        return folded.index(wanted.casefold())
-    shown = ", ".join(repr(n) for n in names[:12]) + (", …" if len(names) > 12 else "")
-    raise BadInputError(f"no such column (the columns are {shown})", path=str(path), field=f"column {column!r}")
 
 
 # -- the comparison ------------------------------------------------------------------------------
@@ -520,7 +475,7 @@ class Validation:
         ]
         if self.numeric:
             lines += [
-                f"| mean | {_num(sim.mean)} | {_num(hum.mean)} |",
+                f"| mean | {format_num(sim.mean)} | {format_num(hum.mean)} |",
                 f"| sd | {format_sd(sim.stdev)} | {format_sd(hum.stdev)} |",
             ]
         lines += ["", "## Tests", ""]
@@ -583,7 +538,7 @@ def compare(
                 v.notes.append("Welch's t-test is undefined: every answer on each side is the same")
             else:
                 r = stats.ttest_ind(x, y, equal_var=False)
-                v.welch = StatTest("welch_t", float(r.statistic), float(r.pvalue), _float(getattr(r, "df", None)))
+                v.welch = StatTest("welch_t", float(r.statistic), float(r.pvalue), finite(getattr(r, "df", None)))
             if x and y:
                 r = stats.mannwhitneyu(x, y, alternative="two-sided")
                 v.mann_whitney = StatTest("mann_whitney_u", float(r.statistic), float(r.pvalue))
@@ -891,23 +846,6 @@ def _instructions(polls: list[GroupPolls], poll_id: str) -> list[str]:
             if isinstance(name, str) and name not in seen:
                 seen.append(name)
     return seen or ["default"]
-
-
-def format_p(p: float) -> str:
-    """``p = 0.003``; ``p < 0.001`` below that (more digits would be false precision)."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def _num(x: float | None) -> str:
-    return "—" if x is None else f"{x:.2f}"
-
-
-def _float(x: Any) -> float | None:
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 __all__ = [
