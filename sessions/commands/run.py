@@ -95,37 +95,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide)
     settings = _settings()
     backend = make_backend(settings, args.backend, args.model)
+    # The same session whichever way it runs: opened by troupe.sessions.opening either way.
+    opening = dict(settings=settings, seed=args.seed, rounds_cap=args.rounds, retrieval=args.retrieval)
     if not args.headless:
         launch = _tui("launch_session")
         try:
-            return int(
-                launch(
-                    guide,
-                    cards,
-                    backend,
-                    run_dir,
-                    settings=settings,
-                    seed=args.seed,
-                    rounds_cap=args.rounds,
-                    retrieval=args.retrieval,
-                )
-            )
+            return int(launch(guide, cards, backend, run_dir, **opening))
         finally:
             _close(backend)
 
     from .. import headless
 
-    coro = headless.run_headless(
-        guide,
-        cards,
-        backend,
-        run_dir,
-        settings=settings,
-        seed=args.seed,
-        rounds_cap=args.rounds,
-        retrieval=args.retrieval,
-    )
-    return _headless(coro, backend, run_dir)
+    return _headless(headless.run_headless(guide, cards, backend, run_dir, **opening), backend, run_dir)
 
 
 def _settings() -> Any:
