@@ -29,7 +29,7 @@ from troupe.core.agent import Agent, AgentConfig, Situation
 from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
 from troupe.core.errors import BadInputError, RunStateError
-from troupe.core.events import Event, SessionStarted
+from troupe.core.events import Event, PollRevealed, SessionStarted
 from troupe.core.journal import GroupCommitLog
 from troupe.core.llm.protocol import ChatBackend, embedding_backend
 from troupe.core.log import EventLog
@@ -566,6 +566,35 @@ class Session:
             while pid in self._poll_ids or any(p.id == pid for s in self.guide.sections for p in s.polls):
                 pid, k = f"{spec.id}-{k}", k + 1
             return await self._poll(spec, poll_id=pid)
+
+    async def discuss_results(self, poll_id: str | None = None) -> list[Event]:
+        """A round in which the panel discusses a revealed poll's results (the latest by default).
+
+        Logged as a ``moderator`` event with ``source="discuss_results"`` and ``poll_id`` (the
+        question the room hears), followed by one round of the current section's policy that
+        replies to it. Refused (``BadInputError``) when no such poll has been revealed.
+        """
+        revealed = [e for e in self.events if isinstance(e, PollRevealed)]
+        if poll_id is not None:
+            revealed = [e for e in revealed if e.poll_id == poll_id]
+        if not revealed:
+            raise BadInputError(
+                f"poll {poll_id} has not been revealed" if poll_id else "no poll's results have been revealed yet"
+            )
+        poll = revealed[-1]
+        about = f"“{poll.question}”" if poll.question else poll.poll_id
+        text = (
+            f"You have all seen the results of the poll {about}. Discuss them: what surprises you, "
+            "and why do you think people answered differently?"
+        )
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            said = self.room.record("moderator", text=text, to=None, source="discuss_results", poll_id=poll.poll_id)
+            situation = Situation(current=text, current_seq=said.seq)
+            return await self._round(
+                self._current_policy(), key=self._adhoc_key(), situation=situation, reply_to=said.seq
+            )
 
     async def run_round(self) -> list[Event]:
         """One extra round of the current section's policy, on the latest question."""

@@ -12,6 +12,7 @@ from tests.tui.tui_fixtures import events_of, feed_text, plain, session_screen, 
 from troupe.core import events as ev
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.tui.launch import new_session_app, resume_app
+from troupe.tui.screens.confirm import ConfirmDialog
 from troupe.tui.screens.export import ExportDialog
 from troupe.tui.screens.poll import PollDialog
 from troupe.tui.screens.poll_results import PollResultsScreen
@@ -187,9 +188,12 @@ async def test_next_section_key_moves_through_the_guide(guide, cards, tmp_path):
     app, run_dir = app_for(guide, cards, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await session_screen(pilot)
-        await pilot.press("escape", "n")
+        await pilot.press("escape", "n")  # before the first section: nothing to skip, no question
         await settle(pilot)
-        await pilot.press("n")
+        await pilot.press("n")  # the warm-up's round has not run: asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
         await settle(pilot)
         log = events_of(run_dir)
         sections = [(e.index, e.title) for e in log if isinstance(e, ev.SectionStarted)]
@@ -288,7 +292,11 @@ async def test_quit_mid_session_then_resume_continues_the_same_log(guide, cards,
         await submit(pilot, "First question?")
         await pilot.pause(0.1)  # turns are in flight
         await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)  # a round runs: quitting asks first
+        await pilot.press("ctrl+q")  # ctrl+q again confirms
     assert app.return_code == 0
+    assert app.exit_message() == f"The run is in {run_dir}.\nContinue it:  troupe resume {run_dir}"
     before = events_of(run_dir)
     assert [e.seq for e in before] == list(range(1, len(before) + 1))
     assert any(isinstance(e, ev.Moderator) for e in before)

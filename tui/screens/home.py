@@ -121,7 +121,7 @@ class HomeScreen(WorkerScreen[None]):
             card = render_card(persona)
             self.library[persona.slug] = persona
             self._cards[persona.slug] = card
-            selection.add_option((f"{card.name} · {card.descriptor}", persona.slug))
+            selection.add_option((Text(f"{card.name} · {card.descriptor}"), persona.slug))
 
     def _load_runs(self) -> None:
         self.runs = recent_runs(self.config.runs_dir)

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -43,7 +44,7 @@ def _traits(traits: dict[str, Any]) -> Table:
             if isinstance(value, list)
             else (f"{value:.2f}" if isinstance(value, float) else str(value))
         )
-        table.add_row(key, shown)
+        table.add_row(Text(str(key)), Text(shown))
     return table
 
 
@@ -64,14 +65,14 @@ class PersonaDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         d = self.detail
         with Vertical(classes="dialog", id="persona-detail") as box:
-            box.border_title = f"{d.card.name} · {d.card.descriptor}"
+            box.border_title = Content(f"{d.card.name} · {d.card.descriptor}")
             box.border_subtitle = "esc close"
             box.styles.border_title_color = d.colour
             with VerticalScroll():
                 yield Static(Text("Airtime", style="bold"))
                 yield Static(airtime_line(d), id="detail-airtime")
                 yield Static(Text("\nMemory summary", style="bold"))
-                yield Static(d.memory_summary or "(nothing consolidated yet)", id="detail-memory")
+                yield Static(Content(d.memory_summary or "(nothing consolidated yet)"), id="detail-memory")
                 yield Static(Text("\nPoll answers", style="bold"))
                 yield Static(self._answers(), id="detail-answers")
                 if d.card.traits:
@@ -89,5 +90,7 @@ class PersonaDetailScreen(ModalScreen[None]):
         table.add_column(ratio=2, style="dim")
         for poll, answer in self.detail.answers:
             privacy = "" if answer.revealed else " (private)"
-            table.add_row(poll.question, ", ".join(poll.label(answer.value)) + privacy, answer.rationale)
+            table.add_row(
+                Text(poll.question), Text(", ".join(poll.label(answer.value)) + privacy), Text(answer.rationale)
+            )
         return table

@@ -77,7 +77,7 @@ class PersonaPane(Widget, can_focus=True):
         """Why the last turn produced no speech ("passed", "thought privately"), until it speaks."""
         self.show_thoughts = False
         self.compact = False
-        self.border_title = f"{name} · {descriptor}" if descriptor else name
+        self.border_title = Content(f"{name} · {descriptor}" if descriptor else name)  # text, not markup
         self.styles.border_title_color = colour
 
     # -- state in ------------------------------------------------------------------
@@ -153,6 +153,15 @@ class PersonaPane(Widget, can_focus=True):
             parts.append((f"  {self.feeling}", f"italic {QUIET}"))
         return parts
 
+    @property
+    def shown_partial(self) -> str | None:
+        """The streaming text the pane may draw: a turn that streams as ``think`` is private,
+        so while thoughts are hidden (the default) its words are never drawn, not even while
+        they arrive (the engine marks it: ``AgentActivity(status="thinking", partial_text=…)``)."""
+        if self.partial is not None and self.status == "thinking" and not self.show_thoughts:
+            return None
+        return self.partial
+
     def badge(self) -> Content:
         return Content.assemble(*self._badge_parts())
 
@@ -162,8 +171,10 @@ class PersonaPane(Widget, can_focus=True):
         if self.compact:
             return self._render_compact()
         parts = self._badge_parts()
-        if self.partial is not None:
-            parts += ["\n", (self.partial, "bold"), ("▍", self.colour)]
+        partial = self.shown_partial
+        if partial is not None:
+            style = "italic #9a9ab0" if self.status == "thinking" else "bold"
+            parts += ["\n", (partial, style), ("▍", self.colour)]
         if self.show_thoughts and self.thoughts:
             parts += ["\n", (f"(thinks) {self.thoughts[-1]}", "italic #9a9ab0")]
         elif self.quiet and self.partial is None:
@@ -176,13 +187,14 @@ class PersonaPane(Widget, can_focus=True):
     def _render_compact(self) -> Content:
         """One line (the pane's CSS turns wrapping off and ends it with an ellipsis)."""
         parts: list[Part] = [(self.persona.split(" ", 1)[0], f"bold {self.colour}"), " ", *self._badge_parts()]
-        line = self.partial if self.partial is not None else (self.said[-1] if self.said else "")
+        partial = self.shown_partial
+        line = partial if partial is not None else (self.said[-1] if self.said else "")
         if self.show_thoughts and self.partial is None and self.thoughts:
             line = f"(thinks) {self.thoughts[-1]}"
         elif self.quiet and self.partial is None:  # the latest turn said nothing: say so
             line = f"({self.quiet})"
         if line:
-            parts.append(("  " + line.replace("\n", " "), "bold" if self.partial is not None else QUIET))
+            parts.append(("  " + line.replace("\n", " "), "bold" if partial is not None else QUIET))
         return Content.assemble(*parts)
 
     # -- interaction ---------------------------------------------------------------
