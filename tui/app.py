@@ -19,7 +19,6 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle
-from textual.content import Content
 from textual.widgets import Label, LoadingIndicator
 from textual.worker import Worker
 
@@ -29,6 +28,7 @@ from .screens.base import WorkerScreen, notify_error
 from .screens.confirm import ConfirmDialog
 from .screens.session import SessionScreen
 from .session_api import ModeratedSession
+from .text import plain, visible
 
 CANCEL_GRACE_S = 2.0
 """How long quitting waits for cancelled turns to unwind."""
@@ -46,7 +46,7 @@ class OpeningScreen(WorkerScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Middle(), Center():
-            yield Label(Content(self.what), id="opening-label")
+            yield Label(plain(self.what), id="opening-label")
             yield LoadingIndicator()
 
 
@@ -172,11 +172,11 @@ class TroupeApp(App[int]):
             )
         return f"The run is in {run_dir}.\nContinue it:  troupe resume {run_dir}"
 
-    def notify(self, message: str, *, markup: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
         """Every notice is plain text: what it quotes (names, paths, a persona's words, an error
         message) is data, never markup, so ``[/b]`` in it is shown, not parsed (and never crashes).
         Widgets' ``notify`` passes ``markup=True`` by default; it is ignored on purpose."""
-        super().notify(message, markup=False, **kwargs)
+        super().notify(visible(message), title=visible(title), markup=False, **kwargs)
 
     def report(self, error: BaseException, doing: str | None = None) -> None:
         notify_error(self, error, doing)

@@ -36,3 +36,5 @@ class TuiConfig:
     """The session templates the home screen lists (None: the shipped guides)."""
     library: Callable[[], list[Any]] | None = None
     """The personas the home screen offers (None: the shipped library)."""
+    settings: Callable[[], Any] | None = None
+    """Loads the backend settings the home screen checks (None: ``load_settings()``)."""

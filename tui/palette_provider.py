@@ -11,8 +11,9 @@ from __future__ import annotations
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.content import Content
 from textual.markup import escape
+
+from .text import plain, visible
 
 
 class ModeratorCommands(Provider):
@@ -28,7 +29,7 @@ class ModeratorCommands(Provider):
 
     async def discover(self) -> Hits:
         for action in self._actions():
-            yield DiscoveryHit(Content(action.title), partial(action.run), help=escape(action.help))
+            yield DiscoveryHit(plain(action.title), partial(action.run), help=escape(visible(action.help)))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -37,8 +38,8 @@ class ModeratorCommands(Provider):
             if score > 0:
                 yield Hit(
                     score,
-                    matcher.highlight(escape(action.title)),
+                    matcher.highlight(escape(visible(action.title))),
                     partial(action.run),
                     text=action.title,
-                    help=escape(action.help),
+                    help=escape(visible(action.help)),
                 )

@@ -11,9 +11,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from ..text import plain
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -33,11 +34,11 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="confirm-dialog") as box:
-            box.border_title = Content(self.title_text)
+            box.border_title = plain(self.title_text)
             box.border_subtitle = "y yes · esc no"
-            yield Static(Content(self.message), id="confirm-message")
+            yield Static(plain(self.message), id="confirm-message")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(Content(f"{self.confirm} (y)"), variant="warning", id="confirm-yes", compact=True)
+                yield Button(plain(f"{self.confirm} (y)"), variant="warning", id="confirm-yes", compact=True)
                 yield Button("Cancel (esc)", id="confirm-no", compact=True)
 
     def on_mount(self) -> None:

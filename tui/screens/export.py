@@ -40,7 +40,7 @@ def export_problem(run_dir: Path, request: ExportRequest) -> str | None:
     from troupe.sessions.export.common import resolve_output
 
     if request.fmt not in FORMATS:
-        return f"unknown format {request.fmt!r} (choose from {', '.join(FORMATS)})"
+        return f"unknown format “{request.fmt}” (choose from {', '.join(FORMATS)})"
     try:
         target = resolve_output(run_dir, request.path, f"transcript.{FORMATS[request.fmt]}")
     except TroupeError as exc:

@@ -16,9 +16,10 @@ from pydantic import ValidationError
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from ..text import plain
 
 ResultT = TypeVar("ResultT")
 
@@ -64,13 +65,13 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
 
     def form_footer(self, submit_label: str, error: str = "") -> ComposeResult:
         """The error line and the Submit / Cancel buttons."""
-        yield Static(Content(error), id="dialog-error", classes="dialog-error")
+        yield Static(plain(error), id="dialog-error", classes="dialog-error")
         with Horizontal(classes="dialog-buttons"):
             yield Button(submit_label, variant="primary", id="submit", compact=True)
             yield Button("Cancel", id="cancel", compact=True)
 
     def show_problem(self, message: str = "") -> None:
-        self.query_one("#dialog-error", Static).update(Content(message))  # it may quote input: text, not markup
+        self.query_one("#dialog-error", Static).update(plain(message))  # it may quote input: text, not markup
 
     @on(Button.Pressed, "#submit")
     def action_submit(self) -> None:

@@ -10,13 +10,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from troupe.core.card import PersonaCard
 
 from ..poll_view import Answer, PollView
+from ..text import plain, plain_text
 
 
 @dataclass
@@ -44,7 +44,7 @@ def _traits(traits: dict[str, Any]) -> Table:
             if isinstance(value, list)
             else (f"{value:.2f}" if isinstance(value, float) else str(value))
         )
-        table.add_row(Text(str(key)), Text(shown))
+        table.add_row(plain_text(str(key)), plain_text(shown))
     return table
 
 
@@ -65,21 +65,21 @@ class PersonaDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         d = self.detail
         with Vertical(classes="dialog", id="persona-detail") as box:
-            box.border_title = Content(f"{d.card.name} · {d.card.descriptor}")
+            box.border_title = plain(f"{d.card.name} · {d.card.descriptor}")
             box.border_subtitle = "esc close"
             box.styles.border_title_color = d.colour
             with VerticalScroll():
                 yield Static(Text("Airtime", style="bold"))
                 yield Static(airtime_line(d), id="detail-airtime")
                 yield Static(Text("\nMemory summary", style="bold"))
-                yield Static(Content(d.memory_summary or "(nothing consolidated yet)"), id="detail-memory")
+                yield Static(plain(d.memory_summary or "(nothing consolidated yet)"), id="detail-memory")
                 yield Static(Text("\nPoll answers", style="bold"))
                 yield Static(self._answers(), id="detail-answers")
                 if d.card.traits:
                     yield Static(Text("\nTraits", style="bold"))
                     yield Static(_traits(d.card.traits))
                 yield Static(Text("\nCard (the persona's prompt)", style="bold"))
-                yield Static(Text(d.card.prompt), id="detail-card")
+                yield Static(plain_text(d.card.prompt), id="detail-card")
 
     def _answers(self) -> Text | Table:
         if not self.detail.answers:
@@ -91,6 +91,8 @@ class PersonaDetailScreen(ModalScreen[None]):
         for poll, answer in self.detail.answers:
             privacy = "" if answer.revealed else " (private)"
             table.add_row(
-                Text(poll.question), Text(", ".join(poll.label(answer.value)) + privacy), Text(answer.rationale)
+                plain_text(poll.question),
+                plain_text(", ".join(poll.label(answer.value)) + privacy),
+                plain_text(answer.rationale),
             )
         return table

@@ -20,6 +20,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
+from ..text import plain, visible
+
 Part = str | tuple[str, str]
 QUIET = "#8a8a8a"
 """Older utterances and notes: a fixed grey rather than ``dim``, which costs a colour blend
@@ -77,7 +79,7 @@ class PersonaPane(Widget, can_focus=True):
         """Why the last turn produced no speech ("passed", "thought privately"), until it speaks."""
         self.show_thoughts = False
         self.compact = False
-        self.border_title = Content(f"{name} · {descriptor}" if descriptor else name)  # text, not markup
+        self.border_title = plain(f"{name} · {descriptor}" if descriptor else name)  # text, not markup
         self.styles.border_title_color = colour
 
     # -- state in ------------------------------------------------------------------
@@ -150,7 +152,7 @@ class PersonaPane(Widget, can_focus=True):
         if self.paused and self.badge_key != "paused":
             parts.append((" · paused", BADGES["paused"][1]))
         if self.feeling and not self.compact:
-            parts.append((f"  {self.feeling}", f"italic {QUIET}"))
+            parts.append((f"  {visible(self.feeling)}", f"italic {QUIET}"))
         return parts
 
     @property
@@ -174,19 +176,19 @@ class PersonaPane(Widget, can_focus=True):
         partial = self.shown_partial
         if partial is not None:
             style = "italic #9a9ab0" if self.status == "thinking" else "bold"
-            parts += ["\n", (partial, style), ("▍", self.colour)]
+            parts += ["\n", (visible(partial), style), ("▍", self.colour)]
         if self.show_thoughts and self.thoughts:
-            parts += ["\n", (f"(thinks) {self.thoughts[-1]}", "italic #9a9ab0")]
+            parts += ["\n", (f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0")]
         elif self.quiet and self.partial is None:
             parts += ["\n", (f"({self.quiet})", f"italic {QUIET}")]
         for age, text in enumerate(reversed(self.said)):
             fresh = age == 0 and self.partial is None
-            parts += ["\n", (f"“{text}”", "" if fresh else QUIET)]
+            parts += ["\n", (f"“{visible(text)}”", "" if fresh else QUIET)]
         return Content.assemble(*parts)
 
     def _render_compact(self) -> Content:
         """One line (the pane's CSS turns wrapping off and ends it with an ellipsis)."""
-        parts: list[Part] = [(self.persona.split(" ", 1)[0], f"bold {self.colour}"), " ", *self._badge_parts()]
+        parts: list[Part] = [(visible(self.persona.split(" ", 1)[0]), f"bold {self.colour}"), " ", *self._badge_parts()]
         partial = self.shown_partial
         line = partial if partial is not None else (self.said[-1] if self.said else "")
         if self.show_thoughts and self.partial is None and self.thoughts:
@@ -194,7 +196,7 @@ class PersonaPane(Widget, can_focus=True):
         elif self.quiet and self.partial is None:  # the latest turn said nothing: say so
             line = f"({self.quiet})"
         if line:
-            parts.append(("  " + line.replace("\n", " "), "bold" if partial is not None else QUIET))
+            parts.append(("  " + visible(line.replace("\n", " ")), "bold" if partial is not None else QUIET))
         return Content.assemble(*parts)
 
     # -- interaction ---------------------------------------------------------------
