@@ -9,9 +9,9 @@ from textual.widgets import OptionList, Select, SelectionList
 from tests.tui.tui_fixtures import events_of, make_cards, plain, session_screen, settle, submit, tui_config
 from troupe.core import events as ev
 from troupe.core.llm.scripted import ScriptedBackend
-from troupe.tui.screens.confirm import ConfirmDialog
 from troupe.tui.app import TroupeApp
 from troupe.tui.launch import new_session_app
+from troupe.tui.screens.confirm import ConfirmDialog
 from troupe.tui.screens.help import HelpScreen
 from troupe.tui.screens.home import HomeScreen
 from troupe.tui.screens.persona_detail import PersonaDetailScreen

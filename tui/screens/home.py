@@ -176,7 +176,7 @@ class HomeScreen(WorkerScreen[None]):
         except TroupeError as exc:
             self.query_one("#backend-note", Static).update(plain_text(f"Settings: {exc}", style="red"))
             return
-        self.backend_problems = backend_problems(settings)
+        self.backend_problems = (self.config.backend_check or backend_problems)(settings)
         chosen = preselect(self.backend_problems)
         self.query_one("#backend", Select).value = chosen
         cannot = [f"{name}: {why}" for name, why in self.backend_problems.items() if why and name != "auto"]
