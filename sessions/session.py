@@ -567,6 +567,20 @@ class Session:
                 pid, k = f"{spec.id}-{k}", k + 1
             return await self._poll(spec, poll_id=pid)
 
+    def record_export(self, fmt: str, path: str | Path) -> None:
+        """Record that an export of this run was written (the audit trail of what left it).
+
+        While the session is open: an ``exported`` event (``format``, ``path``). Once it has
+        ended nothing more may be appended to the log, so the export goes to
+        ``RUN_DIR/exports.jsonl`` instead (``sessions/export/common.py``), as ``troupe export``'s do.
+        """
+        if self._ending or self._ended:
+            from .export.common import record_export
+
+            record_export(self.run_dir, fmt, Path(path))
+            return
+        self.room.record("exported", format=fmt, path=str(path))
+
     async def discuss_results(self, poll_id: str | None = None) -> list[Event]:
         """A round in which the panel discusses a revealed poll's results (the latest by default).
 

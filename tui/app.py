@@ -33,6 +33,9 @@ from .text import plain, visible
 CANCEL_GRACE_S = 2.0
 """How long quitting waits for cancelled turns to unwind."""
 
+MAX_NOTICES = 3
+"""Notices shown at once; an older one goes when a newer one would be the fourth."""
+
 SessionOpener = Callable[[TuiConfig], Awaitable[ModeratedSession]]
 """Starts or resumes a session; called once, inside the app's event loop."""
 
@@ -177,6 +180,9 @@ class TroupeApp(App[int]):
         message) is data, never markup, so ``[/b]`` in it is shown, not parsed (and never crashes).
         Widgets' ``notify`` passes ``markup=True`` by default; it is ignored on purpose."""
         super().notify(visible(message), title=visible(title), markup=False, **kwargs)
+        # Notices never pile up over the feed and the dialogs: the newest few stay.
+        while len(self._notifications) > MAX_NOTICES:
+            self._unnotify(next(iter(self._notifications)))
 
     def report(self, error: BaseException, doing: str | None = None) -> None:
         notify_error(self, error, doing)

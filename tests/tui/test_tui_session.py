@@ -245,14 +245,35 @@ async def test_export_dialog_writes_the_transcript(guide, cards, tmp_path):
         await settle(pilot)
         assert not isinstance(app.screen, ExportDialog)
         assert "Second line" in (run_dir / "transcript.json").read_text(encoding="utf-8")
-        await pilot.press("escape", "e")  # from the dialog: a path outside the allowed folders stays in it
+        await pilot.press("escape", "e")  # from the dialog: a folder that does not exist stays in it
         dialog = app.screen
-        dialog.query_one("#export-path", Input).value = "/etc/troupe-transcript.md"
+        dialog.query_one("#export-path", Input).value = str(tmp_path / "nowhere" / "t.md")
         await pilot.press("ctrl+s")
         assert app.screen is dialog
-        assert "refusing to write outside" in str(dialog.query_one("#dialog-error", Static).content)
-        await pilot.press("escape")
-        assert not isinstance(app.screen, ExportDialog)
+        assert "does not exist" in str(dialog.query_one("#dialog-error", Static).content)
+        elsewhere = tmp_path / "Documents"  # outside the run folder and the current directory: fine
+        elsewhere.mkdir()
+        dialog.query_one("#export-path", Input).value = str(elsewhere / "t.md")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert (elsewhere / "t.md").is_file()
+        await pilot.press("escape", "e")  # again: the file exists, so it asks before replacing it
+        dialog = app.screen
+        dialog.query_one("#export-path", Input).value = str(elsewhere / "t.md")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not isinstance(app.screen, (ExportDialog, ConfirmDialog))
+        exported = [e for e in events_of(run_dir) if e.type == "exported"]
+        assert [(e.format, e.path) for e in exported] == [
+            ("md", str(run_dir.resolve() / "transcript.md")),
+            ("json", str(run_dir.resolve() / "transcript.json")),
+            ("json", str(run_dir.resolve() / "transcript.json")),
+            ("md", str(elsewhere.resolve() / "t.md")),
+            ("md", str(elsewhere.resolve() / "t.md")),
+        ]
+        assert not (run_dir / "exports.jsonl").exists()  # a live run logs its exports as events
         assert not any(n.severity == "error" for n in app._notifications)
 
 

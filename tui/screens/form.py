@@ -83,7 +83,19 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
             if target:
                 self.query_one(target).focus()
             return
-        self.dismiss(result)
+        question = self.confirmation(result)
+        if question is None:
+            self.dismiss(result)
+        else:
+            self.app.push_screen(question, lambda yes: self.dismiss(self.confirmed(result)) if yes else None)
+
+    def confirmation(self, result: ResultT) -> ModalScreen[bool] | None:
+        """A question to ask before closing with ``result`` (e.g. "overwrite?"), or None."""
+        return None
+
+    def confirmed(self, result: ResultT) -> ResultT:
+        """The result once the question was answered yes."""
+        return result
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -209,9 +209,10 @@ class ModeratorVerbs:
             )
             return
         path = await asyncio.to_thread(
-            export_run, self.session.run_dir, request.fmt, out=request.path, force=request.force
+            export_run, self.session.run_dir, request.fmt, out=request.path, force=request.force, audit=False
         )
-        self.notify(str(path), title=f"Exported {request.fmt}")
+        self.session.record_export(request.fmt, path)  # an `exported` event (exports.jsonl once ended)
+        self.notify(f"{path.parent}/\n{path.name}", title=f"Exported {request.fmt}", timeout=8)
 
     # -- actions (keys, palette) ------------------------------------------------------
 
