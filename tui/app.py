@@ -179,10 +179,11 @@ class TroupeApp(App[int]):
         """Every notice is plain text: what it quotes (names, paths, a persona's words, an error
         message) is data, never markup, so ``[/b]`` in it is shown, not parsed (and never crashes).
         Widgets' ``notify`` passes ``markup=True`` by default; it is ignored on purpose."""
-        super().notify(visible(message), title=visible(title), markup=False, **kwargs)
-        # Notices never pile up over the feed and the dialogs: the newest few stay.
-        while len(self._notifications) > MAX_NOTICES:
+        # Notices never pile up over the feed and the dialogs: the newest few stay (this one is
+        # added when its message is handled, so make room for it now).
+        while len(self._notifications) >= MAX_NOTICES:
             self._unnotify(next(iter(self._notifications)))
+        super().notify(visible(message), title=visible(title), markup=False, **kwargs)
 
     def report(self, error: BaseException, doing: str | None = None) -> None:
         notify_error(self, error, doing)

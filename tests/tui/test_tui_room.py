@@ -308,3 +308,51 @@ async def test_the_poll_dialog_opens_on_its_question_from_the_command_line(guide
         await session_screen(pilot)
         await submit(pilot, "/poll Is [b]this[/b] fair?")
         assert app.screen.query_one("#poll-question", Input).value == "Is [b]this[/b] fair?"
+
+
+# -- 15. cosmetics -----------------------------------------------------------------------------
+
+
+async def test_changing_the_stimulus_kind_moves_the_focus_to_the_field_to_type_in(guide, cards, tmp_path):
+    app, _ = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_screen(pilot)
+        await pilot.press("escape", "s")
+        dialog = app.screen
+        assert isinstance(dialog, StimulusDialog)
+        dialog.query_one("#stimulus-kind", Select).focus()
+        dialog.query_one("#stimulus-kind", Select).value = "image"
+        await pilot.pause()
+        assert dialog.focused is dialog.query_one("#stimulus-path")
+        await pilot.press(*"pics/a.png")
+        assert dialog.query_one("#stimulus-path", Input).value == "pics/a.png"
+
+
+async def test_panes_list_oldest_first_and_use_the_height_of_a_tall_terminal(guide, cards, tmp_path):
+    app, _ = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=(200, 55)) as pilot:
+        screen = await session_screen(pilot)
+        assert screen.grid.plan is not None and screen.grid.plan.pane_height > 8
+        pane = screen.grid.pane("Maria Lopez")
+        for n in range(3):
+            pane.add_said(f"Utterance number {n}. " + "And then some more words. " * 3)
+        await pilot.pause()
+        text = pane.text().plain
+        assert text.index("Utterance number 0") < text.index("Utterance number 2")
+        for n in range(4):  # more than fits: the oldest go, and the cut is marked
+            pane.add_said(f"Long point {n}: " + "words and words " * 80)
+        await pilot.pause()
+        drawn = pane.render().plain.splitlines()
+        assert len(drawn) <= pane.content_size.height
+        assert drawn[1].startswith("…") and drawn[-1].endswith("”")  # the newest words stay
+
+
+async def test_notices_never_pile_up(guide, cards, tmp_path):
+    app, _ = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_screen(pilot)
+        for n in range(6):
+            await submit(pilot, f"/pause nobody{n}")
+        await pilot.pause()
+        assert len(app._notifications) == 3
+        assert "nobody5" in list(app._notifications)[-1].message

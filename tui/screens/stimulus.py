@@ -114,8 +114,12 @@ class StimulusDialog(FormDialog[StimulusSpec]):
 
     @on(Select.Changed, "#stimulus-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
-        self._show_fields(str(event.value))
+        kind = str(event.value)
+        self._show_fields(kind)
         self.show_problem()
+        # back to typing: the first field the kind needs (the select keeps no keys for text)
+        first = "#stimulus-path" if FORMS[kind].path else "#stimulus-title" if FORMS[kind].title else "#stimulus-text"
+        self.query_one(first).focus()
 
     def _show_fields(self, kind: str) -> None:
         form = FORMS[kind]

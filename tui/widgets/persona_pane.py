@@ -168,6 +168,10 @@ class PersonaPane(Widget, can_focus=True):
         return Content.assemble(*self._badge_parts())
 
     def render(self) -> Content:
+        """The pane's text, fitted to its height (:meth:`text` is all of it)."""
+        return self.text() if self.compact else self._fit(self.text())
+
+    def text(self) -> Content:
         """The pane's text, built as Textual ``Content`` (no Rich round trip: this runs for
         every pane on every flush while personas stream)."""
         if self.compact:
@@ -181,10 +185,25 @@ class PersonaPane(Widget, can_focus=True):
             parts += ["\n", (f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0")]
         elif self.quiet and self.partial is None:
             parts += ["\n", (f"({self.quiet})", f"italic {QUIET}")]
-        for age, text in enumerate(reversed(self.said)):
-            fresh = age == 0 and self.partial is None
+        said = list(self.said)
+        for age, text in enumerate(said):  # oldest first, like the feed: the newest is last
+            fresh = age == len(said) - 1 and self.partial is None
             parts += ["\n", (f"“{visible(text)}”", "" if fresh else QUIET)]
         return Content.assemble(*parts)
+
+    def _fit(self, content: Content) -> Content:
+        """Keep the badge and the newest lines that fit; a cut sentence ends with an ellipsis."""
+        width, height = self.content_size
+        if width <= 0 or height <= 0:
+            return content
+        lines = [line for part in content.split("\n") for line in (part.wrap(width) or [part])]
+        if len(lines) <= height:
+            return content
+        # the badge stays; older lines give way first (the newest utterance is at the end)
+        kept = [lines[0], *lines[len(lines) - (height - 1) :]] if height > 1 else lines[:1]
+        if height > 1:
+            kept[1] = Content("…").append(kept[1].truncate(max(0, width - 1)))
+        return Content("\n").join(kept)
 
     def _render_compact(self) -> Content:
         """One line (the pane's CSS turns wrapping off and ends it with an ellipsis)."""
