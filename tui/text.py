@@ -28,6 +28,12 @@ def visible(text: str) -> str:
     return text.translate(_PICTURES)
 
 
+def one_line(text: str) -> str:
+    """:func:`visible`, for places that hold one line (border titles, the header): a line break
+    or a tab is a space there."""
+    return visible(text).replace("\n", " ").replace("\t", " ")
+
+
 def plain(text: str, style: str = "") -> Content:
     """``text`` as Textual ``Content``: no markup, control characters made visible."""
     return Content.styled(visible(text), style) if style else Content(visible(text))

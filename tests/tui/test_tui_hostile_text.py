@@ -42,7 +42,7 @@ from troupe.tui.screens.persona_detail import PersonaDetailScreen
 from troupe.tui.screens.poll import PollDialog
 from troupe.tui.screens.session import SessionScreen
 from troupe.tui.screens.stimulus import StimulusDialog
-from troupe.tui.text import visible
+from troupe.tui.text import one_line, visible
 from troupe.tui.widgets.feed import feed_row
 
 HOSTILE = [
@@ -303,7 +303,10 @@ def hostile_session(tmp: Path, name: str, field: str) -> TroupeApp:
     return new_session_app(Guide.model_validate(guide), cards, backend, tmp / "run", config=tui_config(tmp))
 
 
-names = hostile.map(lambda s: s.strip()[:80]).filter(lambda s: s and s.split(" ", 1)[0] != "Maria")
+names = hostile.map(lambda s: s.strip()[:80]).filter(
+    # "@…" is left out: the engine reads a leading "@" as a mention (names: troupe.core.names, the lead's)
+    lambda s: s and s.split(" ", 1)[0] != "Maria" and not s.startswith("@")
+)
 fields = hostile.filter(lambda s: bool(s.strip()))
 
 
@@ -327,11 +330,11 @@ def test_hostile_persona_files_and_guides_are_shown_as_given(tmp_path_factory, n
             pane = screen.grid.pane(name)
             assert pane is not None
             title = pane._border_title  # the getter re-escapes it as markup; what is drawn is this
-            assert title is not None and title.plain == visible(f"{name} · {field}")
+            assert title is not None and title.plain == one_line(f"{name} · {field}")
             feed = squeeze("".join(s.text for s in screen.feed.lines))
             assert squeeze(visible(field.strip())) in feed  # the section's title and prompt
             header = screen.query_one("#session-header", Static)
-            assert squeeze(visible(field))[:5] in squeeze(str(header.content))
+            assert squeeze(one_line(field))[:5] in squeeze(str(header.content))
             screen.open_details(name)
             await pilot.pause()
             detail = app.screen

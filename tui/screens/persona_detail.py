@@ -16,7 +16,7 @@ from textual.widgets import Static
 from troupe.core.card import PersonaCard
 
 from ..poll_view import Answer, PollView
-from ..text import plain, plain_text
+from ..text import one_line, plain, plain_text
 
 
 @dataclass
@@ -65,7 +65,7 @@ class PersonaDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         d = self.detail
         with Vertical(classes="dialog", id="persona-detail") as box:
-            box.border_title = plain(f"{d.card.name} · {d.card.descriptor}")
+            box.border_title = plain(one_line(f"{d.card.name} · {d.card.descriptor}"))
             box.border_subtitle = "esc close"
             box.styles.border_title_color = d.colour
             with VerticalScroll():

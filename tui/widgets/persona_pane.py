@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
-from ..text import plain, visible
+from ..text import one_line, plain, visible
 
 Part = str | tuple[str, str]
 QUIET = "#8a8a8a"
@@ -79,7 +79,7 @@ class PersonaPane(Widget, can_focus=True):
         """Why the last turn produced no speech ("passed", "thought privately"), until it speaks."""
         self.show_thoughts = False
         self.compact = False
-        self.border_title = plain(f"{name} · {descriptor}" if descriptor else name)  # text, not markup
+        self.border_title = plain(one_line(f"{name} · {descriptor}" if descriptor else name))  # text, not markup
         self.styles.border_title_color = colour
 
     # -- state in ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from rich.text import Text
 from textual.widgets import Static
 
-from ..text import visible
+from ..text import one_line
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
     """
     info = replace(
         info,
-        title=visible(info.title),
-        section_title=visible(info.section_title),
-        model=visible(info.model or "") or None,
+        title=one_line(info.title),
+        section_title=one_line(info.section_title),
+        model=one_line(info.model or "") or None,
     )
     flags = Text(no_wrap=True)
     if info.auto:
