@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -552,7 +553,7 @@ class Session:
                 text=stimulus.text.strip(),
                 to=names or None,
                 title=stimulus.title,
-                path=stimulus.path,
+                path=self._keep_image(stimulus),
             )
             policy = self._current_policy() if not names or self._current_policy() != "directed" else "directed"
             return await self._round(policy, key=self._adhoc_key(), to=names, reply_to=shown.seq)
@@ -566,6 +567,31 @@ class Session:
             while pid in self._poll_ids or any(p.id == pid for s in self.guide.sections for p in s.polls):
                 pid, k = f"{spec.id}-{k}", k + 1
             return await self._poll(spec, poll_id=pid)
+
+    def _keep_image(self, stimulus: StimulusSpec) -> str | None:
+        """An image stimulus's file, copied into ``RUN_DIR/stimuli/`` (the run keeps what it was
+        shown; the HTML export embeds it); the path logged is relative to the run folder. A path
+        that names no file (or is already in the run) is logged as given."""
+        if stimulus.kind != "image" or not stimulus.path:
+            return stimulus.path
+        given = Path(stimulus.path).expanduser()
+        source = getattr(self.guide, "source", None)
+        candidates = [given] if given.is_absolute() else [Path.cwd() / given]
+        if source and not given.is_absolute():
+            candidates.insert(0, Path(source).parent / given)
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            return stimulus.path
+        run = self.run_dir.resolve()
+        if found.resolve().is_relative_to(run):
+            return str(found.resolve().relative_to(run))
+        folder = self.run_dir / "stimuli"
+        folder.mkdir(exist_ok=True)
+        target, n = folder / found.name, 2
+        while target.exists():
+            target, n = folder / f"{found.stem}-{n}{found.suffix}", n + 1
+        shutil.copyfile(found, target)
+        return str(target.relative_to(self.run_dir))
 
     def record_export(self, fmt: str, path: str | Path) -> None:
         """Record that an export of this run was written (the audit trail of what left it).

@@ -33,7 +33,9 @@ def load_transcript(run_dir: str | Path, *, include_thoughts: bool = False) -> T
     log_path = root / "events.jsonl"
     if not log_path.is_file():
         raise BadInputError("no events.jsonl here; is this a run folder?", path=str(root))
-    return build_transcript(read_events(log_path), include_thoughts=include_thoughts)
+    transcript = build_transcript(read_events(log_path), include_thoughts=include_thoughts)
+    transcript.run_dir = root
+    return transcript
 
 
 def render(t: Transcript, fmt: str, *, generated_at: datetime | None = None, bom: bool = False) -> str:

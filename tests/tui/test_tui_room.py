@@ -356,3 +356,39 @@ async def test_notices_never_pile_up(guide, cards, tmp_path):
         await pilot.pause()
         assert len(app._notifications) == 3
         assert "nobody5" in list(app._notifications)[-1].message
+
+
+# -- 14. an image stimulus is kept in the run, embedded by HTML, linked by Markdown ---------------
+
+
+async def test_an_image_stimulus_is_copied_into_the_run_and_embedded_in_the_html(guide, cards, tmp_path):
+    import base64
+
+    from troupe.sessions.export import export_run
+
+    picture = tmp_path / "pics" / "bottle.png"
+    picture.parent.mkdir()
+    picture.write_bytes(
+        base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+        )
+    )
+    app, run_dir = app_for(guide, cards[:2], tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_screen(pilot)
+        await pilot.press("escape", "s")
+        dialog = app.screen
+        dialog.query_one("#stimulus-kind", Select).value = "image"
+        await pilot.pause()
+        dialog.query_one("#stimulus-path", Input).value = str(picture)
+        dialog.query_one("#stimulus-text").text = "A green bottle of gazpacho."
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    shown = next(e for e in events_of(run_dir) if isinstance(e, ev.Stimulus))
+    assert shown.path == "stimuli/bottle.png"
+    assert (run_dir / "stimuli" / "bottle.png").read_bytes() == picture.read_bytes()
+    picture.unlink()  # the run no longer needs the original
+    page = export_run(run_dir, "html").read_text(encoding="utf-8")
+    assert '<img src="data:image/png;base64,iVBORw0KGgo' in page
+    markdown = export_run(run_dir, "md").read_text(encoding="utf-8")
+    assert "](stimuli/bottle.png)" in markdown
