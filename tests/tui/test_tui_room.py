@@ -392,3 +392,28 @@ async def test_an_image_stimulus_is_copied_into_the_run_and_embedded_in_the_html
     assert '<img src="data:image/png;base64,iVBORw0KGgo' in page
     markdown = export_run(run_dir, "md").read_text(encoding="utf-8")
     assert "](stimuli/bottle.png)" in markdown
+
+
+# -- 13. exports of an ended run are recorded beside the log, never in it ---------------------
+
+
+async def test_an_export_after_the_end_goes_to_the_exports_file_not_the_closed_log(guide, cards, tmp_path):
+    import json
+
+    app, run_dir = app_for(guide, cards[:2], tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_screen(pilot)
+        await submit(pilot, "/export md")  # live: an `exported` event
+        await settle(pilot)
+        await submit(pilot, "/end")
+        await pilot.press("y")
+        await settle(pilot)
+        await submit(pilot, "/export json")  # ended: nothing more may be appended to the log
+        await settle(pilot)
+    log = events_of(run_dir)
+    assert [(e.format, e.path) for e in log if e.type == "exported"] == [
+        ("md", str(run_dir.resolve() / "transcript.md"))
+    ]
+    assert log[-1].type == "session_ended"
+    audit = [json.loads(line) for line in (run_dir / "exports.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(a["format"], a["path"]) for a in audit] == [("json", str(run_dir.resolve() / "transcript.json"))]
