@@ -117,9 +117,12 @@ class StimulusDialog(FormDialog[StimulusSpec]):
         kind = str(event.value)
         self._show_fields(kind)
         self.show_problem()
-        # back to typing: the first field the kind needs (the select keeps no keys for text)
-        first = "#stimulus-path" if FORMS[kind].path else "#stimulus-title" if FORMS[kind].title else "#stimulus-text"
-        self.query_one(first).focus()
+        # chosen with the select: back to typing, in the first field the kind needs (the select
+        # would swallow the keys); a change made while typing elsewhere leaves the focus there
+        if self.focused is None or isinstance(self.focused, Select):
+            form = FORMS[kind]
+            first = "#stimulus-path" if form.path else "#stimulus-title" if form.title else "#stimulus-text"
+            self.query_one(first).focus()
 
     def _show_fields(self, kind: str) -> None:
         form = FORMS[kind]
