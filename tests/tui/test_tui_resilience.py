@@ -50,8 +50,11 @@ async def test_an_unreachable_backend_is_one_notice_never_a_crash(guide, cards, 
         await session_screen(pilot)
         await submit(pilot, "Hello?")
         await settle(pilot)
-        notices = [n for n in app._notifications if n.title == "Model backend unavailable"]
-        assert notices and "connection refused" in notices[0].message
+        # The failed turn is reported twice (the worker's error and the logged `error` event);
+        # whichever arrives first is the one notice shown, so the test accepts either title.
+        notices = [n for n in app._notifications if "connection refused" in n.message]
+        assert len(notices) == 1, [(n.title, n.message) for n in app._notifications]
+        assert notices[0].title in ("Model backend unavailable", "Not answered (backend)")
         assert app.is_running
     assert not any(isinstance(e, ev.SessionEnded) for e in events_of(tmp_path / "run"))  # resumable
 
