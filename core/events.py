@@ -78,8 +78,10 @@ class Moderator(Event):
     type: Literal["moderator"] = "moderator"
     text: str
     to: list[str] | None = None
-    source: Literal["moderator", "guide"] = "moderator"
-    """``guide`` for a section's scripted prompt, ``moderator`` for live speech."""
+    source: Literal["moderator", "guide", "discuss_results"] = "moderator"
+    """``guide`` for a section's scripted prompt, ``moderator`` for live speech,
+    ``discuss_results`` for the question that opens a discussion of a revealed poll's results
+    (``Session.discuss_results``; the event then also carries ``poll_id``)."""
 
 
 class Say(Event):

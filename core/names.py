@@ -72,5 +72,5 @@ def why_unresolved(query: str, names: Sequence[str]) -> str:
     key = query.strip().casefold()
     shared = [name for name in names if _first(name) == key]
     if len(shared) > 1:
-        return f"{query.strip()!r} could be {' or '.join(shared)}: use the full name"
-    return f"nobody called {query.strip()!r} is on the panel"
+        return f"“{query.strip()}” could be {' or '.join(shared)}: use the full name"
+    return f"nobody called “{query.strip()}” is on the panel"

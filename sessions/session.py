@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
 from troupe.core.config import RETRIEVALS
 from troupe.core.errors import BadInputError, BadRunError, RunStateError
-from troupe.core.events import Event, SessionStarted
+from troupe.core.events import Event, PollRevealed, SessionStarted
 from troupe.core.group_commit import GroupCommitLog
 from troupe.core.llm.protocol import ChatBackend, embedding_backend, prompt_limits
 from troupe.core.log import EventLog
@@ -562,7 +563,7 @@ class Session:
                 text=stimulus.text.strip(),
                 to=names or None,
                 title=stimulus.title,
-                path=stimulus.path,
+                path=self._keep_image(stimulus),
             )
             policy = self._current_policy() if not names or self._current_policy() != "directed" else "directed"
             return await self._round(policy, key=self._adhoc_key(), to=names, reply_to=shown.seq)
@@ -576,6 +577,74 @@ class Session:
             while pid in self._poll_ids or any(p.id == pid for s in self.guide.sections for p in s.polls):
                 pid, k = f"{spec.id}-{k}", k + 1
             return await self._poll(spec, poll_id=pid)
+
+    def _keep_image(self, stimulus: StimulusSpec) -> str | None:
+        """An image stimulus's file, copied into ``RUN_DIR/stimuli/`` (the run keeps what it was
+        shown; the HTML export embeds it); the path logged is relative to the run folder. A path
+        that names no file (or is already in the run) is logged as given."""
+        if stimulus.kind != "image" or not stimulus.path:
+            return stimulus.path
+        given = Path(stimulus.path).expanduser()
+        source = getattr(self.guide, "source", None)
+        candidates = [given] if given.is_absolute() else [Path.cwd() / given]
+        if source and not given.is_absolute():
+            candidates.insert(0, Path(source).parent / given)
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            return stimulus.path
+        run = self.run_dir.resolve()
+        if found.resolve().is_relative_to(run):
+            return str(found.resolve().relative_to(run))
+        folder = self.run_dir / "stimuli"
+        folder.mkdir(exist_ok=True)
+        target, n = folder / found.name, 2
+        while target.exists():
+            target, n = folder / f"{found.stem}-{n}{found.suffix}", n + 1
+        shutil.copyfile(found, target)
+        return str(target.relative_to(self.run_dir))
+
+    def record_export(self, fmt: str, path: str | Path) -> None:
+        """Record that an export of this run was written (the audit trail of what left it).
+
+        While the session is open: an ``exported`` event (``format``, ``path``). Once it has
+        ended nothing more may be appended to the log, so the export goes to
+        ``RUN_DIR/exports.jsonl`` instead (``sessions/export/common.py``), as ``troupe export``'s do.
+        """
+        if self._ending or self._ended:
+            from .export.common import record_export
+
+            record_export(self.run_dir, fmt, Path(path))
+            return
+        self.room.record("exported", format=fmt, path=str(path))
+
+    async def discuss_results(self, poll_id: str | None = None) -> list[Event]:
+        """A round in which the panel discusses a revealed poll's results (the latest by default).
+
+        Logged as a ``moderator`` event with ``source="discuss_results"`` and ``poll_id`` (the
+        question the room hears), followed by one round of the current section's policy that
+        replies to it. Refused (``BadInputError``) when no such poll has been revealed.
+        """
+        revealed = [e for e in self.events if isinstance(e, PollRevealed)]
+        if poll_id is not None:
+            revealed = [e for e in revealed if e.poll_id == poll_id]
+        if not revealed:
+            raise BadInputError(
+                f"poll {poll_id} has not been revealed" if poll_id else "no poll's results have been revealed yet"
+            )
+        poll = revealed[-1]
+        about = f"“{poll.question}”" if poll.question else poll.poll_id
+        text = (
+            f"You have all seen the results of the poll {about}. Discuss them: what surprises you, "
+            "and why do you think people answered differently?"
+        )
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            said = self.room.record("moderator", text=text, to=None, source="discuss_results", poll_id=poll.poll_id)
+            situation = Situation(current=text, current_seq=said.seq)
+            return await self._round(
+                self._current_policy(), key=self._adhoc_key(), situation=situation, reply_to=said.seq
+            )
 
     async def run_round(self) -> list[Event]:
         """One extra round of the current section's policy, on the latest question."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from troupe.core.errors import BadRunError
@@ -114,6 +115,8 @@ class Transcript:
     events: list[Event]
     """Every event of the log, thoughts included — the exports choose what to show."""
     include_thoughts: bool = False
+    run_dir: Path | None = None
+    """The run folder, when read from one (an image stimulus kept there is embedded by HTML)."""
 
     @property
     def thought_count(self) -> int:

@@ -10,6 +10,8 @@ appended is already on disk by then, so ``troupe resume`` continues where it sto
 from __future__ import annotations
 
 import asyncio
+import shlex
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,11 +25,16 @@ from textual.worker import Worker
 from .config import TuiConfig
 from .palette_provider import ModeratorCommands
 from .screens.base import WorkerScreen, notify_error
+from .screens.confirm import ConfirmDialog
 from .screens.session import SessionScreen
 from .session_api import ModeratedSession
+from .text import plain, visible
 
 CANCEL_GRACE_S = 2.0
 """How long quitting waits for cancelled turns to unwind."""
+
+MAX_NOTICES = 3
+"""Notices shown at once; an older one goes when a newer one would be the fourth."""
 
 SessionOpener = Callable[[TuiConfig], Awaitable[ModeratedSession]]
 """Starts or resumes a session; called once, inside the app's event loop."""
@@ -42,7 +49,7 @@ class OpeningScreen(WorkerScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Middle(), Center():
-            yield Label(self.what, id="opening-label")
+            yield Label(plain(self.what), id="opening-label")
             yield LoadingIndicator()
 
 
@@ -132,8 +139,51 @@ class TroupeApp(App[int]):
                     notify_error(self, exc, "closing the session")
 
     async def action_quit(self) -> None:
+        """Quit; while a round runs, ask first (ctrl+q again, or y, confirms)."""
+        screen = next((s for s in self.screen_stack if isinstance(s, SessionScreen)), None)
+        asking = isinstance(self.screen, ConfirmDialog) and self.screen.id == "confirm-quit"
+        if screen is not None and screen.round_running() and not asking:
+            dialog = ConfirmDialog(
+                "Quit while a round runs?",
+                "The turns in flight are stopped and not logged; everything already said is kept, "
+                "and troupe resume redoes the rest.",
+                "Quit",
+                id="confirm-quit",
+            )
+            self.push_screen(dialog, self._quit_confirmed)
+            return
+        await self._quit()
+
+    async def _quit_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            await self._quit()
+
+    async def _quit(self) -> None:
         await self.close_session()
         self.exit(0)
+
+    def exit_message(self) -> str | None:
+        """What the terminal says after the app is gone: where the run is and how to go on."""
+        if self.session is None:
+            return None
+        run_dir = shlex.quote(str(self.session.run_dir))
+        if self.session.state.ended:
+            return (
+                f"The run is in {run_dir} (ended).\n"
+                f"Export it:  troupe export {run_dir} --format md\n"
+                f"Branch it:  troupe branch {run_dir} --at SEQ"
+            )
+        return f"The run is in {run_dir}.\nContinue it:  troupe resume {run_dir}"
+
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
+        """Every notice is plain text: what it quotes (names, paths, a persona's words, an error
+        message) is data, never markup, so ``[/b]`` in it is shown, not parsed (and never crashes).
+        Widgets' ``notify`` passes ``markup=True`` by default; it is ignored on purpose."""
+        # Notices never pile up over the feed and the dialogs: the newest few stay (this one is
+        # added when its message is handled, so make room for it now).
+        while len(self._notifications) >= MAX_NOTICES:
+            self._unnotify(next(iter(self._notifications)))
+        super().notify(visible(message), title=visible(title), markup=False, **kwargs)
 
     def report(self, error: BaseException, doing: str | None = None) -> None:
         notify_error(self, error, doing)
@@ -149,4 +199,7 @@ async def _settle(worker: Worker[Any]) -> None:
 def run_app(app: TroupeApp) -> int:
     """Run ``app`` in the terminal and return its exit code."""
     result: Any = app.run()
+    message = app.exit_message()
+    if message:
+        print(message, file=sys.stderr)
     return int(app.return_code if app.return_code is not None else (result or 0))

@@ -15,28 +15,7 @@ from textual.suggester import Suggester
 
 from troupe.core.names import match_leading_name, why_unresolved
 
-COMMANDS: dict[str, str] = {
-    "stimulus": "show a stimulus: /stimulus TEXT, or the dialog (text, concept card, image)",
-    "poll": "poll the panel: /poll QUESTION opens the poll dialog",
-    "pause": "pause a persona (/pause Name) or, with no name, the whole session",
-    "resume": "resume a persona (/resume Name) or, with no name, the whole session",
-    "results": "the results of the polls so far (the latest first)",
-    "mute": "mute a persona: it still takes turns, nobody hears it",
-    "unmute": "unmute a persona",
-    "next": "skip to the next section of the guide",
-    "round": "one more round of the current section",
-    "step": "advance the guide by one beat (section start, round, poll)",
-    "auto": "toggle auto-run: keep advancing the guide",
-    "export": "export the transcript: /export [md|json|csv|html]",
-    "details": "a persona's card, memory, private answers and airtime: /details Name",
-    "thoughts": "show or hide private thoughts in the panes",
-    "help": "keys and commands",
-    "end": "end the session (the run stays in its folder)",
-}
-"""Every slash command with its one-line help (the help screen and completion use it)."""
-
-NAMED_COMMANDS = frozenset({"pause", "resume", "mute", "unmute", "details"})
-"""Commands whose argument is a persona name (completed and resolved as such)."""
+from .verbs import BY_COMMAND, COMMANDS, NAMED_COMMANDS
 
 
 class CommandError(ValueError):
@@ -96,7 +75,7 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
             if found is None:
                 raise CommandError(why_unresolved(argument, names))
             argument = found[0]
-        elif verb in {"mute", "unmute", "details"}:
+        elif BY_COMMAND[verb].needs_argument:
             raise CommandError(f"/{verb} needs a name, e.g. /{verb} {names[0] if names else 'Maria'}")
         return Command(verb, argument)
     return Speak(text[1:] if text.startswith("//") else text)

@@ -36,3 +36,8 @@ class TuiConfig:
     """The session templates the home screen lists (None: the shipped guides)."""
     library: Callable[[], list[Any]] | None = None
     """The personas the home screen offers (None: the shipped library)."""
+    settings: Callable[[], Any] | None = None
+    """Loads the backend settings the home screen checks (None: ``load_settings()``)."""
+    backend_check: Callable[[Any], dict[str, str | None]] | None = None
+    """Why each backend cannot run here, from the settings (None: ``home.backend_problems``;
+    snapshots pin it, since what is installed varies between machines)."""

@@ -17,6 +17,8 @@ COMFORTABLE_HEIGHT = 6
 MIN_FULL_HEIGHT = 4
 """Border (2) + badge + one line of text."""
 MAX_PANE_HEIGHT = 8
+TALL_TERMINAL = 45
+"""From this many rows, panes take their whole share of the height (no cap at 8 rows)."""
 USEFUL_WIDTH = 56
 """Wider than this, a pane's lines only get longer, not more useful: prefer another column."""
 COMPACT_PANE_WIDTH = 40
@@ -59,7 +61,8 @@ def plan_grid(count: int, width: int, height: int) -> GridPlan:
             return min(width // columns, USEFUL_WIDTH) * shown, -rows * shown
 
         columns, rows, pane_height = max(comfortable, key=useful_area)
-        return GridPlan(columns, rows, min(pane_height, MAX_PANE_HEIGHT), compact=False)
+        cap = pane_height if height >= TALL_TERMINAL else MAX_PANE_HEIGHT
+        return GridPlan(columns, rows, min(pane_height, cap), compact=False)
     usable = [o for o in options if o[2] >= MIN_FULL_HEIGHT]
     if usable:
         columns, rows, pane_height = max(usable, key=lambda o: (o[2], -o[0]))

@@ -2,7 +2,8 @@
 
 Added to Textual's own providers (``App.COMMANDS | {ModeratorCommands}``), so theme, keys
 and quit stay there. It offers whatever the session screen lists in ``palette_actions()``;
-on any other screen it offers nothing.
+on any other screen it offers nothing. Titles carry persona names: they are escaped, never
+read as markup (the palette parses a plain string as markup).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
+
+from .text import plain, visible
 
 
 class ModeratorCommands(Provider):
@@ -25,7 +29,7 @@ class ModeratorCommands(Provider):
 
     async def discover(self) -> Hits:
         for action in self._actions():
-            yield DiscoveryHit(action.title, partial(action.run), help=action.help)
+            yield DiscoveryHit(plain(action.title), partial(action.run), help=escape(visible(action.help)))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -33,5 +37,9 @@ class ModeratorCommands(Provider):
             score = matcher.match(action.title)
             if score > 0:
                 yield Hit(
-                    score, matcher.highlight(action.title), partial(action.run), text=action.title, help=action.help
+                    score,
+                    matcher.highlight(escape(visible(action.title))),
+                    partial(action.run),
+                    text=action.title,
+                    help=escape(visible(action.help)),
                 )

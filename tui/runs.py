@@ -25,10 +25,27 @@ class RunSummary:
     last_type: str
     last_seq: int
     modified: datetime
+    started: str = ""
+    """``ts`` of ``session_started`` (ISO 8601 UTC)."""
+    last_section: str = ""
+    """The title of the latest section started ("" before the first)."""
 
     @property
     def ended(self) -> bool:
         return self.last_type == "session_ended"
+
+    @property
+    def status(self) -> str:
+        if self.ended:
+            return "ended"
+        return "crashed, resumable" if self.last_type == "torn" else "stopped, resumable"
+
+    def describe(self) -> str:
+        """One line that tells this run from the others: when, who, how far, in what state."""
+        when = self.started[:16].replace("T", " ") if self.started else self.modified.strftime("%Y-%m-%d %H:%M")
+        panel = ", ".join(p.split(" ", 1)[0] for p in self.personas[:4]) + ("…" if len(self.personas) > 4 else "")
+        where = f"last: {self.last_section}" if self.last_section else "not started"
+        return f"{when} · {panel} · {self.status} · {where} · {self.last_seq} events"
 
 
 def _last_line(path: Path) -> bytes:
@@ -38,6 +55,31 @@ def _last_line(path: Path) -> bytes:
         fh.seek(max(0, size - 8192))
         lines = [line for line in fh.read().split(b"\n") if line.strip()]
     return lines[-1] if lines else b""
+
+
+SECTION_MARK = b'"section_started"'
+TAIL_BYTES = 65536
+
+
+def _last_section(path: Path) -> str:
+    """The title of the latest ``section_started`` in the log: looked for in its tail first,
+    then (a long section) in the whole file, parsing only the lines that can be one."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - TAIL_BYTES))
+        lines = [line for line in fh.read().split(b"\n") if SECTION_MARK in line]
+        if not lines and size > TAIL_BYTES:
+            fh.seek(0)
+            lines = [line for line in fh if SECTION_MARK in line]
+    for line in reversed(lines):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("type") == "section_started":
+            return str(event.get("title", ""))
+    return ""
 
 
 def summarize_run(run_dir: Path) -> RunSummary | None:
@@ -64,6 +106,8 @@ def summarize_run(run_dir: Path) -> RunSummary | None:
         last_type=str(last.get("type", "")),
         last_seq=int(last.get("seq", 0) or 0),
         modified=datetime.fromtimestamp(log.stat().st_mtime),
+        started=str(first.get("ts", "")),
+        last_section=_last_section(log),
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from troupe.core.errors import BadInputError
 from troupe.core.log import read_events
-from troupe.sessions.export.common import resolve_output, write_text
+from troupe.sessions.export.common import record_export, resolve_output, write_text
 from troupe.sessions.export.csv_export import render_csv
 from troupe.sessions.export.html import render_html
 from troupe.sessions.export.json_export import render_json
@@ -33,7 +33,9 @@ def load_transcript(run_dir: str | Path, *, include_thoughts: bool = False) -> T
     log_path = root / "events.jsonl"
     if not log_path.is_file():
         raise BadInputError("no events.jsonl here; is this a run folder?", path=str(root))
-    return build_transcript(read_events(log_path), include_thoughts=include_thoughts)
+    transcript = build_transcript(read_events(log_path), include_thoughts=include_thoughts)
+    transcript.run_dir = root
+    return transcript
 
 
 def render(t: Transcript, fmt: str, *, generated_at: datetime | None = None, bom: bool = False) -> str:
@@ -59,15 +61,24 @@ def export_run(
     bom: bool = False,
     generated_at: datetime | None = None,
     cwd: Path | None = None,
+    audit: bool = True,
 ) -> Path:
-    """Write one export of a run; returns the path written."""
+    """Write one export of a run; returns the path written.
+
+    With ``audit`` (the default) the export is recorded in ``RUN_DIR/exports.jsonl``
+    (``common.record_export``); a live session records it as an ``exported`` event instead
+    and passes ``audit=False``.
+    """
     if fmt not in FORMATS:
         raise BadInputError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
     target = resolve_output(Path(run_dir), out, f"transcript.{FORMATS[fmt]}", cwd=cwd)
     if target.exists() and not force:  # fail before doing the work
         raise BadInputError("already exists; use --force to overwrite it", path=str(target))
     transcript = load_transcript(run_dir, include_thoughts=include_thoughts)
-    return write_text(target, render(transcript, fmt, generated_at=generated_at, bom=bom), force=force)
+    written = write_text(target, render(transcript, fmt, generated_at=generated_at, bom=bom), force=force)
+    if audit:
+        record_export(run_dir, fmt, written)
+    return written
 
 
 __all__ = ["FORMATS", "export_run", "load_transcript", "render"]

@@ -4,16 +4,21 @@ Provenance: every file states that the participants are simulated, which backend
 produced them, when the session ran and when the file was made — so a transcript that
 leaves the team can never be mistaken for real research.
 
-Where files go (DESIGN.md "Exports … never overwrite without --force, refuse paths outside the
-chosen folder"):
+Where files go (DESIGN.md "Exports … never overwrite without --force"; issue 9, item 13):
 
 * no ``-o``: ``RUN_DIR/<stem>.<ext>``;
-* ``-o PATH``: allowed when PATH — after resolving ``..`` and symlinks, including a symlink
-  at PATH itself — lies inside the run folder or inside the current working directory;
-  anything else is refused (exit 2). ``-o`` naming an existing folder writes
-  ``<stem>.<ext>`` into it;
+* ``-o PATH``: written where the user says (``~`` expanded, relative to the current
+  directory), after resolving ``..`` and symlinks; ``-o`` naming an existing folder writes
+  ``<stem>.<ext>`` into it; a missing folder is refused (exit 2), never created;
 * an existing file is never replaced without ``--force``; with ``--force`` it is replaced
   atomically (a crash leaves the old file or the new one, never half of one).
+
+Every export is recorded (the audit trail of what left the run): :func:`record_export`
+appends ``{"ts", "format", "path"}`` to ``RUN_DIR/exports.jsonl``. That file, not the event
+log, is used because an export may be made of an ended run (after ``session_ended`` nothing
+is appended to ``events.jsonl``) or by ``troupe export`` while another process holds the live
+log. An export made from a live session in the TUI is logged as an ``exported`` event instead
+(``Session.record_export``), and falls back to this file once the session has ended.
 """
 
 from __future__ import annotations
@@ -79,15 +84,23 @@ def resolve_output(
         if target.is_dir():
             target = target / default_name
     final = target.resolve()  # follows symlinks, including one at the target itself
-    allowed = [run_root, (cwd or Path.cwd()).resolve()]
-    if not any(final == root or final.is_relative_to(root) for root in allowed):
-        raise BadInputError(
-            f"refusing to write outside the run folder or the current directory (resolves to {final})",
-            path=str(out if out is not None else target),
-        )
     if final.is_dir():
         raise BadInputError("is a folder, not a file", path=str(final))
     return final
+
+
+EXPORTS_FILE = "exports.jsonl"
+
+
+def record_export(run_dir: str | os.PathLike[str], fmt: str, path: Path, *, now: datetime | None = None) -> None:
+    """Append one line to ``RUN_DIR/exports.jsonl``: when, which format, where (flushed, fsynced)."""
+    import json
+
+    line = {"ts": (now or datetime.now(timezone.utc)).isoformat(), "format": fmt, "path": str(path)}
+    with open(Path(run_dir) / EXPORTS_FILE, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def write_text(path: Path, text: str, *, force: bool, encoding: str = "utf-8") -> Path:

@@ -1,7 +1,7 @@
 """HTML transcript: one self-contained, printable file.
 
 Self-contained: inline CSS, inline SVG charts, no scripts, no fonts, no images fetched from
-anywhere (image stimuli are described and named, not linked). A Content-Security-Policy
+anywhere (an image stimulus kept in the run folder is embedded as a ``data:`` URI). A Content-Security-Policy
 ``<meta>`` forbids scripts and remote loads outright, as a second line of defence.
 
 Escaped: every piece of text that came from a guide, a persona or a model goes through
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from pathlib import Path
 
 from troupe.core.poll_stats import PollResult, format_share
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
@@ -200,20 +201,36 @@ def render_html(t: Transcript, *, generated_at: datetime | None = None) -> str:
         body += [f'<li><a href="#section-{s.index + 1}">{esc(s.title)}</a></li>' for s in numbered]
         body.append("</ol></nav>")
     for section in t.sections:
-        body.append(_section(section, colours))
+        body.append(_section(section, colours, t.run_dir))
     return page(info.title, info.language, "\n".join(body))
 
 
-def _section(section: SectionBlock, colours: dict[str, str]) -> str:
+def _section(section: SectionBlock, colours: dict[str, str], run_dir: Path | None = None) -> str:
     anchor = f"section-{section.index + 1}" if section.index >= 0 else "before"
     title = f"{section.index + 1}. {section.title}" if section.index >= 0 else section.title
     parts = [f'<section id="{anchor}">', f"<h2>{esc(title)}</h2>"]
-    parts += [_entry(e, colours) for e in section.entries]
+    parts += [_entry(e, colours, run_dir) for e in section.entries]
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _entry(e: Entry, colours: dict[str, str]) -> str:
+def _image_uri(run_dir: Path | None, path: str) -> str | None:
+    """A ``data:`` URI of an image kept in the run folder (the page's CSP allows those), or None."""
+    import base64
+    import mimetypes
+
+    if run_dir is None or Path(path).is_absolute():
+        return None
+    file = (run_dir / path).resolve()
+    if not file.is_file() or not file.is_relative_to(run_dir.resolve()):
+        return None
+    kind = mimetypes.guess_type(file.name)[0] or ""
+    if not kind.startswith("image/"):
+        return None
+    return f"data:{kind};base64,{base64.b64encode(file.read_bytes()).decode('ascii')}"
+
+
+def _entry(e: Entry, colours: dict[str, str], run_dir: Path | None = None) -> str:
     seq = f'<a class="seq" href="#e{e.seq}">#{e.seq}</a>'
     to = f' <span class="to">→ {esc(", ".join(e.to))}</span>' if e.to else ""
     if e.kind == "stimulus":
@@ -221,6 +238,9 @@ def _entry(e: Entry, colours: dict[str, str]) -> str:
         caption = f"{label}: {e.title}" if e.title else label
         shown_by = (e.speaker or "guide").lower()
         image = f'<p class="small">Image file: {esc(e.path)}</p>' if e.path else ""
+        uri = _image_uri(run_dir, e.path) if e.path else None
+        if uri is not None:
+            image = f'<img src="{esc(uri)}" alt="{esc(e.title or e.text.strip()[:120])}">' + image
         return (
             f'<figure class="stimulus {esc(e.stimulus_kind)}" id="e{e.seq}"><figcaption>{esc(caption)} '
             f'<span class="tag">shown by the {esc(shown_by)}</span>{to}</figcaption>{image}'

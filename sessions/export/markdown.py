@@ -100,7 +100,13 @@ def _entry(e: Entry) -> list[str]:
         head = f"> **{label}{': ' + md_escape(e.title) if e.title else ''}** _(shown by the {e.speaker.lower() if e.speaker else 'guide'}{_to(e, ' to ')})_ {seq}"
         lines = [head, ">"]
         if e.path:
-            lines += [f"> Image file: `{e.path.replace('`', '')}`", ">"]
+            target = e.path.replace(" ", "%20").replace(")", "%29").replace("(", "%28")
+            lines += [
+                f"> ![{md_escape(e.title or label)}]({target})",
+                ">",
+                f"> Image file: `{e.path.replace('`', '')}`",
+                ">",
+            ]
         lines += [f"> {md_line(line)}" if line.strip() else ">" for line in e.text.strip().splitlines()]
         return lines
     if e.kind == "poll" and e.poll is not None:

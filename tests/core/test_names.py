@@ -13,8 +13,8 @@ def test_full_names_and_unique_first_names_resolve_in_any_case() -> None:
 
 def test_a_shared_first_name_names_nobody_and_says_who_shares_it() -> None:
     assert resolve_name("Maria", NAMES) is None
-    assert why_unresolved("Maria", NAMES) == "'Maria' could be Maria Lopez or Maria Chen: use the full name"
-    assert why_unresolved("Bob", NAMES) == "nobody called 'Bob' is on the panel"
+    assert why_unresolved("Maria", NAMES) == "“Maria” could be Maria Lopez or Maria Chen: use the full name"
+    assert why_unresolved("Bob", NAMES) == "nobody called “Bob” is on the panel"
     assert resolve_name("", NAMES) is None and resolve_name(None, NAMES) is None
 
 

@@ -311,7 +311,7 @@ async def test_names_follow_the_one_rule_a_shared_first_name_asks_nobody(tmp_pat
 
     cards = [*make_cards(3), make_card("Maria Chen", {"age": 30})]
     session = await Session.start(guide(), cards, ScriptedBackend(), tmp_path / "run", clock=FixedClock())
-    with pytest.raises(BadInputError, match="'Maria' could be Maria Lopez or Maria Chen"):
+    with pytest.raises(BadInputError, match="“Maria” could be Maria Lopez or Maria Chen"):
         await session.say("@Maria what do you think?")
     assert not [e for e in session.events if e.type == "moderator"]  # nothing was broadcast
     [answer] = [e for e in await session.say("@maria chen what do you think?") if e.type in ("say", "think", "pass")]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.tui.tui_fixtures import make_cards, make_guide, tui_config
 from troupe.core.actions import TurnAction
+from troupe.core.config import Settings
 from troupe.core.llm.protocol import ChatRequest, Message
 from troupe.core.llm.scripted import ScriptedBackend, _Writer
 from troupe.core.llm.structured import to_json_text
@@ -96,7 +97,18 @@ def library() -> list[Persona]:
 
 
 def home_app(runs_dir: Path) -> TroupeApp:
-    config = tui_config(runs_dir, guides=lambda: sorted(SNAPSHOT_DATA.glob("*.toml")), library=library)
+    config = tui_config(
+        runs_dir,
+        guides=lambda: sorted(SNAPSHOT_DATA.glob("*.toml")),
+        library=library,
+        settings=Settings,
+        backend_check=lambda _settings: {
+            "auto": "the local extra is not installed",
+            "openai": "no OPENAI_API_KEY, OPENAI_BASE_URL or Azure settings",
+            "local": "the local extra is not installed: pip install 'troupe[local]'",
+            "scripted": None,
+        },
+    )
     return TroupeApp(config)
 
 
@@ -129,3 +141,7 @@ async def paused_and_muted(session: Session) -> None:
 
 async def a_poll(session: Session) -> None:
     await session.poll(PollSpec(id="intent", question="I would buy Gazpacho Go at 2.49 euros.", kind="likert5"))
+
+
+async def first_section_opened(session: Session) -> None:
+    await session.step()

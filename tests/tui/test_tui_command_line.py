@@ -22,7 +22,7 @@ def test_at_name_asks_one_persona_full_name_any_case():
 
 def test_unique_first_name_is_enough_but_a_shared_one_is_refused():
     assert parse_line("@Tom what would change your mind?", NAMES) == Ask("Tom Becker", "what would change your mind?")
-    with pytest.raises(CommandError, match="'Maria' could be Maria Lopez or Maria Chen"):
+    with pytest.raises(CommandError, match="“Maria” could be Maria Lopez or Maria Chen"):
         parse_line("@Maria hello", NAMES)
 
 
@@ -46,7 +46,7 @@ def test_bad_commands_explain_themselves():
         parse_line("/p", NAMES)
     with pytest.raises(CommandError, match="/mute needs a name"):
         parse_line("/mute", NAMES)
-    with pytest.raises(CommandError, match="nobody called 'Bob'"):
+    with pytest.raises(CommandError, match="nobody called “Bob”"):
         parse_line("/unmute Bob", NAMES)
 
 

@@ -112,7 +112,7 @@ async def test_an_image_needs_a_file_that_exists_and_the_dialog_says_so(guide, c
         stimulus = next(e for e in events_of(run_dir) if isinstance(e, ev.Stimulus))
         assert (stimulus.kind, stimulus.path, stimulus.title, stimulus.text) == (
             "image",
-            str(picture.resolve()),
+            "stimuli/bottle.png",  # kept in the run folder (issue 9, item 14)
             None,
             "A green glass bottle with a red cap.",
         )

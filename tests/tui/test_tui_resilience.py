@@ -54,7 +54,7 @@ async def test_an_unreachable_backend_is_one_notice_never_a_crash(guide, cards, 
         # worker — in an order that depends on scheduling: whichever comes first is shown, and
         # only once (``already_reported``). Assert that, not which of the two won the race.
         notices = [n for n in app._notifications if "connection refused" in n.message]
-        assert len(notices) == 1
+        assert len(notices) == 1, [(n.title, n.message) for n in app._notifications]
         assert notices[0].title in ("Model backend unavailable", "Not answered (backend)")
         assert app.is_running
     assert not any(isinstance(e, ev.SessionEnded) for e in events_of(tmp_path / "run"))  # resumable

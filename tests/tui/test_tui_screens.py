@@ -11,6 +11,7 @@ from troupe.core import events as ev
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.tui.app import TroupeApp
 from troupe.tui.launch import new_session_app
+from troupe.tui.screens.confirm import ConfirmDialog
 from troupe.tui.screens.help import HelpScreen
 from troupe.tui.screens.home import HomeScreen
 from troupe.tui.screens.persona_detail import PersonaDetailScreen
@@ -94,6 +95,9 @@ async def test_end_command_ends_the_session(guide, cards, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await session_screen(pilot)
         await submit(pilot, "/end")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)  # an end cannot be undone: asked first
+        await pilot.press("y")
         await settle(pilot)
         assert isinstance(events_of(tmp_path / "run")[-1], ev.SessionEnded)
         assert "ENDED" in plain(screen.query_one("#session-header").content)

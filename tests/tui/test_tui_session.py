@@ -12,6 +12,7 @@ from tests.tui.tui_fixtures import events_of, feed_text, plain, session_screen, 
 from troupe.core import events as ev
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.tui.launch import new_session_app, resume_app
+from troupe.tui.screens.confirm import ConfirmDialog
 from troupe.tui.screens.export import ExportDialog
 from troupe.tui.screens.poll import PollDialog
 from troupe.tui.screens.poll_results import PollResultsScreen
@@ -187,9 +188,12 @@ async def test_next_section_key_moves_through_the_guide(guide, cards, tmp_path):
     app, run_dir = app_for(guide, cards, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await session_screen(pilot)
-        await pilot.press("escape", "n")
+        await pilot.press("escape", "n")  # before the first section: nothing to skip, no question
         await settle(pilot)
-        await pilot.press("n")
+        await pilot.press("n")  # the warm-up's round has not run: asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
         await settle(pilot)
         log = events_of(run_dir)
         sections = [(e.index, e.title) for e in log if isinstance(e, ev.SectionStarted)]
@@ -241,14 +245,35 @@ async def test_export_dialog_writes_the_transcript(guide, cards, tmp_path):
         await settle(pilot)
         assert not isinstance(app.screen, ExportDialog)
         assert "Second line" in (run_dir / "transcript.json").read_text(encoding="utf-8")
-        await pilot.press("escape", "e")  # from the dialog: a path outside the allowed folders stays in it
+        await pilot.press("escape", "e")  # from the dialog: a folder that does not exist stays in it
         dialog = app.screen
-        dialog.query_one("#export-path", Input).value = "/etc/troupe-transcript.md"
+        dialog.query_one("#export-path", Input).value = str(tmp_path / "nowhere" / "t.md")
         await pilot.press("ctrl+s")
         assert app.screen is dialog
-        assert "refusing to write outside" in str(dialog.query_one("#dialog-error", Static).content)
-        await pilot.press("escape")
-        assert not isinstance(app.screen, ExportDialog)
+        assert "does not exist" in str(dialog.query_one("#dialog-error", Static).content)
+        elsewhere = tmp_path / "Documents"  # outside the run folder and the current directory: fine
+        elsewhere.mkdir()
+        dialog.query_one("#export-path", Input).value = str(elsewhere / "t.md")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert (elsewhere / "t.md").is_file()
+        await pilot.press("escape", "e")  # again: the file exists, so it asks before replacing it
+        dialog = app.screen
+        dialog.query_one("#export-path", Input).value = str(elsewhere / "t.md")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not isinstance(app.screen, (ExportDialog, ConfirmDialog))
+        exported = [e for e in events_of(run_dir) if e.type == "exported"]
+        assert [(e.format, e.path) for e in exported] == [
+            ("md", str(run_dir.resolve() / "transcript.md")),
+            ("json", str(run_dir.resolve() / "transcript.json")),
+            ("json", str(run_dir.resolve() / "transcript.json")),
+            ("md", str(elsewhere.resolve() / "t.md")),
+            ("md", str(elsewhere.resolve() / "t.md")),
+        ]
+        assert not (run_dir / "exports.jsonl").exists()  # a live run logs its exports as events
         assert not any(n.severity == "error" for n in app._notifications)
 
 
@@ -288,7 +313,11 @@ async def test_quit_mid_session_then_resume_continues_the_same_log(guide, cards,
         await submit(pilot, "First question?")
         await pilot.pause(0.1)  # turns are in flight
         await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)  # a round runs: quitting asks first
+        await pilot.press("ctrl+q")  # ctrl+q again confirms
     assert app.return_code == 0
+    assert app.exit_message() == f"The run is in {run_dir}.\nContinue it:  troupe resume {run_dir}"
     before = events_of(run_dir)
     assert [e.seq for e in before] == list(range(1, len(before) + 1))
     assert any(isinstance(e, ev.Moderator) for e in before)

@@ -72,3 +72,15 @@ def test_help(snap_compare, tmp_path):
 
     app = apps.session_app(tmp_path / "run", 4, apps.one_question)
     assert snap_compare(app, terminal_size=(100, 36), run_before=run_before)
+
+
+def test_confirm_next_section_in_keys_mode(snap_compare, tmp_path):
+    """The KEYS mode indicator, and the confirmation before a section with beats left is skipped."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("escape", "n")
+        await pilot.pause()
+
+    app = apps.session_app(tmp_path / "run", 4, apps.first_section_opened)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)

@@ -1,15 +1,14 @@
 """The export dialog: pick a format and, optionally, a path.
 
 Writing is done by ``troupe.sessions.export.export_run`` (the same code as ``troupe export``),
-which refuses to overwrite without *force* and refuses paths outside the run folder or the
-current directory. The dialog checks both before it closes (:func:`export_problem`), so the
-moderator fixes the path or ticks "Overwrite" right there instead of reading a notice that
-talks about command-line flags.
+which writes where the moderator says and refuses only to overwrite without *force*. The
+dialog checks before it closes (:func:`export_problem`), so the moderator fixes the path right
+there, and replacing an existing file asks for a confirmation (or the "Overwrite" tick).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual import on
@@ -20,6 +19,7 @@ from textual.widgets import Checkbox, Input, Label, Select
 
 from troupe.core.errors import TroupeError
 
+from .confirm import ConfirmDialog
 from .form import DialogProblem, FormDialog
 
 FORMATS = [("Markdown (.md)", "md"), ("JSON (.json)", "json"), ("CSV (.csv)", "csv"), ("HTML (.html)", "html")]
@@ -33,6 +33,20 @@ class ExportRequest:
     force: bool = False
 
 
+def existing_target(run_dir: Path, request: ExportRequest) -> Path | None:
+    """The file ``request`` would replace, or None (a new file, or a path that is refused)."""
+    from troupe.sessions.export import FORMATS
+    from troupe.sessions.export.common import resolve_output
+
+    if request.fmt not in FORMATS:
+        return None
+    try:
+        target = resolve_output(run_dir, request.path, f"transcript.{FORMATS[request.fmt]}")
+    except (TroupeError, OSError, ValueError):
+        return None
+    return target if target.exists() else None
+
+
 def export_problem(run_dir: Path, request: ExportRequest) -> str | None:
     """Why ``request`` would be refused (a path outside the allowed folders, an existing file
     without *force*), in the dialog's words; ``None`` if it can go ahead."""
@@ -40,13 +54,17 @@ def export_problem(run_dir: Path, request: ExportRequest) -> str | None:
     from troupe.sessions.export.common import resolve_output
 
     if request.fmt not in FORMATS:
-        return f"unknown format {request.fmt!r} (choose from {', '.join(FORMATS)})"
+        return f"unknown format “{request.fmt}” (choose from {', '.join(FORMATS)})"
     try:
         target = resolve_output(run_dir, request.path, f"transcript.{FORMATS[request.fmt]}")
     except TroupeError as exc:
         return exc.message
+    except (OSError, ValueError) as exc:  # a name too long, a NUL in it
+        return f"cannot write there: {exc}"
+    if not target.parent.is_dir():
+        return f"the folder {target.parent} does not exist"
     if target.exists() and not request.force:
-        return f"{target} already exists: tick “Overwrite”, or choose another path."
+        return f"{target} already exists: tick “Overwrite” (or export again and confirm), or choose another path."
     return None
 
 
@@ -97,10 +115,20 @@ class ExportDialog(FormDialog[ExportRequest]):
             path=Path(path).expanduser() if path else None,
             force=self.query_one("#export-force", Checkbox).value,
         )
-        problem = export_problem(self.run_dir, request)
+        problem = export_problem(self.run_dir, replace(request, force=True))  # replacing: confirmed
         if problem is not None:
             raise DialogProblem(problem)
         return request
+
+    def confirmation(self, result: ExportRequest) -> ConfirmDialog | None:
+        """Replacing a file asks first (unless "Overwrite" is ticked)."""
+        target = existing_target(self.run_dir, result)
+        if target is None or result.force:
+            return None
+        return ConfirmDialog("Overwrite the file?", f"{target} already exists. Replace it?", "Overwrite")
+
+    def confirmed(self, result: ExportRequest) -> ExportRequest:
+        return replace(result, force=True)
 
     @on(Input.Submitted)
     def _enter(self) -> None:

@@ -21,6 +21,8 @@ from textual.widgets import Button, Static
 
 from troupe.core.validation import problems
 
+from ..text import plain
+
 ResultT = TypeVar("ResultT")
 
 
@@ -62,13 +64,13 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
 
     def form_footer(self, submit_label: str, error: str = "") -> ComposeResult:
         """The error line and the Submit / Cancel buttons."""
-        yield Static(error, id="dialog-error", classes="dialog-error")
+        yield Static(plain(error), id="dialog-error", classes="dialog-error")
         with Horizontal(classes="dialog-buttons"):
             yield Button(submit_label, variant="primary", id="submit", compact=True)
             yield Button("Cancel", id="cancel", compact=True)
 
     def show_problem(self, message: str = "") -> None:
-        self.query_one("#dialog-error", Static).update(message)
+        self.query_one("#dialog-error", Static).update(plain(message))  # it may quote input: text, not markup
 
     @on(Button.Pressed, "#submit")
     def action_submit(self) -> None:
@@ -80,7 +82,19 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
             if target:
                 self.query_one(target).focus()
             return
-        self.dismiss(result)
+        question = self.confirmation(result)
+        if question is None:
+            self.dismiss(result)
+        else:
+            self.app.push_screen(question, lambda yes: self.dismiss(self.confirmed(result)) if yes else None)
+
+    def confirmation(self, result: ResultT) -> ModalScreen[bool] | None:
+        """A question to ask before closing with ``result`` (e.g. "overwrite?"), or None."""
+        return None
+
+    def confirmed(self, result: ResultT) -> ResultT:
+        """The result once the question was answered yes."""
+        return result
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

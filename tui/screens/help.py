@@ -10,26 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..command_line import COMMANDS
-
-KEYS: list[tuple[str, str]] = [
-    ("space", "next round (advance the guide one beat); stops auto-run when it is on"),
-    ("a", "toggle auto-run"),
-    ("p", "pause / resume the selected persona"),
-    ("m", "mute / unmute the selected persona"),
-    ("n", "next section"),
-    ("s", "show a stimulus"),
-    ("o", "poll the panel"),
-    ("r", "poll results"),
-    ("e", "export the transcript"),
-    ("t", "show / hide private thoughts"),
-    ("enter", "details of the selected persona"),
-    ("arrows", "move the selection between personas"),
-    ("/ or i", "type in the control bar (escape leaves it)"),
-    ("?", "this help"),
-    ("ctrl+p", "command palette: every moderator action"),
-    ("ctrl+q", "quit (the run stays resumable: troupe resume RUN_DIR)"),
-]
+from ..verbs import FOOTER_ORDER, GLOBAL_KEYS, VERBS
 
 TYPING: list[tuple[str, str]] = [
     ("text", "speak to the whole room"),
@@ -40,20 +21,31 @@ TYPING: list[tuple[str, str]] = [
 
 
 def help_renderable() -> Table:
+    """Keys and commands, read from the verbs table (``tui/verbs.py``).
+
+    Every cell is a :class:`~rich.text.Text`: a string in a Rich table is markup, and
+    ``/export [md|json|csv|html]`` would lose its brackets.
+    """
     out = Table.grid(padding=(0, 2))
     out.add_column(no_wrap=True, style="bold #e5c07b")
     out.add_column()
-    out.add_row("", Text("Keys (outside the input; escape gets you there)", style="bold underline"))
-    for key, text in KEYS:
-        out.add_row(key, text)
-    out.add_row("", "")
-    out.add_row("", Text("In the input", style="bold underline"))
+    out.add_row(Text(""), Text("Keys (in KEYS mode: escape leaves the input)", style="bold underline"))
+    for verb in sorted(
+        (v for v in VERBS if v.key), key=lambda v: FOOTER_ORDER.index(v.name) if v.name in FOOTER_ORDER else 99
+    ):
+        if verb.key:
+            out.add_row(Text(verb.shown_key), Text(verb.description))
+    for key, text in GLOBAL_KEYS:
+        out.add_row(Text(key), Text(text))
+    out.add_row(Text(""), Text(""))
+    out.add_row(Text(""), Text("In the input (INPUT mode)", style="bold underline"))
     for key, text in TYPING:
-        out.add_row(key, text)
-    out.add_row("", "")
-    out.add_row("", Text("Commands", style="bold underline"))
-    for verb, text in COMMANDS.items():
-        out.add_row(f"/{verb}", text)
+        out.add_row(Text(key), Text(text))
+    out.add_row(Text(""), Text(""))
+    out.add_row(Text(""), Text("Commands", style="bold underline"))
+    for verb in VERBS:
+        if verb.command:
+            out.add_row(Text(verb.syntax), Text(verb.description))
     return out
 
 

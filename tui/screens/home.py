@@ -24,9 +24,47 @@ from troupe.core.errors import BadInputError, TroupeError
 
 from ..config import TuiConfig
 from ..runs import RunSummary, recent_runs
+from ..text import plain_text, visible
 from .base import WorkerScreen, notify_error
 
 BACKENDS = [("default", "auto"), ("openai", "openai"), ("local", "local"), ("scripted", "scripted")]
+
+
+def backend_problems(settings: Any) -> dict[str, str | None]:
+    """Why each backend cannot run here (None: it can), checked without loading anything.
+
+    ``openai`` needs a key, a base URL or Azure settings; ``local`` needs the local extra
+    (llama-cpp-python and the SmolLM2 model file); ``scripted`` always runs. ``auto`` is what
+    DESIGN.md's default rule picks, and shares its problem.
+    """
+    import importlib.util
+
+    from troupe.core.config import backend_choice
+    from troupe.core.llm.factory import LOCAL_EXTRA_HINT
+
+    problems: dict[str, str | None] = {"scripted": None}
+    configured = settings.api_key is not None or settings.base_url is not None or settings.azure.configured
+    problems["openai"] = None if configured else "no OPENAI_API_KEY, OPENAI_BASE_URL or Azure settings"
+    try:
+        has_llama = importlib.util.find_spec("llama_cpp") is not None
+    except (ImportError, ValueError):
+        has_llama = False
+    if not has_llama:
+        problems["local"] = f"llama-cpp-python is not installed ({LOCAL_EXTRA_HINT})"
+    else:
+        from troupe.core.llm.local import find_default_gguf
+
+        has_model = settings.local.model_path is not None or find_default_gguf() is not None
+        problems["local"] = None if has_model else f"the SmolLM2 model file is not installed ({LOCAL_EXTRA_HINT})"
+    problems["auto"] = problems.get(backend_choice(settings)[0])
+    return problems
+
+
+def preselect(problems: dict[str, str | None]) -> str:
+    """The backend the Start button gets first: the default if it works, else one that does."""
+    return next(name for name in ("auto", "openai", "local", "scripted") if problems.get(name) is None)
+
+
 MIN_PANEL, MAX_PANEL = 2, 12
 
 
@@ -51,6 +89,10 @@ class HomeScreen(WorkerScreen[None]):
         self.runs: list[RunSummary] = []
         self.library: dict[str, Any] = {}
         self._cards: dict[str, Any] = {}
+        self.backend_problems: dict[str, str | None] = {}
+        self._guide_ticks = True
+        """The panel's ticks are the highlighted guide's own (no tick changed by hand yet)."""
+        self._ticking = False
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -74,6 +116,7 @@ class HomeScreen(WorkerScreen[None]):
             yield Input("0", placeholder="seed", id="seed", type="integer")
             yield Button("Start", variant="primary", id="start")
             yield Button("Resume", id="resume")
+        yield Static("", id="backend-note")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -82,6 +125,7 @@ class HomeScreen(WorkerScreen[None]):
         self._load_guides()
         self._load_library()
         self._load_runs()
+        self._check_backends()
         guides = self.query_one("#guides", OptionList)
         if self.guides:  # start on a template: its panel is ticked and a card is previewed at once
             guides.highlighted = 0
@@ -97,9 +141,9 @@ class HomeScreen(WorkerScreen[None]):
             try:
                 guide = load_guide(path)
             except TroupeError as exc:
-                options.append(Option(Text(f"{path.stem}: {exc}", style="red"), id=str(path), disabled=True))
+                options.append(Option(plain_text(f"{path.stem}: {exc}", style="red"), id=str(path), disabled=True))
                 continue
-            label = Text.assemble((guide.title, "bold"), f"\n  {guide.kind} · {len(guide.sections)} sections", style="")
+            label = Text.assemble((visible(guide.title), "bold"), f"\n  {guide.kind} · {len(guide.sections)} sections")
             options.append(Option(label, id=str(path)))
             self.guides.append(path)
         self.query_one("#guides", OptionList).add_options(options)
@@ -121,20 +165,35 @@ class HomeScreen(WorkerScreen[None]):
             card = render_card(persona)
             self.library[persona.slug] = persona
             self._cards[persona.slug] = card
-            selection.add_option((f"{card.name} · {card.descriptor}", persona.slug))
+            selection.add_option((plain_text(f"{card.name} · {card.descriptor}"), persona.slug))
+
+    def _check_backends(self) -> None:
+        """Preselect a backend that can run here, and say why the others cannot."""
+        from troupe.core.config import load_settings
+
+        try:
+            settings = (self.config.settings or load_settings)()
+        except TroupeError as exc:
+            self.query_one("#backend-note", Static).update(plain_text(f"Settings: {exc}", style="red"))
+            return
+        self.backend_problems = (self.config.backend_check or backend_problems)(settings)
+        chosen = preselect(self.backend_problems)
+        self.query_one("#backend", Select).value = chosen
+        cannot = [f"{name}: {why}" for name, why in self.backend_problems.items() if why and name != "auto"]
+        note = "Can't run here — " + "; ".join(cannot) if cannot else ""
+        self.query_one("#backend-note", Static).update(plain_text(note, style="dim"))
 
     def _load_runs(self) -> None:
         self.runs = recent_runs(self.config.runs_dir)
         options = []
-        for run in self.runs:
-            status = "ended" if run.ended else "open"
-            label = Text.assemble(
-                (run.title, "bold"), (f"\n  {run.path.name} · {run.last_seq} events · {status}", "dim")
-            )
+        for run in self.runs:  # newest first
+            label = Text.assemble((visible(run.title), "bold"), ("\n  " + visible(run.describe()), "dim"))
             options.append(Option(label, id=str(run.path)))
         runs = self.query_one("#runs", OptionList)
         runs.clear_options()
         runs.add_options(options or [Option(Text("(no runs yet)", style="dim"), disabled=True)])
+        if self.runs:
+            runs.highlighted = 0  # the newest run: ctrl+r resumes it at once
 
     # -- reacting ----------------------------------------------------------------------
 
@@ -148,15 +207,25 @@ class HomeScreen(WorkerScreen[None]):
             return
         wanted = set(guide.panel.personas[: guide.panel.size or None])
         selection = self.query_one("#panel", SelectionList)
-        selection.deselect_all()
-        for slug in wanted & set(self.library):
-            selection.select(slug)
+        if self._guide_ticks:  # ticks made by hand are the moderator's: moving the cursor keeps them
+            self._ticking = True
+            try:
+                selection.deselect_all()
+                for slug in wanted & set(self.library):
+                    selection.select(slug)
+            finally:
+                self._ticking = False
         first = next(
             (i for i in range(selection.option_count) if selection.get_option_at_index(i).value in wanted), None
         )
         if first is not None:  # preview the guide's first persona until another is highlighted
             selection.highlighted = first
             self._show_card(str(selection.get_option_at_index(first).value))
+
+    @on(SelectionList.SelectionToggled, "#panel")
+    def _ticked_by_hand(self) -> None:
+        if not self._ticking:
+            self._guide_ticks = False
 
     @on(SelectionList.SelectionHighlighted, "#panel")
     def _persona_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
@@ -165,7 +234,7 @@ class HomeScreen(WorkerScreen[None]):
     def _show_card(self, slug: str) -> None:
         card = self._cards.get(slug)
         if card is not None:
-            preview = Text.assemble((card.name, "bold"), f"\n{card.descriptor}\n\n", card.prompt)
+            preview = Text.assemble((visible(card.name), "bold"), visible(f"\n{card.descriptor}\n\n{card.prompt}"))
             self.query_one("#preview", Static).update(preview)
 
     @on(OptionList.OptionSelected, "#runs")

@@ -13,17 +13,18 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from troupe.core.poll_stats import PollResult as PollView
-from troupe.core.poll_stats import answers_by
-from troupe.core.poll_stats import collect_polls as poll_views
+from troupe.core.poll_stats import PollResult, answers_by, collect_polls
 from troupe.core.polls import PollSpec
 from troupe.sessions.guide import StimulusSpec
 
+from ..verbs import BY_NAME, VERBS, Verb
+from .confirm import ConfirmDialog
 from .export import ExportDialog, ExportRequest, export_problem
 from .help import HelpScreen
 from .persona_detail import PersonaDetail, PersonaDetailScreen
@@ -127,15 +128,15 @@ class ModeratorVerbs:
         control bar, or works in another dialog, it would take the keys being typed. Then,
         as after the guide's own polls, a notice says how to open them (r, or /results).
         """
-        polls = [p for p in poll_views(self.session.events) if p.poll_id == poll_id]
+        polls = [p for p in collect_polls(self.session.events) if p.poll_id == poll_id]
         if not polls:
             return
         if self.app.screen is self and not self.control_bar.input.is_composing():
-            self.app.push_screen(PollResultsScreen(polls, self.palette))
+            self.app.push_screen(self._results_screen(polls))
         else:
             self.poll_closed_notice(polls[0])
 
-    def poll_closed_notice(self, poll: PollView) -> None:
+    def poll_closed_notice(self, poll: PollResult) -> None:
         n = poll.closed.n if poll.closed is not None else len(poll.answers)
         self.notify(
             f"{poll.question}\nr shows the results (/results while typing)",
@@ -208,9 +209,10 @@ class ModeratorVerbs:
             )
             return
         path = await asyncio.to_thread(
-            export_run, self.session.run_dir, request.fmt, out=request.path, force=request.force
+            export_run, self.session.run_dir, request.fmt, out=request.path, force=request.force, audit=False
         )
-        self.notify(str(path), title=f"Exported {request.fmt}")
+        self.session.record_export(request.fmt, path)  # an `exported` event (exports.jsonl once ended)
+        self.notify(f"{path.parent}/\n{path.name}", title=f"Exported {request.fmt}", timeout=8)
 
     # -- actions (keys, palette) ------------------------------------------------------
 
@@ -252,8 +254,48 @@ class ModeratorVerbs:
         (self.session.mute_agent if muted else self.session.unmute_agent)(name)
         self.flush()
 
+    def round_running(self) -> bool:
+        """Whether a verb that makes personas talk is in flight (or auto-run is on)."""
+        return self._queued > 0 or self.auto
+
+    def remaining_beats(self) -> int:
+        """Beats of the current section still to run (what ``n`` would skip)."""
+        state = self.session.state
+        plan = getattr(self.session, "plan", None)
+        if plan is None or state.section_index < 0:
+            return 0
+        return sum(1 for b in plan[state.beats_done :] if b.section == state.section_index and b.kind != "close")
+
     def action_next_section(self) -> None:
-        self.next_section()
+        """Next section; asks first when the current one still has beats to run."""
+        left = self.remaining_beats()
+        if not left or self.session.state.ended:
+            self.next_section()
+            return
+        self.app.push_screen(
+            ConfirmDialog(
+                "Skip to the next section?",
+                f"“{self.session.state.section_title}” still has {left} beat{'s' if left != 1 else ''} "
+                "to run (rounds, stimuli, polls). Skipping them cannot be undone.",
+                "Next section",
+            ),
+            lambda yes: self.next_section() if yes else None,
+        )
+
+    def action_end(self) -> None:
+        """End the session, after a confirmation (an ended run can be exported or branched)."""
+        if self.session.state.ended:
+            self.notify("The session has already ended.", title="Session ended")
+            return
+        self.app.push_screen(
+            ConfirmDialog(
+                "End the session?",
+                "Nobody can speak in this run after it ends; it stays in its folder to export, "
+                "or to branch with troupe branch.",
+                "End session",
+            ),
+            lambda yes: self.end_session() if yes else None,
+        )
 
     def action_stimulus(self) -> None:
         source = getattr(self.session.guide, "source", None)  # image paths may be the guide's own
@@ -265,7 +307,7 @@ class ModeratorVerbs:
             self.show_stimulus(spec)
 
     def action_poll(self, question: str = "") -> None:
-        taken = {p.poll_id for p in poll_views(self.session.events)}
+        taken = {p.poll_id for p in collect_polls(self.session.events)}
         n = 1
         while f"live-{n}" in taken:
             n += 1
@@ -276,7 +318,27 @@ class ModeratorVerbs:
             self.run_poll(spec)
 
     def action_results(self) -> None:
-        self.app.push_screen(PollResultsScreen(poll_views(self.session.events)[::-1], self.palette))
+        self.app.push_screen(self._results_screen(collect_polls(self.session.events)[::-1]))
+
+    def _results_screen(self, polls: list[PollResult]) -> PollResultsScreen:
+        revealed = frozenset(e.poll_id for e in self.session.events if e.type == "poll_revealed")  # type: ignore[attr-defined]
+        return PollResultsScreen(polls, self.palette, revealed=revealed, discuss=self.discuss_results)
+
+    @work(exit_on_error=False, group="turns", description="discussing the poll results")
+    async def discuss_results(self, poll_id: str | None = None) -> None:
+        """A round discussing a revealed poll's results (``Session.discuss_results``)."""
+        async with self._turn():
+            await self.session.discuss_results(poll_id)
+
+    def discuss_latest(self) -> None:
+        if not any(e.type == "poll_revealed" for e in self.session.events):
+            self.notify(
+                "No poll's results have been revealed to the panel yet (a private-first poll reveals them).",
+                title="Discuss the results",
+                severity="warning",
+            )
+            return
+        self.discuss_results(None)
 
     def action_export(self) -> None:
         self.app.push_screen(ExportDialog(self.session.run_dir), self._export_chosen)
@@ -321,70 +383,114 @@ class ModeratorVerbs:
             )
         )
 
+    # -- the verbs table (tui/verbs.py): keys, slash commands and the palette run these ----
+
+    def run_verb(self, name: str, argument: str = "") -> None:
+        """Run verb ``name`` of :data:`~troupe.tui.verbs.VERBS` with its (parsed) argument."""
+        getattr(self, f"verb_{name}")(argument)
+
+    def action_verb(self, name: str) -> None:
+        self.run_verb(name)
+
+    def verb_advance(self, _: str) -> None:
+        self.action_advance()
+
+    def verb_round(self, _: str) -> None:
+        self.extra_round()
+
+    def verb_auto(self, _: str) -> None:
+        self.action_auto()
+
+    def verb_next(self, _: str) -> None:
+        self.action_next_section()
+
+    def verb_pause(self, name: str) -> None:
+        self._set_paused(name or None, True)
+
+    def verb_resume(self, name: str) -> None:
+        self._set_paused(name or None, False)
+
+    def verb_mute(self, name: str) -> None:
+        self._set_muted(name, True)
+
+    def verb_unmute(self, name: str) -> None:
+        self._set_muted(name, False)
+
+    def verb_stimulus(self, text: str) -> None:
+        if text:
+            self.show_stimulus(StimulusSpec(kind="text", text=text))
+        else:
+            self.action_stimulus()
+
+    def verb_poll(self, question: str) -> None:
+        self.action_poll(question)
+
+    def verb_results(self, _: str) -> None:
+        self.action_results()
+
+    def verb_discuss(self, _: str) -> None:
+        self.discuss_latest()
+
+    def verb_details(self, name: str) -> None:
+        self.open_details(name)
+
+    def verb_thoughts(self, _: str) -> None:
+        self.action_thoughts()
+
+    def verb_export(self, fmt: str) -> None:
+        if fmt:
+            self.export(ExportRequest(fmt.casefold().lstrip("."), None))
+        else:
+            self.action_export()
+
+    def verb_help(self, _: str) -> None:
+        self.action_help()
+
+    def verb_end(self, _: str) -> None:
+        self.action_end()
+
+    def action_details_selected(self) -> None:
+        name = self._selected()
+        if name is not None:
+            self.open_details(name)
+
     def palette_actions(self) -> list[PaletteAction]:
-        """Every moderator action, for the command palette (ctrl+p).
+        """Every moderator action, for the command palette (ctrl+p), from the verbs table.
 
         Toggles are listed as the action that applies now (``Pause Tom Becker``, or
         ``Resume Tom Becker (paused)``): the palette asks for this list each time it opens
         or searches, so the titles follow the session's state.
         """
         state = self.session.state
-        actions = [
-            PaletteAction("Next round", "Advance the guide by one beat (space)", self.action_advance),
-            PaletteAction("Toggle auto-run", "Keep advancing the guide by itself (a)", self.action_auto),
-            PaletteAction("One more round", "Another round of the current section (/round)", self.extra_round),
-            PaletteAction("Next section", "Skip to the next section of the guide (n)", self.action_next_section),
-            PaletteAction("Show a stimulus…", "Text, a concept card or an image (s)", self.action_stimulus),
-            PaletteAction("Poll the panel…", "Ask a poll question (o)", self.action_poll),
-            PaletteAction("Poll results", "Charts of the polls so far (r, /results)", self.action_results),
-            PaletteAction(
-                "Resume the session (paused)", "Turns start again (/resume)", lambda: self._set_paused(None, False)
+        actions: list[PaletteAction] = []
+        for verb in VERBS:
+            if not verb.palette or verb.per_persona:
+                continue
+            actions.append(
+                PaletteAction(verb.palette_title or verb.title, _hint(verb), partial(self.run_verb, verb.name))
             )
-            if state.paused
-            else PaletteAction(
-                "Pause the session", "No new turns until resumed (/pause)", lambda: self._set_paused(None, True)
-            ),
-            PaletteAction("Export…", "Write the transcript as md, json, csv or html (e)", self.action_export),
-            PaletteAction("Toggle private thoughts", "Show or hide what personas think (t)", self.action_thoughts),
-            PaletteAction("End the session", "Close the session; the run stays in its folder (/end)", self.end_session),
-            PaletteAction("Help", "Keys and commands (?)", self.action_help),
-        ]
+        session_toggle = BY_NAME["resume" if state.paused else "pause"]
+        actions.append(
+            PaletteAction(
+                "Resume the session (paused)" if state.paused else "Pause the session",
+                _hint(session_toggle),
+                partial(self.run_verb, session_toggle.name, ""),
+            )
+        )
         for name in self.names:
             agent = state.agents.get(name)
             paused, muted = bool(agent and agent.paused), bool(agent and agent.muted)
-            actions += [
-                # the action that applies now, and the state it changes (the entry runs exactly that)
-                PaletteAction(
-                    f"Resume {name} (paused)",
-                    "They take turns again (p, /resume)",
-                    lambda n=name: self._set_paused(n, False),
-                )
-                if paused
-                else PaletteAction(
-                    f"Pause {name}",
-                    "A paused persona takes no turns (p, /pause)",
-                    lambda n=name: self._set_paused(n, True),
-                ),
-                PaletteAction(
-                    f"Unmute {name} (muted)",
-                    "The room hears them again (m, /unmute)",
-                    lambda n=name: self._set_muted(n, False),
-                )
-                if muted
-                else PaletteAction(
-                    f"Mute {name}",
-                    "A muted persona still talks, but nobody hears it (m, /mute)",
-                    lambda n=name: self._set_muted(n, True),
-                ),
-                PaletteAction(
-                    f"Details of {name}",
-                    "Card, memory summary, private answers, airtime",
-                    lambda n=name: self.open_details(n),
-                ),
+            applies = {"pause": not paused, "resume": paused, "mute": not muted, "unmute": muted}
+            for verb in VERBS:
+                if verb.per_persona and applies.get(verb.name, True):
+                    # the action that applies now, and the state it changes (the entry runs exactly that)
+                    title = (verb.persona_title or f"{verb.title} {{name}}").format(name=name)
+                    actions.append(PaletteAction(title, _hint(verb), partial(self.run_verb, verb.name, name)))
+            actions.append(
                 PaletteAction(
                     f"Ask {name}…", "Type the question in the control bar", lambda n=name: self._prefill(f"@{n} ")
-                ),
-            ]
+                )
+            )
         return actions
 
     def _prefill(self, text: str) -> None:
@@ -392,3 +498,10 @@ class ModeratorVerbs:
         command.value = text
         command.cursor_position = len(text)
         self.set_focus(command)
+
+
+def _hint(verb: Verb) -> str:
+    """The palette's help line: what the verb does, and its key and command."""
+    ways = ", ".join(w for w in (verb.shown_key, verb.syntax) if w)
+    text = verb.description[:1].upper() + verb.description[1:]
+    return f"{text} ({ways})" if ways else text

@@ -16,6 +16,8 @@ from textual.widgets import Static
 from troupe.core.card import PersonaCard
 from troupe.core.poll_stats import Answer, PollResult
 
+from ..text import one_line, plain, plain_text
+
 
 @dataclass
 class PersonaDetail:
@@ -42,7 +44,7 @@ def _traits(traits: dict[str, Any]) -> Table:
             if isinstance(value, list)
             else (f"{value:.2f}" if isinstance(value, float) else str(value))
         )
-        table.add_row(key, shown)
+        table.add_row(plain_text(str(key)), plain_text(shown))
     return table
 
 
@@ -63,21 +65,21 @@ class PersonaDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         d = self.detail
         with Vertical(classes="dialog", id="persona-detail") as box:
-            box.border_title = f"{d.card.name} · {d.card.descriptor}"
+            box.border_title = plain(one_line(f"{d.card.name} · {d.card.descriptor}"))
             box.border_subtitle = "esc close"
             box.styles.border_title_color = d.colour
             with VerticalScroll():
                 yield Static(Text("Airtime", style="bold"))
                 yield Static(airtime_line(d), id="detail-airtime")
                 yield Static(Text("\nMemory summary", style="bold"))
-                yield Static(d.memory_summary or "(nothing consolidated yet)", id="detail-memory")
+                yield Static(plain(d.memory_summary or "(nothing consolidated yet)"), id="detail-memory")
                 yield Static(Text("\nPoll answers", style="bold"))
                 yield Static(self._answers(), id="detail-answers")
                 if d.card.traits:
                     yield Static(Text("\nTraits", style="bold"))
                     yield Static(_traits(d.card.traits))
                 yield Static(Text("\nCard (the persona's prompt)", style="bold"))
-                yield Static(Text(d.card.prompt), id="detail-card")
+                yield Static(plain_text(d.card.prompt), id="detail-card")
 
     def _answers(self) -> Text | Table:
         if not self.detail.answers:
@@ -88,5 +90,7 @@ class PersonaDetailScreen(ModalScreen[None]):
         table.add_column(ratio=2, style="dim")
         for poll, answer in self.detail.answers:
             privacy = "" if answer.revealed else " (private)"
-            table.add_row(Text(poll.question), Text(answer.display() + privacy), Text(answer.rationale))
+            table.add_row(
+                plain_text(poll.question), plain_text(answer.display() + privacy), plain_text(answer.rationale)
+            )
         return table

@@ -8,6 +8,8 @@ the moderator or a persona is a :class:`~rich.text.Text`, never markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
@@ -84,19 +86,55 @@ def results_renderable(poll: PollResult, palette: SpeakerPalette, width: int = 7
 
 
 class PollResultsScreen(ModalScreen[None]):
-    """Shows one or more polls' results; escape or q closes it."""
+    """Shows one or more polls' results; escape or q closes it.
 
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="troupe.results.close", tooltip="Back to the session")]
+    With ``discuss`` (a callback taking a poll id) and a revealed private-first poll among
+    those shown, ``d`` closes the dialog and runs a round discussing that poll's results.
+    """
 
-    def __init__(self, polls: list[PollResult], palette: SpeakerPalette) -> None:
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close", id="troupe.results.close", tooltip="Back to the session"),
+        Binding(
+            "d",
+            "discuss",
+            "Discuss the results",
+            id="troupe.results.discuss",
+            tooltip="A round in which the panel discusses these results",
+        ),
+    ]
+
+    def __init__(
+        self,
+        polls: list[PollResult],
+        palette: SpeakerPalette,
+        *,
+        revealed: frozenset[str] = frozenset(),
+        discuss: Callable[[str], object] | None = None,
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.polls = polls
         self.palette = palette
+        self.discuss = discuss
+        self.discussable = next((p.poll_id for p in polls if p.private_first and p.poll_id in revealed), None)
+        """The first poll shown whose private answers were revealed to the room (``d`` discusses it)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "discuss":
+            return self.discuss is not None and self.discussable is not None
+        return True
+
+    def action_discuss(self) -> None:
+        poll_id, discuss = self.discussable, self.discuss
+        self.dismiss()
+        if poll_id is not None and discuss is not None:
+            discuss(poll_id)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="poll-results") as box:
             box.border_title = "Poll results"
-            box.border_subtitle = "esc close"
+            box.border_subtitle = (
+                "d discuss the results · esc close" if self.discussable and self.discuss else "esc close"
+            )
             with VerticalScroll():
                 if not self.polls:
                     yield Static("No poll has been run yet. Press o to poll the panel.")

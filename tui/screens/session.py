@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -27,21 +27,20 @@ from textual.worker import Worker
 
 from troupe.core import events as ev
 from troupe.core.events import Event
-from troupe.core.poll_stats import collect_polls as poll_views
-from troupe.sessions.guide import StimulusSpec
+from troupe.core.poll_stats import collect_polls
 
 from ..bridge import Batch, SessionBridge
 from ..command_line import Ask, Command, Parsed, Speak
 from ..config import TuiConfig
 from ..palette import SpeakerPalette
 from ..session_api import ModeratedSession
+from ..verbs import BY_COMMAND, QUIT_TOOLTIP
 from ..widgets.control_bar import CommandInput, ControlBar
 from ..widgets.feed import Feed
 from ..widgets.persona_grid import PersonaGrid
 from ..widgets.persona_pane import PersonaPane
 from ..widgets.session_header import HeaderInfo, SessionHeader, format_elapsed
 from .base import WorkerScreen
-from .export import ExportRequest
 from .moderator import ModeratorVerbs
 
 HISTORY_CHUNK = 250
@@ -55,61 +54,10 @@ FREEZE_EVERY = 2000
 class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     """A live, moderated session (the verbs are in :class:`ModeratorVerbs`)."""
 
-    # Footer order is priority order: at 80 columns the first ones and ctrl+q still show.
+    # The one-key verbs live on the persona grid (``verbs.panel_bindings``): they act only
+    # while a pane has focus. The app's quit again here, so that the footer lists it.
     BINDINGS = [
-        Binding(
-            "space",
-            "advance",
-            "Round",
-            id="troupe.advance",
-            tooltip="Next round: advance the guide by one beat (stops auto-run when it is on)",
-        ),
-        Binding(
-            "p",
-            "pause_selected",
-            "Pause",
-            id="troupe.pause",
-            tooltip="Pause or resume the selected persona: a paused persona takes no turns",
-        ),
-        Binding(
-            "m",
-            "mute_selected",
-            "Mute",
-            id="troupe.mute",
-            tooltip="Mute or unmute the selected persona: it still takes turns, nobody hears it",
-        ),
-        Binding(
-            "n",
-            "next_section",
-            "Next",
-            id="troupe.next_section",
-            tooltip="Next section: skip the rest of this section and start the next",
-        ),
-        Binding("e", "export", "Export", id="troupe.export", tooltip="Export the transcript (md, json, csv, html)"),
-        Binding("question_mark", "help", "Help", id="troupe.help", tooltip="Keys and commands"),
-        # the app's quit again, so that the footer lists it before the keys it may drop at 80 columns
-        Binding(
-            "ctrl+q",
-            "app.quit",
-            "Quit",
-            id="troupe.session.quit",
-            priority=True,
-            tooltip="Quit. The run stays in its folder; troupe resume RUN_DIR continues it",
-        ),
-        Binding("s", "stimulus", "Stimulus", id="troupe.stimulus", tooltip="Show text, a concept card or an image"),
-        Binding("o", "poll", "Poll", id="troupe.poll", tooltip="Ask the panel a poll question"),
-        Binding("a", "auto", "Auto", id="troupe.auto", tooltip="Toggle auto-run: keep advancing the guide"),
-        Binding("t", "thoughts", "Thoughts", id="troupe.thoughts", tooltip="Show or hide private thoughts", show=False),
-        Binding("r", "results", "Results", id="troupe.results", tooltip="Results of the polls so far", show=False),
-        Binding("i", "focus_input", "Type", id="troupe.type", show=False, tooltip="Type in the control bar"),
-        Binding(
-            "slash",
-            "focus_input('/')",
-            "Command",
-            id="troupe.command",
-            show=False,
-            tooltip="Type a /command in the control bar",
-        ),
+        Binding("ctrl+q", "app.quit", "Quit", id="troupe.session.quit", priority=True, tooltip=QUIT_TOOLTIP),
     ]
 
     def __init__(self, session: ModeratedSession, config: TuiConfig) -> None:
@@ -299,7 +247,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         elif isinstance(event, ev.PollClosed):
             if self.asked_here(event.poll_id):
                 return  # the moderator's own poll: run_poll opens its results, or gives this notice
-            poll = next((p for p in poll_views(self.session.events) if p.poll_id == event.poll_id), None)
+            poll = next((p for p in collect_polls(self.session.events) if p.poll_id == event.poll_id), None)
             if poll is not None:
                 self.poll_closed_notice(poll)
         elif isinstance(event, ev.SessionEnded):
@@ -371,6 +319,25 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     def _entered(self, message: ControlBar.Entered) -> None:
         self.execute(message.parsed)
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.control_bar.set_mode("input" if isinstance(event.widget, CommandInput) else "keys")
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste outside the control bar goes into it, whole: a paste never fires keys."""
+        event.stop()
+        command = self.control_bar.input
+        self.set_focus(command)
+        command.insert_text_at_cursor(" ".join(event.text.splitlines()))
+
+    def on_key(self, event: events.Key) -> None:
+        """With the focus nowhere (a dialog just closed on a removed widget), typing types."""
+        if self.focused is None and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            command = self.control_bar.input
+            self.set_focus(command)
+            command.insert_text_at_cursor(event.character)
+
     @on(CommandInput.Leave)
     def _leave_input(self) -> None:
         if self.grid.selected is not None:
@@ -397,32 +364,4 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             self._command(parsed.verb, parsed.argument)
 
     def _command(self, verb: str, arg: str) -> None:
-        if verb == "stimulus":
-            if arg:
-                self.show_stimulus(StimulusSpec(kind="text", text=arg))
-            else:
-                self.action_stimulus()
-        elif verb == "poll":
-            self.action_poll(arg)
-        elif verb in ("pause", "resume"):
-            self._set_paused(arg or None, verb == "pause")
-        elif verb in ("mute", "unmute"):
-            self._set_muted(arg, verb == "mute")
-        elif verb == "export":
-            if arg:
-                self.export(ExportRequest(arg.casefold().lstrip("."), None))
-            else:
-                self.action_export()
-        elif verb == "details":
-            self.open_details(arg)
-        else:
-            {
-                "next": self.action_next_section,
-                "round": self.extra_round,
-                "step": self.action_advance,
-                "auto": self.action_auto,
-                "thoughts": self.action_thoughts,
-                "help": self.action_help,
-                "results": self.action_results,
-                "end": self.end_session,
-            }[verb]()
+        self.run_verb(BY_COMMAND[verb].name, arg)

@@ -54,9 +54,19 @@ def find_image(typed: str, base: Path | None) -> Path | None:
     """The image file ``typed`` names: as given (absolute, or from the current folder), else
     relative to ``base`` (the guide's folder, as a guide's own stimuli are); None if neither
     is a file."""
-    p = Path(typed).expanduser()
-    candidates = [p] if p.is_absolute() or base is None else [p, base / p]
-    return next((c for c in candidates if c.is_file()), None)
+    try:
+        p = Path(typed).expanduser()
+        candidates = [p] if p.is_absolute() or base is None else [p, base / p]
+        return next((c for c in candidates if c.is_file()), None)
+    except (OSError, ValueError):  # a name too long for the file system, a NUL in it: no such file
+        return None
+
+
+def _is_dir(typed: str) -> bool:
+    try:
+        return Path(typed).expanduser().is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 class StimulusDialog(FormDialog[StimulusSpec]):
@@ -104,8 +114,15 @@ class StimulusDialog(FormDialog[StimulusSpec]):
 
     @on(Select.Changed, "#stimulus-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
-        self._show_fields(str(event.value))
+        kind = str(event.value)
+        self._show_fields(kind)
         self.show_problem()
+        # chosen with the select: back to typing, in the first field the kind needs (the select
+        # would swallow the keys); a change made while typing elsewhere leaves the focus there
+        if self.focused is None or isinstance(self.focused, Select):
+            form = FORMS[kind]
+            first = "#stimulus-path" if form.path else "#stimulus-title" if form.title else "#stimulus-text"
+            self.query_one(first).focus()
 
     def _show_fields(self, kind: str) -> None:
         form = FORMS[kind]
@@ -128,7 +145,7 @@ class StimulusDialog(FormDialog[StimulusSpec]):
                 raise DialogProblem("Give the path of the image file to show.", "path")
             found = find_image(typed, self.base)
             if found is None:
-                folder = Path(typed).expanduser().is_dir()
+                folder = _is_dir(typed)
                 raise DialogProblem(
                     f"{typed} is a folder, not an image file." if folder else f"Image file not found: {typed}", "path"
                 )

@@ -25,6 +25,12 @@ PLACEHOLDER = "speak to the room · @Name ask one · /command (try /help) · esc
 TYPING_PAUSE_S = 2.0
 """A key typed into the input this recently means the moderator is still typing, even if the
 line is empty (just sent, or erased to start again): nothing modal should open on them."""
+MODES = {"input": "INPUT", "keys": "KEYS"}
+"""The mode indicator's words: what a key does now (type into the bar, or act on the panel)."""
+MODE_TIPS = {
+    "input": "Typing goes to the control bar. esc: panel keys (space, p, m, n…)",
+    "keys": "Keys act on the panel (space, p, m, n…). i or /: type again",
+}
 NOT_TYPING_KEYS = frozenset({"enter", "escape"})
 """Keys that end typing (send the line, leave the input) rather than compose a line."""
 
@@ -115,8 +121,10 @@ class ControlBar(Horizontal):
         super().__init__(id="control-bar")
         self.names = list(names)
         self._status = ""
+        self.mode = "input"
 
     def compose(self) -> ComposeResult:
+        yield Static(MODES["input"], id="mode")
         yield Static("›", id="prompt")
         yield CommandInput(self.names)
         yield Static("", id="run-status")
@@ -124,6 +132,14 @@ class ControlBar(Horizontal):
     @property
     def input(self) -> CommandInput:
         return self.query_one(CommandInput)
+
+    def set_mode(self, mode: str) -> None:
+        """Show ``"input"`` (typing goes to the control bar) or ``"keys"`` (keys act on the panel)."""
+        label = self.query_one("#mode", Static)
+        label.update(MODES[mode])
+        label.set_class(mode == "keys", "-keys")
+        label.tooltip = MODE_TIPS[mode]
+        self.mode = mode
 
     def set_status(self, text: str) -> None:
         if text != self._status:  # called on every flush: repaint only on change

@@ -22,6 +22,7 @@ from troupe.core.poll_stats import display_value
 
 from .. import palette as pal
 from ..palette import SpeakerPalette
+from ..text import visible as v
 
 LABEL_WIDTH = 12
 PREFIX_WIDTH = 5 + 1 + LABEL_WIDTH + 1
@@ -58,7 +59,7 @@ def layout_row(row: FeedRow, console: Console, width: int) -> Text:
 
 
 def _short(name: str) -> str:
-    return name.split(" ", 1)[0]
+    return v(name.split(" ", 1)[0])
 
 
 OUTAGES = {
@@ -95,7 +96,7 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
     hears everything even when the room does not.
     """
     if isinstance(event, ev.Say):
-        body = Text(event.text)
+        body = Text(v(event.text))
         if event.to:
             body = Text.assemble((f"→ {_short(event.to)}  ", "dim"), body)
         if event.muted:
@@ -104,44 +105,47 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
         return FeedRow(event.seq, _short(event.agent), palette.style(event.agent), body)
     if isinstance(event, ev.Moderator):
         to = f"→ {', '.join(_short(n) for n in event.to)}  " if event.to else ""
-        return FeedRow(event.seq, "MODERATOR", pal.MODERATOR, Text.assemble((to, "dim"), (event.text, "bold")))
+        return FeedRow(event.seq, "MODERATOR", pal.MODERATOR, Text.assemble((to, "dim"), (v(event.text), "bold")))
     if isinstance(event, ev.Stimulus):
-        head = f"[{event.kind}] " + (f"{event.title} — " if event.title else "")
-        path = f"  ({event.path})" if event.path else ""
+        head = f"[{event.kind}] " + (f"{v(event.title)} — " if event.title else "")
+        path = f"  ({v(event.path)})" if event.path else ""
         return FeedRow(
-            event.seq, "STIMULUS", pal.STIMULUS, Text.assemble((head, "bold"), event.text.strip(), (path, "dim"))
+            event.seq, "STIMULUS", pal.STIMULUS, Text.assemble((head, "bold"), v(event.text.strip()), (path, "dim"))
         )
     if isinstance(event, ev.PollAsked):
-        options = f"  [{' / '.join(event.options)}]" if event.options and event.kind in ("single", "multi") else ""
+        options = f"  [{v(' / '.join(event.options))}]" if event.options and event.kind in ("single", "multi") else ""
         private = "  (private first)" if event.private_first else ""
         return FeedRow(
             event.seq,
             "POLL",
             pal.POLL,
-            Text.assemble((event.question, "bold"), f"  {event.kind}", (options + private, "dim")),
+            Text.assemble((v(event.question), "bold"), f"  {event.kind}", (options + private, "dim")),
         )
     if isinstance(event, ev.PollAnswer):
         mark = "" if event.revealed else "  (private)"
         body = Text.assemble(
-            ("answers ", "dim"), (display_value(event.value), "bold"), f" — {event.rationale}", (mark, "dim italic")
+            ("answers ", "dim"),
+            (v(display_value(event.value)), "bold"),
+            f" — {v(event.rationale)}",
+            (mark, "dim italic"),
         )
         return FeedRow(event.seq, _short(event.agent), palette.style(event.agent), body)
     if isinstance(event, ev.PollRevealed):
         return FeedRow(event.seq, "POLL", pal.POLL, Text("answers revealed to the room", style="dim"))
     if isinstance(event, ev.SectionStarted):
-        body = Text(f"── {event.index + 1}: {event.title} ──", style="bold")
+        body = Text(f"── {event.index + 1}: {v(event.title)} ──", style="bold")
         goal = (goals or {}).get(event.index)
         if goal:  # the guide's note to the moderator; the panel never sees it
-            body.append(f"  goal: {goal.strip()}", style="italic #8a8a8a")
+            body.append(f"  goal: {v(goal.strip())}", style="italic #8a8a8a")
         return FeedRow(event.seq, "SECTION", pal.SYSTEM, body)
     if isinstance(event, ev.SessionStarted):
         return FeedRow(
-            event.seq, "SESSION", pal.SYSTEM, Text(f"{event.title} — {', '.join(event.personas)}", style="bold")
+            event.seq, "SESSION", pal.SYSTEM, Text(v(f"{event.title} — {', '.join(event.personas)}"), style="bold")
         )
     if isinstance(event, ev.Error):
         who = f"{event.agent}: " if event.agent else ""
         return FeedRow(
-            event.seq, "ERROR", pal.ERROR, Text(f"{who}{event.kind}: {event.message} ({error_outcome(event)})")
+            event.seq, "ERROR", pal.ERROR, Text(v(f"{who}{event.kind}: {event.message} ({error_outcome(event)})"))
         )
     system = {
         "agent_paused": "paused",
@@ -151,14 +155,14 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
     }
     if event.type in system:
         return FeedRow(
-            event.seq, "·", pal.SYSTEM, Text(f"{getattr(event, 'agent', '')} {system[event.type]}", style=pal.SYSTEM)
+            event.seq, "·", pal.SYSTEM, Text(v(f"{getattr(event, 'agent', '')} {system[event.type]}"), style=pal.SYSTEM)
         )
     if isinstance(event, ev.SessionPaused):
         return FeedRow(event.seq, "·", pal.SYSTEM, Text("session paused", style=pal.SYSTEM))
     if isinstance(event, ev.SessionResumed):
         return FeedRow(event.seq, "·", pal.SYSTEM, Text("session resumed", style=pal.SYSTEM))
     if isinstance(event, ev.SessionEnded):
-        return FeedRow(event.seq, "SESSION", pal.SYSTEM, Text(f"ended ({event.reason})", style="bold"))
+        return FeedRow(event.seq, "SESSION", pal.SYSTEM, Text(v(f"ended ({event.reason})"), style="bold"))
     return None
 
 

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Container
 
 from ..layout import GridPlan, plan_grid
+from ..verbs import panel_bindings
 from .persona_pane import PersonaPane
 
 
@@ -20,6 +21,16 @@ class PersonaGrid(Container, can_focus=False):
     """Holds one :class:`PersonaPane` per seated persona."""
 
     BINDINGS = [
+        *panel_bindings(),
+        Binding("i", "screen.focus_input", "Type", id="troupe.type", show=False, tooltip="Type in the control bar"),
+        Binding(
+            "slash",
+            "screen.focus_input('/')",
+            "Command",
+            id="troupe.command",
+            show=False,
+            tooltip="Type a /command in the control bar",
+        ),
         Binding("left", "move(-1, 0)", "Previous", show=False),
         Binding("right", "move(1, 0)", "Next", show=False),
         Binding("up", "move(0, -1)", "Up", show=False),

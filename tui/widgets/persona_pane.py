@@ -20,6 +20,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
+from ..text import one_line, plain, visible
+
 Part = str | tuple[str, str]
 QUIET = "#8a8a8a"
 """Older utterances and notes: a fixed grey rather than ``dim``, which costs a colour blend
@@ -77,7 +79,7 @@ class PersonaPane(Widget, can_focus=True):
         """Why the last turn produced no speech ("passed", "thought privately"), until it speaks."""
         self.show_thoughts = False
         self.compact = False
-        self.border_title = f"{name} · {descriptor}" if descriptor else name
+        self.border_title = plain(one_line(f"{name} · {descriptor}" if descriptor else name))  # text, not markup
         self.styles.border_title_color = colour
 
     # -- state in ------------------------------------------------------------------
@@ -150,39 +152,70 @@ class PersonaPane(Widget, can_focus=True):
         if self.paused and self.badge_key != "paused":
             parts.append((" · paused", BADGES["paused"][1]))
         if self.feeling and not self.compact:
-            parts.append((f"  {self.feeling}", f"italic {QUIET}"))
+            parts.append((f"  {visible(self.feeling)}", f"italic {QUIET}"))
         return parts
+
+    @property
+    def shown_partial(self) -> str | None:
+        """The streaming text the pane may draw: a turn that streams as ``think`` is private,
+        so while thoughts are hidden (the default) its words are never drawn, not even while
+        they arrive (the engine marks it: ``AgentActivity(status="thinking", partial_text=…)``)."""
+        if self.partial is not None and self.status == "thinking" and not self.show_thoughts:
+            return None
+        return self.partial
 
     def badge(self) -> Content:
         return Content.assemble(*self._badge_parts())
 
     def render(self) -> Content:
+        """The pane's text, fitted to its height (:meth:`text` is all of it)."""
+        return self.text() if self.compact else self._fit(self.text())
+
+    def text(self) -> Content:
         """The pane's text, built as Textual ``Content`` (no Rich round trip: this runs for
         every pane on every flush while personas stream)."""
         if self.compact:
             return self._render_compact()
         parts = self._badge_parts()
-        if self.partial is not None:
-            parts += ["\n", (self.partial, "bold"), ("▍", self.colour)]
+        partial = self.shown_partial
+        if partial is not None:
+            style = "italic #9a9ab0" if self.status == "thinking" else "bold"
+            parts += ["\n", (visible(partial), style), ("▍", self.colour)]
         if self.show_thoughts and self.thoughts:
-            parts += ["\n", (f"(thinks) {self.thoughts[-1]}", "italic #9a9ab0")]
+            parts += ["\n", (f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0")]
         elif self.quiet and self.partial is None:
             parts += ["\n", (f"({self.quiet})", f"italic {QUIET}")]
-        for age, text in enumerate(reversed(self.said)):
-            fresh = age == 0 and self.partial is None
-            parts += ["\n", (f"“{text}”", "" if fresh else QUIET)]
+        said = list(self.said)
+        for age, text in enumerate(said):  # oldest first, like the feed: the newest is last
+            fresh = age == len(said) - 1 and self.partial is None
+            parts += ["\n", (f"“{visible(text)}”", "" if fresh else QUIET)]
         return Content.assemble(*parts)
+
+    def _fit(self, content: Content) -> Content:
+        """Keep the badge and the newest lines that fit; a cut sentence ends with an ellipsis."""
+        width, height = self.content_size
+        if width <= 0 or height <= 0:
+            return content
+        lines = [line for part in content.split("\n") for line in (part.wrap(width) or [part])]
+        if len(lines) <= height:
+            return content
+        # the badge stays; older lines give way first (the newest utterance is at the end)
+        kept = [lines[0], *lines[len(lines) - (height - 1) :]] if height > 1 else lines[:1]
+        if height > 1:
+            kept[1] = Content("…").append(kept[1].truncate(max(0, width - 1)))
+        return Content("\n").join(kept)
 
     def _render_compact(self) -> Content:
         """One line (the pane's CSS turns wrapping off and ends it with an ellipsis)."""
-        parts: list[Part] = [(self.persona.split(" ", 1)[0], f"bold {self.colour}"), " ", *self._badge_parts()]
-        line = self.partial if self.partial is not None else (self.said[-1] if self.said else "")
+        parts: list[Part] = [(visible(self.persona.split(" ", 1)[0]), f"bold {self.colour}"), " ", *self._badge_parts()]
+        partial = self.shown_partial
+        line = partial if partial is not None else (self.said[-1] if self.said else "")
         if self.show_thoughts and self.partial is None and self.thoughts:
             line = f"(thinks) {self.thoughts[-1]}"
         elif self.quiet and self.partial is None:  # the latest turn said nothing: say so
             line = f"({self.quiet})"
         if line:
-            parts.append(("  " + line.replace("\n", " "), "bold" if self.partial is not None else QUIET))
+            parts.append(("  " + visible(line.replace("\n", " ")), "bold" if partial is not None else QUIET))
         return Content.assemble(*parts)
 
     # -- interaction ---------------------------------------------------------------

@@ -8,10 +8,12 @@ re-renders the elapsed time (off in snapshots).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual.widgets import Static
+
+from ..text import one_line
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,12 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
     the session title shrinks, the backend name goes (the model stays), the section title
     shortens, "tok" goes, the model goes, then the title and the section title go entirely.
     """
+    info = replace(
+        info,
+        title=one_line(info.title),
+        section_title=one_line(info.section_title),
+        model=one_line(info.model or "") or None,
+    )
     flags = Text(no_wrap=True)
     if info.auto:
         flags.append("  AUTO ▶", style="bold #98c379")
