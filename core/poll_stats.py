@@ -214,6 +214,21 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
     return (float(low), float(high))
 
 
+def share_interval(count: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
+    """The Wilson score interval of the share ``count / n`` (sound at 0 % and 100 % and for
+    small n, where the normal approximation is not); None without respondents."""
+    if n <= 0:
+        return None
+    from scipy import stats  # heavy: imported once a result needs it
+
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = count / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
     """One row of a poll's chart: an option, or a bin of ``number`` answers."""
@@ -656,6 +671,7 @@ __all__ = [
     "number_bins",
     "poll_changes",
     "poll_options",
+    "share_interval",
     "shared_number_bins",
     "side_by_side",
     "t_interval",

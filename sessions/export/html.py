@@ -216,9 +216,7 @@ def bar_chart_svg(
     aria = (title + ". " if title else "") + desc
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-label="{esc(aria)}"><desc>{esc(aria)}</desc>'
-        + "".join(parts)
-        + "</svg>"
+        f'role="img" aria-label="{esc(aria)}"><desc>{esc(aria)}</desc>' + "".join(parts) + "</svg>"
     )
 
 
