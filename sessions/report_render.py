@@ -221,7 +221,7 @@ def _md_section(s: SectionFindings) -> list[str]:
 def _md_theme(theme: Theme) -> list[str]:
     out = [f"### {md_escape(theme.label)}", ""]
     if theme.method == "lexical":
-        out += [f"Raised by {md_escape(', '.join(theme.speakers))}. {md_escape(theme.summary)}", ""]
+        out += [md_block(theme.summary), ""]  # who raised it, counted from the log
     else:
         out += [md_block(theme_summary(theme)), "", f"_{md_escape(stance_line(theme))}_", ""]
     out += [f"> “{md_escape(q.text)}” — **{md_escape(q.agent)}** (#{q.seq}){_side(q)}" for q in theme.quotes]
@@ -233,9 +233,9 @@ def _md_theme(theme: Theme) -> list[str]:
 REPORT_CSS = """
 .findings li { margin: .25rem 0; }
 .verdict { font-weight: 700; }
-.verdict.agree { color: #2b8a3e; }
-.verdict.split { color: #c92a2a; }
-.verdict.mixed { color: #e67700; }
+.verdict.pos { color: #2b8a3e; }
+.verdict.neg { color: #c92a2a; }
+.verdict.mid { color: #e67700; }
 .theme { margin: 1rem 0 1.4rem; }
 .theme h3 { margin-bottom: .2rem; }
 .stance { font-style: italic; color: var(--muted); }
@@ -344,7 +344,7 @@ def _html_findings(title: str, findings: list[Finding]) -> str:
     items = []
     for f in findings:
         basis = "poll" if f.basis == "poll" else f"theme in “{f.section}”"
-        css = "agree" if f.verdict == "agreed" else f.verdict
+        css = {"agreed": "pos", "split": "neg", "mixed": "mid"}[f.verdict]
         items.append(
             f'<li><span class="verdict {css}">{esc(VERDICT_WORDS[f.verdict])}</span> — {esc(quoted(f.topic))}: '
             f'{esc(f.detail)} <span class="small">({esc(basis)})</span></li>'
@@ -367,7 +367,7 @@ def _quote_html(q: Quote, colours: dict[str, str], href: str | None) -> str:
 def _html_theme(theme: Theme, colours: dict[str, str], href: str | None) -> str:
     quotes = "".join(_quote_html(q, colours, href) for q in theme.quotes)
     if theme.method == "lexical":
-        about = f"<p>Raised by {esc(', '.join(theme.speakers))}. {esc(theme.summary)}</p>"
+        about = f"<p>{esc(theme.summary)}</p>"  # who raised it, counted from the log
     else:
         about = f'<p>{esc(theme_summary(theme))}</p><p class="stance">{esc(stance_line(theme))}</p>'
     return f'<div class="theme"><h3>{esc(theme.label)}</h3>{about}{quotes}</div>'
