@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 from pathlib import Path
@@ -255,6 +256,17 @@ async def test_a_reasked_private_poll_is_shown_before_and_after_with_who_moved(t
     assert desc_rows(svg) == chart
     exported_md = export_run(run, "md", generated_at=GENERATED_AT).read_text(encoding="utf-8")
     assert "### Before and after: I would buy Gazpacho Go." in exported_md
+
+    # The chart's numbers are the CSV export's answers, split at the second asking.
+    with export_run(run, "csv").open(newline="", encoding="utf-8") as fh:
+        answers = [r for r in csv.DictReader(fh) if r["type"] == "poll_answer" and r["poll_id"] == "intent"]
+    for name, side in (
+        ("before (#4)", [r for r in answers if int(r["seq"]) < 15]),
+        ("after (#15)", [r for r in answers if int(r["seq"]) > 15]),
+    ):
+        scores = [int(float(r["score"])) for r in side]
+        for k, label in enumerate(LIKERT, 1):
+            assert chart[label][name] == (scores.count(k), format_share(scores.count(k) / len(scores)))
 
 
 def test_the_chart_renderer_escapes_what_it_embeds_and_states_every_number() -> None:
