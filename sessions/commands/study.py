@@ -227,7 +227,7 @@ def _write_validation(args: argparse.Namespace, study_dir: Path, md_path: Path) 
     """``DIR/validation.json`` and ``.md``, and the headlines appended to the study report."""
     import json
 
-    from ..human_validation import validate_columns
+    from ..human_validation import render_validation_html, validate_columns
 
     try:
         results = validate_columns(study_dir, args.human, args.column, args.poll, maps=args.map, by=args.by)
@@ -237,15 +237,19 @@ def _write_validation(args: argparse.Namespace, study_dir: Path, md_path: Path) 
     data = results[0].to_json() if len(results) == 1 else {"validations": [r.to_json() for r in results]}
     (study_dir / "validation.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     (study_dir / "validation.md").write_text("\n".join(r.render_markdown() for r in results), "utf-8")
+    (study_dir / "validation.html").write_text(render_validation_html(results), "utf-8")
     lines = ["", "## Validation against real answers", ""]
     for r in results:
         lines.append(f"- **{r.simulated.poll_id}** vs {Path(r.csv_path).name} column {r.column!r}: {r.verdicts()[0]}")
-    lines += ["", "Every figure: validation.md (and validation.json).", ""]
+    lines += ["", "Every figure: validation.md (charted in validation.html; data in validation.json).", ""]
     with md_path.open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
     for r in results:
         print(f"{r.simulated.poll_id}: {r.verdicts()[0]}")
-    print(f"wrote {study_dir / 'validation.json'} and {study_dir / 'validation.md'}", file=sys.stderr)
+    print(
+        f"wrote {study_dir / 'validation.json'}, {study_dir / 'validation.md'} and {study_dir / 'validation.html'}",
+        file=sys.stderr,
+    )
 
 
 def _study_arms(args: argparse.Namespace) -> int:
