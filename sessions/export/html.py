@@ -161,9 +161,17 @@ def bar_chart_svg(
     label_w, bar_w, tail_w = 230, 300, 170 if any(r.intervals for r in rows) else 110
     bar_h, gap = 16, 8
     row_h = bar_h * len(series) + gap
-    legend_h = 22 if named else 0
-    height = legend_h + row_h * len(rows) + 4
     width = label_w + bar_w + tail_w
+    legend: list[tuple[float, int, str, str]] = []  # (x, line, name, colour): wraps at the right edge
+    x, line = 8.0, 0
+    for name, colour in series if named else ():
+        step = 24 + 7 * len(name)
+        if x > 8 and x + step > width:
+            x, line = 8.0, line + 1
+        legend.append((x, line, name, colour))
+        x += step
+    legend_h = 20 * (line + 1) + 2 if named else 0
+    height = legend_h + row_h * len(rows) + 4
 
     def extent(r: ChartRow, i: int) -> float:
         value = float(r.counts[i]) if scale == "count" else r.shares[i]
@@ -172,14 +180,11 @@ def bar_chart_svg(
 
     top = max((extent(r, i) for r in rows for i in range(len(series))), default=0.0) or 1.0
     parts: list[str] = []
-    if named:
-        x = label_w
-        for name, colour in series:
-            parts.append(
-                f'<rect x="{x}" y="4" width="12" height="12" rx="2" fill="{esc(colour)}"/>'
-                f'<text x="{x + 16}" y="14">{esc(name)}</text>'
-            )
-            x += 24 + 7 * len(name)
+    for lx, ln, name, colour in legend:
+        parts.append(
+            f'<rect x="{lx:.0f}" y="{4 + 20 * ln}" width="12" height="12" rx="2" fill="{esc(colour)}"/>'
+            f'<text x="{lx + 16:.0f}" y="{14 + 20 * ln}">{esc(name)}</text>'
+        )
     alt: list[str] = []
     for j, r in enumerate(rows):
         y0 = legend_h + j * row_h

@@ -281,3 +281,12 @@ def test_the_chart_renderer_escapes_what_it_embeds_and_states_every_number() -> 
         "B & C": {"one <b>": (2, "50%"), "two": (3, "75%")},
     }
     assert "95 % CI 15%–85%" in html.unescape(svg)
+
+
+def test_a_long_legend_wraps_inside_the_chart() -> None:
+    names = [(f"group-{i:02d} (n=12)", "#123456") for i in range(1, 11)]
+    svg = bar_chart_svg([ChartRow("x", (1,) * 10, (0.1,) * 10)], names)
+    width = int(re.search(r'viewBox="0 0 (\d+) ', svg)[1])  # type: ignore[index]
+    legend = re.findall(r'<rect x="(\d+)" y="(\d+)" width="12"', svg)
+    assert len(legend) == 10 and len({y for _, y in legend}) > 1
+    assert all(int(x) + 24 + 7 * len(names[0][0]) <= width + 24 for x, _ in legend)
