@@ -214,6 +214,21 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
     return (float(low), float(high))
 
 
+def share_interval(count: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
+    """The Wilson score interval of the share ``count / n`` (sound at 0 % and 100 % and for
+    small n, where the normal approximation is not); None without respondents."""
+    if n <= 0:
+        return None
+    from scipy import stats  # heavy: imported once a result needs it
+
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = count / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
     """One row of a poll's chart: an option, or a bin of ``number`` answers."""
@@ -242,32 +257,77 @@ def number_bins(values: Sequence[float]) -> list[tuple[str, int, bool]]:
     """
     if not values:
         return []
+    labels, edges = _bin_layout(values)
+    counts = _bin_counts(values, labels, edges)
+    middle = bisect_right(edges, statistics.median_low(values))
+    return [(label, count, i == middle) for i, (label, count) in enumerate(zip(labels, counts))]
+
+
+def _bin_layout(values: Sequence[float]) -> tuple[list[str], list[float]]:
+    """The bins' labels and the edges between them (see :func:`number_bins`)."""
     lo, hi = min(values), max(values)
     distinct = sorted(set(values))
     if all(float(v).is_integer() for v in values):
         span = int(hi - lo) + 1
         if span <= INTEGER_BINS:
             centres = [lo + i for i in range(span)]
-            labels = [format_number(c) for c in centres]
-            edges = [c + 0.5 for c in centres[:-1]]
-        else:
-            width = math.ceil(span / NUMBER_BINS)
-            starts = [lo + i * width for i in range(math.ceil(span / width))]
-            labels = [f"{format_number(a)}–{format_number(a + width - 1)}" for a in starts]
-            edges = [a - 0.5 for a in starts[1:]]
-    elif len(distinct) <= NUMBER_BINS:
-        labels = [format_number(v) for v in distinct]
-        edges = [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
-    else:
-        step = (hi - lo) / NUMBER_BINS
-        bounds = [lo + i * step for i in range(NUMBER_BINS)] + [hi]
-        labels = [f"{format_number(bounds[i])}–{format_number(bounds[i + 1])}" for i in range(NUMBER_BINS)]
-        edges = bounds[1:-1]
+            return [format_number(c) for c in centres], [c + 0.5 for c in centres[:-1]]
+        width = math.ceil(span / NUMBER_BINS)
+        starts = [lo + i * width for i in range(math.ceil(span / width))]
+        return [f"{format_number(a)}–{format_number(a + width - 1)}" for a in starts], [a - 0.5 for a in starts[1:]]
+    if len(distinct) <= NUMBER_BINS:
+        return [format_number(v) for v in distinct], [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
+    step = (hi - lo) / NUMBER_BINS
+    bounds = [lo + i * step for i in range(NUMBER_BINS)] + [hi]
+    labels = [f"{format_number(bounds[i])}–{format_number(bounds[i + 1])}" for i in range(NUMBER_BINS)]
+    return labels, bounds[1:-1]
+
+
+def _bin_counts(values: Sequence[float], labels: Sequence[str], edges: Sequence[float]) -> list[int]:
     counts = [0] * len(labels)
     for v in values:
         counts[bisect_right(edges, v)] += 1
-    middle = bisect_right(edges, statistics.median_low(values))
-    return [(label, count, i == middle) for i, (label, count) in enumerate(zip(labels, counts))]
+    return counts
+
+
+def shared_number_bins(series: Sequence[Sequence[float]]) -> list[tuple[str, list[int]]]:
+    """Several sets of numeric answers in the same bins (:func:`number_bins`' rule applied to
+    all of them together): ``(label, [count in each set])`` in numeric order."""
+    everything = [v for values in series for v in values]
+    if not everything:
+        return []
+    labels, edges = _bin_layout(everything)
+    per_series = [_bin_counts(values, labels, edges) for values in series]
+    return [(label, [counts[i] for counts in per_series]) for i, label in enumerate(labels)]
+
+
+@dataclass(frozen=True, slots=True)
+class CompareRow:
+    """One row of a side-by-side chart: an option (or a shared bin) and, for each result
+    compared, how many chose it and their share of that result's respondents."""
+
+    label: str
+    counts: tuple[int, ...]
+    shares: tuple[float, ...]
+
+
+def side_by_side(results: Sequence[PollResult]) -> list[CompareRow]:
+    """The distributions of several results of one poll (groups, simulated vs real, before vs
+    after) on common rows: the options of choice and Likert polls, shared bins of number polls."""
+    if not results:
+        return []
+    ns = [r.n for r in results]
+
+    def row(label: str, counts: Sequence[int]) -> CompareRow:
+        return CompareRow(label, tuple(counts), tuple(c / n if n else 0.0 for c, n in zip(counts, ns)))
+
+    kind = results[0].kind
+    if kind == "number":
+        return [row(label, counts) for label, counts in shared_number_bins([r.scores for r in results])]
+    if kind in COUNTED_KINDS:
+        labels = list(dict.fromkeys(label for r in results for label in r.counts))
+        return [row(label, [r.counts.get(label, 0) for r in results]) for label in labels]
+    return []
 
 
 @dataclass(slots=True)
@@ -536,6 +596,52 @@ def collect_polls(events: Iterable[Event]) -> list[PollResult]:
     return results
 
 
+@dataclass(slots=True)
+class PollChange:
+    """A poll answered privately, then asked again later in the run: both askings and who moved."""
+
+    before: PollResult
+    after: PollResult
+
+    @property
+    def both(self) -> list[tuple[str, Answer, Answer]]:
+        """Participants who answered both times: (name, first answer, second answer)."""
+        out = []
+        for first in self.before.answers:
+            second = self.after.answer_of(first.agent)
+            if second is not None:
+                out.append((first.agent, first, second))
+        return out
+
+    @property
+    def moved(self) -> list[tuple[str, Answer, Answer]]:
+        """Those whose answer changed between the two askings."""
+        return [(name, a, b) for name, a, b in self.both if _answer_key(a) != _answer_key(b)]
+
+    @property
+    def stayed(self) -> list[str]:
+        return [name for name, a, b in self.both if _answer_key(a) == _answer_key(b)]
+
+    def rows(self) -> list[CompareRow]:
+        return side_by_side([self.before, self.after])
+
+
+def _answer_key(answer: Answer) -> tuple[Any, ...]:
+    return (tuple(sorted(answer.choices)), answer.score, answer.display() if not answer.choices else "")
+
+
+def poll_changes(polls: Sequence[PollResult]) -> list[PollChange]:
+    """Each private-first asking paired with the next asking of the same poll id (log order)."""
+    out: list[PollChange] = []
+    for i, first in enumerate(polls):
+        if not first.private_first:
+            continue
+        later = next((p for p in polls[i + 1 :] if p.poll_id == first.poll_id), None)
+        if later is not None:
+            out.append(PollChange(first, later))
+    return out
+
+
 def answers_by(events: Iterable[Event], agent: str) -> list[tuple[PollResult, Answer]]:
     """One participant's (latest) answer to every asking it answered, in log order."""
     return [(poll, answer) for poll in collect_polls(events) if (answer := poll.answer_of(agent)) is not None]
@@ -548,6 +654,8 @@ __all__ = [
     "SCALE_KINDS",
     "Answer",
     "Bar",
+    "CompareRow",
+    "PollChange",
     "PollResult",
     "aggregate",
     "answers_by",
@@ -561,6 +669,10 @@ __all__ = [
     "interpret_event",
     "match_option",
     "number_bins",
+    "poll_changes",
     "poll_options",
+    "share_interval",
+    "shared_number_bins",
+    "side_by_side",
     "t_interval",
 ]

@@ -29,13 +29,16 @@ from typing import Any
 
 from troupe.core.errors import BadInputError
 from troupe.core.events import PollAnswer
-from troupe.core.poll_stats import CHOICE_KINDS, NUMERIC_KINDS, Answer, PollResult, format_sd
+from troupe.core.poll_stats import CHOICE_KINDS, NUMERIC_KINDS, Answer, CompareRow, PollResult, format_sd, side_by_side
 from troupe.core.poll_stats import interpret_event as interpret
 from troupe.core.polls import LIKERT_LABELS
 from troupe.core.validation import csv_column, read_csv_rows
 from troupe.personas.survey import age_in_band, persona_value
 
-from .fidelity import Fidelity, Scale, assess, finite, format_num, format_p
+from .export.common import SIMULATED_NOTICE
+from .export.html import bar_chart_svg, compare_rows, compare_table, esc, page
+from .export.markdown import compare_markdown
+from .fidelity import ASPECTS, SEVERITY_WORDS, Fidelity, Scale, assess, finite, format_num, format_p
 from .study import CAVEAT, GroupPolls, load_polls, pool_results
 
 ALPHA = 0.05
@@ -448,6 +451,93 @@ class Validation:
             "caveat": CAVEAT,
         }
 
+    def compare_rows(self) -> list[CompareRow]:
+        """Both distributions on common rows (options, or shared bins of number answers) —
+        the rows of the chart and of the Markdown table."""
+        return side_by_side([self.simulated, self.human])
+
+    def render_html_section(self) -> str:
+        """One comparison as HTML: the two distributions overlaid in one chart, the verdict on
+        each aspect beside it, then the same figures as the Markdown."""
+        sim, hum = self.simulated, self.human
+        groups = f"{len(self.groups)} groups pooled" if len(self.groups) > 1 else "one run"
+        names = [f"simulated (n={sim.n})", f"real (n={hum.n})"]
+        rows = compare_rows(self.compare_rows())
+        chart = bar_chart_svg(
+            rows, list(zip(names, ("#3b5bdb", "#e67700"))), title=f"Simulated vs real: {sim.question}"
+        )
+        parts = [
+            f'<section class="validation" id="v-{esc(sim.poll_id)}-{esc(self.column)}">',
+            f"<h2>Simulated vs real: {esc(sim.poll_id)} ({esc(sim.kind)})</h2>",
+            f"<p><em>{esc(sim.question)}</em></p>",
+            f'<p class="small">simulated: {esc(self.source)} ({esc(groups)}) · real: {esc(self.csv_path)}, '
+            f"column {esc(repr(self.column))}</p>",
+            f'<p class="headline"><strong>{esc(self.verdicts()[0])}</strong></p>',
+            '<div class="side">',
+            f'<figure class="chart">{chart}<figcaption class="small">Share of each side\'s answers; '
+            "the table below gives every number.</figcaption></figure>",
+        ]
+        if self.fidelity is not None and self.fidelity.aspects:
+            parts.append('<table class="aspects"><thead><tr><th>Aspect</th><th>Verdict</th></tr></thead><tbody>')
+            for name in ASPECTS:
+                aspect = self.fidelity.aspect(name)
+                if aspect is not None:
+                    parts.append(
+                        f'<tr class="sev{aspect.severity}"><th>{esc(name)}<br><span class="small">'
+                        f"{esc(SEVERITY_WORDS[aspect.severity])}</span></th><td>{esc(aspect.text)}</td></tr>"
+                    )
+            parts.append("</tbody></table>")
+        parts.append("</div>")
+        if rows:
+            parts.append(compare_table(rows, ["simulated", "real"], caption="Distribution"))
+        figures = [("n", str(sim.n), str(hum.n))]
+        if self.numeric:
+            figures += [
+                ("mean", format_num(sim.mean), format_num(hum.mean)),
+                ("sd", format_sd(sim.stdev), format_sd(hum.stdev)),
+            ]
+        parts.append(
+            '<table class="figures"><thead><tr><th></th><th class="num">simulated</th><th class="num">real</th></tr></thead><tbody>'
+            + "".join(f'<tr><th>{k}</th><td class="num">{a}</td><td class="num">{b}</td></tr>' for k, a, b in figures)
+            + "</tbody></table>"
+        )
+        tests = [line.removeprefix("- ") for line in self._test_lines()]
+        if self.fidelity is not None and self.fidelity.aspects:
+            tests += [line.removeprefix("- ") for line in self.fidelity.markdown_rows()]
+            tests += [f"note: {note}" for note in self.fidelity.notes]
+        if tests:
+            parts.append("<h3>Tests</h3><ul>" + "".join(f"<li>{esc(t)}</li>" for t in tests) + "</ul>")
+        if self.by:
+            parts.append(
+                f'<h3>By {esc(self.by)}</h3><table><thead><tr><th>group</th><th class="num">n simulated</th>'
+                '<th class="num">n real</th><th>verdict</th></tr></thead><tbody>'
+                + "".join(
+                    f'<tr><td>{esc(r.value or "(blank)")}</td><td class="num">{r.n_simulated}</td>'
+                    f'<td class="num">{r.n_human}</td><td>{esc(r.verdict)}</td></tr>'
+                    for r in self.breakdown
+                )
+                + "</tbody></table>"
+            )
+        parts.append("<h3>Verdict</h3><ul>" + "".join(f"<li>{esc(v)}</li>" for v in self.verdicts()) + "</ul>")
+        parts.append("</section>")
+        return "\n".join(parts)
+
+    def _test_lines(self) -> list[str]:
+        lines: list[str] = []
+        if self.mean_difference is not None:
+            d = f", Cohen's d = {self.cohen_d:.2f}" if self.cohen_d is not None else ""
+            lines.append(f"- difference of means (simulated − real): {self.mean_difference:+.2f}{d}")
+        if self.welch:
+            lines.append(f"- Welch's t-test: {self.welch.describe('t')}")
+        if self.mann_whitney:
+            lines.append(f"- Mann–Whitney U: {self.mann_whitney.describe('U')}")
+        if self.chi_square:
+            lines.append(f"- chi-square test of the distributions: {self.chi_square.describe('χ²')}")
+        if self.tvd is not None:
+            lines.append(f"- total variation distance: {self.tvd:.2f}")
+        lines += [f"- note: {note}" for note in self.notes]
+        return lines
+
     def render_markdown(self) -> str:
         sim, hum = self.simulated, self.human
         groups = f"{len(self.groups)} groups pooled" if len(self.groups) > 1 else "one run"
@@ -478,19 +568,7 @@ class Validation:
                 f"| mean | {format_num(sim.mean)} | {format_num(hum.mean)} |",
                 f"| sd | {format_sd(sim.stdev)} | {format_sd(hum.stdev)} |",
             ]
-        lines += ["", "## Tests", ""]
-        if self.mean_difference is not None:
-            d = f", Cohen's d = {self.cohen_d:.2f}" if self.cohen_d is not None else ""
-            lines.append(f"- difference of means (simulated − real): {self.mean_difference:+.2f}{d}")
-        if self.welch:
-            lines.append(f"- Welch's t-test: {self.welch.describe('t')}")
-        if self.mann_whitney:
-            lines.append(f"- Mann–Whitney U: {self.mann_whitney.describe('U')}")
-        if self.chi_square:
-            lines.append(f"- chi-square test of the distributions: {self.chi_square.describe('χ²')}")
-        if self.tvd is not None:
-            lines.append(f"- total variation distance: {self.tvd:.2f}")
-        lines += [f"- note: {note}" for note in self.notes]
+        lines += ["", "## Tests", ""] + self._test_lines()
         if self.fidelity is not None and self.fidelity.aspects:
             lines += ["", "## Centre, spread, extremes, shape", ""] + self.fidelity.markdown_rows()
             lines += [f"- note: {note}" for note in self.fidelity.notes]
@@ -507,8 +585,33 @@ class Validation:
                 lines.append(
                     f"| {option} | {r.simulated} ({r.simulated_share:.0%}) | {r.human} ({r.human_share:.0%}) |"
                 )
+        elif self.compare_rows():
+            lines += ["", "## Distribution (shared bins)", ""]
+            lines += compare_markdown(self.compare_rows(), ["simulated", "real"])
         lines += ["", "## Verdict", ""] + [f"- {v}" for v in self.verdicts()] + ["", f"> {CAVEAT}"]
         return "\n".join(lines) + "\n"
+
+
+VALIDATION_CSS = """
+.side { display: flex; flex-wrap: wrap; gap: 1rem 1.5rem; align-items: flex-start; }
+.side figure.chart { flex: 1 1 30rem; margin: 0; }
+.side table.aspects { flex: 1 1 18rem; width: auto; }
+table.aspects th { white-space: nowrap; }
+tr.sev2 th { color: #c92a2a; }
+tr.sev1 th { color: #e67700; }
+tr.sev0 th { color: #2b8a3e; }
+"""
+
+
+def render_validation_html(results: list[Validation]) -> str:
+    """``troupe validate --format html``: one self-contained page, a section per comparison."""
+    body = [
+        "<header><h1>Simulated vs real answers</h1>",
+        f'<p class="notice" role="note"><strong>Simulated participants.</strong> {esc(SIMULATED_NOTICE)}</p>',
+        f'<p class="small">{esc(CAVEAT)}</p></header>',
+    ]
+    body += [r.render_html_section() for r in results]
+    return page("Simulated vs real answers", "en", "\n".join(body), extra_css=VALIDATION_CSS)
 
 
 def compare(

@@ -30,6 +30,9 @@ class Quote:
     """Exactly as logged: ``text in utterance.text`` holds."""
     repaired: bool = False
     """True when the proposed excerpt needed fixing (spacing, quotes, case, or its seq)."""
+    side: str | None = None
+    """For a model theme with a stance: ``"for"`` or ``"against"`` the theme's point (as the
+    model tagged it; the report claims a stance only when verified quotes back each side)."""
 
 
 def verify_quote(utterances: Mapping[int, Entry], seq: int, excerpt: str) -> Quote | None:

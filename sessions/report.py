@@ -9,8 +9,12 @@ What comes from where — the report says so, and the code keeps it that way:
   repaired or dropped. When the model gives nothing usable (a scripted fake, a tiny local
   model, no backend), a deterministic lexical clustering (:func:`lexical_themes`) supplies
   the themes, so a report always has real, verbatim content.
-* **Where the group agreed and split** comes from poll dispersion and from how many
-  participants voiced each theme.
+* **Where the group agreed and split** comes from poll dispersion and from model themes
+  whose stance the verified quotes carry (:func:`~troupe.sessions.themes.checked_stance`).
+  Lexical themes are *topics raised*: shared words say nothing about agreement, so they never
+  appear there.
+* **Before and after**: a poll asked privately and asked again later in the run is paired
+  (:func:`~troupe.core.poll_stats.poll_changes`): both distributions, and who moved.
 * **Profiles**: airtime counted from the log; stance from each participant's poll answers
   relative to the group; notable quotes verbatim.
 
@@ -29,7 +33,15 @@ from troupe.core.config import load_settings
 from troupe.core.errors import TroupeError
 from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
-from troupe.core.poll_stats import NUMERIC_KINDS, PollResult, format_number, format_sd, format_share
+from troupe.core.poll_stats import (
+    NUMERIC_KINDS,
+    PollChange,
+    PollResult,
+    format_number,
+    format_sd,
+    format_share,
+    poll_changes,
+)
 from troupe.sessions.quotes import Quote, sentence_with, verify_quote
 from troupe.sessions.themes import LLMOutcome, Method, Theme, lexical_themes, llm_themes
 from troupe.sessions.transcript import Entry, RunInfo, Transcript
@@ -52,7 +64,7 @@ class SectionFindings:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    verdict: Literal["agreed", "split", "mixed", "shared", "minority"]
+    verdict: Literal["agreed", "split", "mixed"]
     topic: str
     detail: str
     basis: Literal["poll", "theme"]
@@ -97,6 +109,8 @@ class Report:
     """Lexical themes over the whole session: words that recur across sections. Always
     computed (no model), so even a session of short sections — an interview — has themes."""
     quote_stats: QuoteStats = field(default_factory=QuoteStats)
+    changes: list[PollChange] = field(default_factory=list)
+    """Polls answered privately and asked again later: before, after, who moved."""
 
     @property
     def utterance_count(self) -> int:
@@ -166,6 +180,7 @@ async def build_report(
         profiles=_profiles(t, sections),
         quote_stats=stats,
         overall=lexical_themes(every_say),
+        changes=poll_changes(t.polls),
         themes_source=_themes_source(sections, t.info, backend, model, mode, backend_note),
     )
 
@@ -233,21 +248,19 @@ def _poll_findings(polls: list[PollResult]) -> list[Finding]:
     return out
 
 
-def _theme_findings(sections: list[SectionFindings], per_section: int = 2) -> list[Finding]:
-    """Per section, the (at most ``per_section``) broadest shared themes and narrowest minority ones."""
+def _theme_findings(sections: list[SectionFindings]) -> list[Finding]:
+    """Model themes whose claimed stance the verified quotes carry; never lexical topics."""
     out: list[Finding] = []
     for section in sections:
-        total = len(section.speakers)
-        if total < 2:
-            continue
-        ranked = sorted(section.themes, key=lambda t: -len(t.speakers))
-        shared = [t for t in ranked if len(t.speakers) >= 2 and len(t.speakers) / total >= 0.6][:per_section]
-        minority = [t for t in reversed(ranked) if len(t.speakers) == 1 or len(t.speakers) / total <= 0.4][:per_section]
-        for verdict, themes in (("shared", shared), ("minority", minority)):
-            for theme in themes:
-                voiced = theme.speakers
-                detail = f"voiced by {len(voiced)} of {total} participants ({', '.join(voiced)})"
-                out.append(Finding(verdict, theme.label, detail, "theme", section.title))  # type: ignore[arg-type]
+        for theme in section.themes:
+            if theme.method != "llm" or theme.stance not in ("agreed", "split"):
+                continue
+            pro, con = theme.sides
+            if theme.stance == "agreed":
+                detail = f"quoted for it: {', '.join(pro)}; no one quoted against"
+            else:
+                detail = f"quoted for it: {', '.join(pro)}; against: {', '.join(con)}"
+            out.append(Finding(theme.stance, theme.label, detail, "theme", section.title))
     return out
 
 

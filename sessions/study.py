@@ -35,8 +35,21 @@ from troupe.core.card import PersonaCard
 from troupe.core.errors import BadInputError, RunStateError, TroupeError
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
-from troupe.core.poll_stats import COUNTED_KINDS, NUMERIC_KINDS, PollResult, collect_polls, format_sd, t_interval
+from troupe.core.poll_stats import (
+    COUNTED_KINDS,
+    NUMERIC_KINDS,
+    CompareRow,
+    PollResult,
+    collect_polls,
+    format_sd,
+    format_share,
+    share_interval,
+    side_by_side,
+    t_interval,
+)
 
+from .export.common import SIMULATED_NOTICE
+from .export.html import PALETTE, ChartRow, bar_chart_svg, compare_table, esc, page
 from .headless import run_headless
 from .run import EVENTS_FILE
 
@@ -47,6 +60,7 @@ log = logging.getLogger(__name__)
 
 STUDY_JSON = "study.json"
 STUDY_MD = "study.md"
+STUDY_HTML = "study.html"
 CAVEAT = (
     "Participants are simulated: every answer comes from a language model playing a persona. "
     "Use a study to see how stable a simulated result is, never as a measurement of real people."
@@ -308,6 +322,15 @@ class PooledPoll:
         ranges = self.share_ranges()
         return max(ranges.values()) if ranges else None
 
+    def rows(self) -> list[CompareRow]:
+        """The distribution on common rows — options, or shared bins of number answers — with
+        the pooled result first, then each group's: the rows of the charts and of the tables."""
+        return side_by_side([self.pooled, *(r for _, r in self.groups)])
+
+    def share_intervals(self) -> list[tuple[float, float] | None]:
+        """Per row of :meth:`rows`, the 95 % (Wilson) interval of the pooled share."""
+        return [share_interval(r.counts[0], self.pooled.n) for r in self.rows()]
+
     def to_json(self) -> dict[str, Any]:
         p = self.pooled
         ci, ci_groups = self.ci95(), self.ci95_of_group_means()
@@ -417,11 +440,13 @@ def aggregate(outcomes: Sequence[GroupOutcome]) -> list[PooledPoll]:
 
 
 def write_study(report: StudyReport, study_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``study.json`` and ``study.md`` (each atomically); returns both paths."""
+    """Write ``study.json``, ``study.md`` and ``study.html`` (each atomically); returns the
+    first two paths (``study.html`` sits beside them)."""
     root = Path(study_dir)
     root.mkdir(parents=True, exist_ok=True)
     json_path = _atomic_write(root / STUDY_JSON, json.dumps(report.to_json(root), ensure_ascii=False, indent=2) + "\n")
     md_path = _atomic_write(root / STUDY_MD, render_markdown(report))
+    _atomic_write(root / STUDY_HTML, render_html(report))
     return json_path, md_path
 
 
@@ -463,6 +488,96 @@ def render_markdown(report: StudyReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+STUDY_CSS = """
+.groups-note { color: var(--muted); font-size: .9rem; }
+"""
+
+
+def render_html(report: StudyReport) -> str:
+    """``study.html``: per poll, the pooled distribution with 95 % intervals, then the groups
+    side by side (so their spread shows), each chart with its numbers in a table beside it."""
+    ok = len(report.outcomes) - len(report.failed)
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(report.outcomes))]
+    body = [
+        f"<header><h1>Study: {esc(report.guide_title)}</h1>",
+        f'<p class="notice" role="note"><strong>Simulated participants.</strong> {esc(SIMULATED_NOTICE)}</p>',
+        f'<p class="small">{esc(CAVEAT)}</p>',
+        '<dl class="meta">'
+        + "".join(
+            f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>"
+            for k, v in (
+                ("groups", f"{len(report.outcomes)} ({ok} finished, {len(report.failed)} failed)"),
+                ("backend", f"{report.backend or '?'} · model {report.model or '?'}"),
+                ("seeds", f"{report.seed}…{report.seed + len(report.outcomes) - 1}"),
+            )
+        )
+        + "</dl></header>",
+        '<section><h2>Groups</h2><table><thead><tr><th>group</th><th class="num">seed</th><th>personas</th>'
+        "<th>status</th></tr></thead><tbody>",
+    ]
+    for o in report.outcomes:
+        status = "ok" if o.ok else f"failed: {o.error or ''}"
+        body.append(
+            f'<tr><td>{esc(o.plan.name)}</td><td class="num">{o.plan.seed}</td>'
+            f"<td>{esc(', '.join(o.plan.personas))}</td><td>{esc(status)}</td></tr>"
+        )
+    body.append("</tbody></table></section><section><h2>Polls</h2>")
+    if not report.polls:
+        body.append("<p>No poll was answered in a finished group.</p>")
+    for poll in report.polls:
+        body.append(_poll_html(poll, colours))
+    body.append(
+        "</section><section><h2>Reading these numbers</h2><ul><li>The intervals treat every answer as "
+        "independent. Participants in one group hear each other, so the interval over group means (the group "
+        "as the unit) is the more honest one.</li><li>A large between-group spread means the result depends on "
+        "who was seated and in which order: run more groups before trusting it.</li></ul></section>"
+    )
+    return page(f"Study: {report.guide_title}", "en", "\n".join(body), extra_css=STUDY_CSS)
+
+
+def _poll_html(poll: PooledPoll, colours: list[str]) -> str:
+    p = poll.pooled
+    parts = [f'<div class="poll" id="poll-{esc(p.poll_id)}">', f"<h3>{esc(p.poll_id)} ({esc(p.kind)})</h3>"]
+    parts.append(f"<p><em>{esc(p.question)}</em></p>")
+    facts = [f"pooled: n = {p.n}"]
+    if poll.numeric:
+        ci, ci_groups = poll.ci95(), poll.ci95_of_group_means()
+        facts.append(
+            f"mean {_num(p.mean)} · sd {format_sd(p.stdev)}" + (f" · 95 % CI {_num(ci[0])}–{_num(ci[1])}" if ci else "")
+        )
+        facts.append(
+            f"between groups: sd of means {format_sd(poll.between_groups_sd())}"
+            + (f" · 95 % CI over group means {_num(ci_groups[0])}–{_num(ci_groups[1])}" if ci_groups else "")
+        )
+    else:
+        spread = poll.spread()
+        if spread is not None:
+            facts.append(f"between groups: widest gap in an option's share {spread:.0%}")
+    parts.append('<p class="small">' + " · ".join(esc(f) for f in facts) + "</p>")
+    rows = poll.rows()
+    if rows:
+        intervals = poll.share_intervals()
+        pooled_rows = [ChartRow(r.label, r.counts[:1], r.shares[:1], intervals=(ci,)) for r, ci in zip(rows, intervals)]
+        parts.append(
+            '<figure class="chart">'
+            + bar_chart_svg(pooled_rows, [("pooled", "#3b5bdb")], title=f"{p.poll_id}, pooled, with 95 % intervals")
+            + '<figcaption class="small">Pooled: count, share of respondents and its 95 % (Wilson) interval.'
+            "</figcaption></figure>"
+        )
+        parts.append(compare_table(pooled_rows, ["pooled"], caption="Pooled distribution"))
+        names = [f"{name} (n={r.n})" for name, r in poll.groups]
+        group_rows = [ChartRow(r.label, r.counts[1:], r.shares[1:]) for r in rows]
+        parts.append(
+            '<figure class="chart">'
+            + bar_chart_svg(group_rows, list(zip(names, colours)), title=f"{p.poll_id}, group by group")
+            + '<figcaption class="small">Each group\'s answers side by side: how far the groups differ.'
+            "</figcaption></figure>"
+        )
+        parts.append(compare_table(group_rows, [name for name, _ in poll.groups], caption="Groups side by side"))
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
 def _poll_markdown(poll: PooledPoll) -> list[str]:
     p = poll.pooled
     lines = [f"### {p.poll_id} ({p.kind})", "", f"> {p.question}", ""]
@@ -483,13 +598,15 @@ def _poll_markdown(poll: PooledPoll) -> list[str]:
         spread = poll.spread()
         if spread is not None:
             lines.append(f"- between groups: widest gap in an option's share {spread:.0%}")
-    if p.kind != "text":
-        header = "| answer | pooled | " + " | ".join(name for name, _ in poll.groups) + " |"
-        lines += ["", header, "|---" * (2 + len(poll.groups)) + "|"]
-        for option, count in p.counts.items():
-            share = f" ({count / p.n:.0%})" if p.n else ""
-            cells = " | ".join(str(r.counts.get(option, 0)) for _, r in poll.groups)
-            lines.append(f"| {_cell(option)} | {count}{share} | {cells} |")
+    rows = poll.rows()
+    if rows:
+        header = "| answer | pooled | 95 % CI | " + " | ".join(name for name, _ in poll.groups) + " |"
+        lines += ["", header, "|---" * (3 + len(poll.groups)) + "|"]
+        for row, interval in zip(rows, poll.share_intervals()):
+            share = f" ({format_share(row.shares[0])})" if p.n else ""
+            ci = f"{format_share(interval[0])}–{format_share(interval[1])}" if interval else "—"
+            cells = " | ".join(str(c) for c in row.counts[1:])
+            lines.append(f"| {_cell(row.label)} | {row.counts[0]}{share} | {ci} | {cells} |")
     lines.append("")
     return lines
 
@@ -519,6 +636,7 @@ def _atomic_write(path: Path, text: str) -> Path:
 __all__ = [
     "CAVEAT",
     "STUDY_JSON",
+    "STUDY_HTML",
     "STUDY_MD",
     "GroupOutcome",
     "GroupPlan",
@@ -533,6 +651,7 @@ __all__ = [
     "pool_polls",
     "pool_results",
     "read_group_polls",
+    "render_html",
     "render_markdown",
     "run_groups",
     "write_study",

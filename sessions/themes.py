@@ -8,7 +8,13 @@ logged utterance it cites:
   model, checks every quote against the log and drops themes left with fewer than two.
 * :func:`lexical_themes` is deterministic: it groups utterances by salient words that several
   participants share. It needs no model, so a report always has real, quoted content even when
-  the model is a scripted fake or too small to follow the schema.
+  the model is a scripted fake or too small to follow the schema. Shared words are a *topic*,
+  not a stance: a lexical theme never claims agreement or a split (``stance`` None).
+
+A model theme may claim a stance (``agreed``/``split``) and tag each quote ``for`` or
+``against`` its point. :func:`checked_stance` keeps the claim only when the verified quotes
+carry it — agreement: quotes for it from at least two participants and none against; split:
+verified quotes on both sides — else the theme's stance is ``unclear``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +34,8 @@ from troupe.sessions.quotes import Quote, sentence_with, verify_quote
 from troupe.sessions.transcript import Entry
 
 Method = Literal["llm", "lexical"]
+Stance = Literal["agreed", "split", "unclear"]
+Side = Literal["for", "against"]
 MIN_QUOTES = 2
 MAX_THEMES = 4
 MAX_QUOTES = 4
@@ -38,6 +46,9 @@ class ThemeRef(BaseModel):
 
     seq: int = Field(description="The [number] of the utterance the excerpt is copied from.")
     excerpt: str = Field(description="Words copied exactly, character for character, from that utterance.")
+    side: Side | None = Field(
+        default=None, description='"for" if the excerpt supports the theme\'s point, "against" if it opposes it.'
+    )
 
 
 class ThemeOut(BaseModel):
@@ -45,7 +56,12 @@ class ThemeOut(BaseModel):
 
     label: str = Field(description="A short name for the theme, 2 to 5 words.")
     summary: str = Field(description="One sentence: what participants said about it.")
-    refs: list[ThemeRef] = Field(description="2 to 4 supporting quotes from different utterances.")
+    refs: list[ThemeRef] = Field(description="2 to 4 quotes from different utterances, each tagged for or against.")
+    stance: Stance = Field(
+        default="unclear",
+        description='"agreed" if participants agreed on the point, "split" if some were for and some against, '
+        'else "unclear".',
+    )
 
 
 class ThemeSet(BaseModel):
@@ -67,6 +83,18 @@ class Theme:
     voices: tuple[str, ...] = ()
     """Everyone known to have voiced the theme (lexical: all who used its words), beyond
     those quoted."""
+    stance: Stance | None = None
+    """Model themes: the stance the verified quotes support (``unclear`` when they do not
+    carry the model's claim). Lexical themes: None — a topic, never a stance."""
+    claimed: Stance | None = None
+    """The stance the model claimed, before checking."""
+
+    @property
+    def sides(self) -> tuple[list[str], list[str]]:
+        """(participants quoted for the point, participants quoted against it)."""
+        pro = list(dict.fromkeys(q.agent for q in self.quotes if q.side == "for"))
+        con = list(dict.fromkeys(q.agent for q in self.quotes if q.side == "against"))
+        return pro, con
 
     @property
     def speakers(self) -> list[str]:
@@ -88,8 +116,9 @@ class LLMOutcome:
 
 SYSTEM = (
     "You are a qualitative researcher analysing one section of a moderated focus group. "
-    "Find the main themes in what the participants said. Quote only participants, never the "
-    "moderator. Every excerpt must be copied exactly from the utterance whose [number] you "
+    "Find the main themes in what the participants said. For each theme say whether the "
+    "participants agreed on its point, split over it, or whether that is unclear, and tag each "
+    "excerpt as for or against the point. Quote only participants, never the moderator. Every excerpt must be copied exactly from the utterance whose [number] you "
     "give: no paraphrase, no added words, no changed punctuation. Reply with JSON only."
 )
 
@@ -148,11 +177,29 @@ def check_themes(proposed: ThemeSet, utterances: Sequence[Entry]) -> LLMOutcome:
                 outcome.dropped_quotes += 1
                 continue
             outcome.repaired_quotes += int(quote.repaired)
-            quotes.append(quote)
+            quotes.append(replace(quote, side=ref.side))
         label, summary = theme.label.strip(), theme.summary.strip()
         if len(quotes) >= MIN_QUOTES and label:
-            outcome.themes.append(Theme(label[:80], summary[:400], quotes[:MAX_QUOTES], "llm"))
+            kept = quotes[:MAX_QUOTES]
+            stance = checked_stance(theme.stance, kept)
+            outcome.themes.append(Theme(label[:80], summary[:400], kept, "llm", stance=stance, claimed=theme.stance))
     return outcome
+
+
+def checked_stance(claimed: Stance, quotes: Sequence[Quote]) -> Stance:
+    """The stance ``quotes`` (verified, tagged for/against) support of the one claimed.
+
+    * ``agreed``: verified quotes for the point from at least two participants, none against;
+    * ``split``: at least one verified quote on each side;
+    * anything else — including a claim the quotes do not carry — is ``unclear``.
+    """
+    pro = {q.agent for q in quotes if q.side == "for"}
+    con = {q.agent for q in quotes if q.side == "against"}
+    if claimed == "agreed" and len(pro) >= 2 and not con:
+        return "agreed"
+    if claimed == "split" and pro and con:
+        return "split"
+    return "unclear"
 
 
 # -- Lexical fallback ------------------------------------------------------------------------

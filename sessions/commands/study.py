@@ -4,10 +4,10 @@
 
     troupe study SESSION --groups K [--panel-size N] [--personas P,…] [--backend B] [--model M]
                  [--seed S] [--rounds N] [--out DIR] [--concurrency C]
-    troupe validate RUN_DIR --human FILE.csv --column COL [--poll POLL_ID] [--format md|json]
+    troupe validate RUN_DIR --human FILE.csv --column COL [--poll POLL_ID] [--format md|json|html]
 
 ``study`` runs K groups of one guide headless (:mod:`troupe.sessions.study`), writes
-``DIR/study.json`` and ``DIR/study.md`` and prints a table of the pooled polls; it exits 1 when
+``DIR/study.json``, ``DIR/study.md`` and ``DIR/study.html`` and prints a table of the pooled polls; it exits 1 when
 any group failed (the others are still aggregated). ``validate`` compares one poll of a run or
 study with a column of real answers (:mod:`troupe.sessions.human_validation`). Options mirror
 ``troupe run``'s names. Backends and the persona library are imported inside the handlers so
@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
         help="run K groups of a guide headless and pool their polls",
         description=(
             "Run a guide with K independent groups (different panels, rotated stimuli), then pool every "
-            "poll: counts, means, 95 % CIs and how much groups differ. Writes DIR/study.json and DIR/study.md."
+            "poll: counts, means, 95 % CIs and how much groups differ. Writes DIR/study.json, DIR/study.md and DIR/study.html."
         ),
     )
     study.add_argument("session", metavar="SESSION", help="a guide file (.toml) or a shipped guide name")
@@ -152,7 +152,13 @@ def register(subparsers: Any) -> None:
     validate.add_argument(
         "--by", metavar="COL", help="break down by this demographic column of the CSV (age band, gender…)"
     )
-    validate.add_argument("--format", "-f", choices=("md", "json"), default="md", help="output on stdout (default md)")
+    validate.add_argument(
+        "--format",
+        "-f",
+        choices=("md", "json", "html"),
+        default="md",
+        help="output on stdout (default md; html: a self-contained page with the distributions charted)",
+    )
     validate.set_defaults(handler=cmd_validate)
 
 
@@ -203,7 +209,7 @@ def cmd_study(args: argparse.Namespace) -> int:
             f"Continue a failed group with `troupe resume {report.failed[0].run_dir}`",
             file=sys.stderr,
         )
-    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    print(f"wrote {json_path}, {md_path} and {md_path.with_name('study.html')}", file=sys.stderr)
     if args.human is not None and len(report.failed) < len(outcomes):
         _write_validation(args, study_dir, md_path)
     return 1 if report.failed else 0
@@ -221,7 +227,7 @@ def _write_validation(args: argparse.Namespace, study_dir: Path, md_path: Path) 
     """``DIR/validation.json`` and ``.md``, and the headlines appended to the study report."""
     import json
 
-    from ..human_validation import validate_columns
+    from ..human_validation import render_validation_html, validate_columns
 
     try:
         results = validate_columns(study_dir, args.human, args.column, args.poll, maps=args.map, by=args.by)
@@ -231,15 +237,19 @@ def _write_validation(args: argparse.Namespace, study_dir: Path, md_path: Path) 
     data = results[0].to_json() if len(results) == 1 else {"validations": [r.to_json() for r in results]}
     (study_dir / "validation.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     (study_dir / "validation.md").write_text("\n".join(r.render_markdown() for r in results), "utf-8")
+    (study_dir / "validation.html").write_text(render_validation_html(results), "utf-8")
     lines = ["", "## Validation against real answers", ""]
     for r in results:
         lines.append(f"- **{r.simulated.poll_id}** vs {Path(r.csv_path).name} column {r.column!r}: {r.verdicts()[0]}")
-    lines += ["", "Every figure: validation.md (and validation.json).", ""]
+    lines += ["", "Every figure: validation.md (charted in validation.html; data in validation.json).", ""]
     with md_path.open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
     for r in results:
         print(f"{r.simulated.poll_id}: {r.verdicts()[0]}")
-    print(f"wrote {study_dir / 'validation.json'} and {study_dir / 'validation.md'}", file=sys.stderr)
+    print(
+        f"wrote {study_dir / 'validation.json'}, {study_dir / 'validation.md'} and {study_dir / 'validation.html'}",
+        file=sys.stderr,
+    )
 
 
 def _study_arms(args: argparse.Namespace) -> int:
@@ -465,6 +475,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         data: Any = results[0].to_json() if len(results) == 1 else {"validations": [r.to_json() for r in results]}
         print(json.dumps(data, ensure_ascii=False, indent=2))
+    elif args.format == "html":
+        from ..human_validation import render_validation_html
+
+        print(render_validation_html(results), end="")
     else:
         print("\n".join(r.render_markdown() for r in results), end="")
     return 0

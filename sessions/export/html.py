@@ -14,10 +14,13 @@ The page building blocks (:data:`BASE_CSS`, :func:`page`, :func:`poll_chart_svg`
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
-from troupe.core.poll_stats import PollResult, format_share
+from troupe.core.poll_stats import CompareRow, PollChange, PollResult, format_share, poll_changes
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
 from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
@@ -72,7 +75,10 @@ figure.stimulus figcaption { font-weight: 600; margin-bottom: .35rem; }
 figure.stimulus .text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .poll { margin: 1rem 0; padding: .8rem 1rem; border: 1px solid var(--rule); border-radius: 8px; }
 .poll svg { max-width: 100%; height: auto; display: block; margin: .4rem 0; }
-.poll svg text { font: 12px system-ui, sans-serif; fill: var(--ink); }
+.poll svg text, figure.chart svg text { font: 12px system-ui, sans-serif; fill: var(--ink); }
+figure.chart { margin: 1rem 0; }
+figure.chart svg { max-width: 100%; height: auto; display: block; }
+table.chart-data caption { text-align: left; color: var(--muted); font-size: .88rem; }
 table { border-collapse: collapse; width: 100%; font-size: .92rem; margin: .5rem 0; }
 th, td { text-align: left; vertical-align: top; padding: .3rem .5rem; border-bottom: 1px solid var(--rule); }
 th { color: var(--muted); font-weight: 600; }
@@ -83,7 +89,7 @@ blockquote { margin: .4rem 0; padding: .2rem .8rem; border-left: 3px solid var(-
   nav.toc { display: none; }
   a { color: inherit; text-decoration: none; }
   h2 { break-after: avoid; }
-  .entry, figure.stimulus, .poll, blockquote, tr { break-inside: avoid; }
+  .entry, figure.stimulus, .poll, figure.chart, blockquote, tr { break-inside: avoid; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
@@ -119,37 +125,166 @@ def notice_html(provenance_line: str) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ChartRow:
+    """One row of a bar chart: a label and, per series, a count and its share (0..1)."""
+
+    label: str
+    counts: tuple[int, ...]
+    shares: tuple[float, ...]
+    marked: str = ""
+    """A note shown after the label (``median``)."""
+    intervals: tuple[tuple[float, float] | None, ...] = ()
+    """Per series, a 95 % interval of the share to draw as a whisker (None: none)."""
+
+
+def chart_figure(count: int, share: float, interval: tuple[float, float] | None = None) -> str:
+    """``3 (50%)``, with ``, 95 % CI 20%–80%`` when there is an interval."""
+    ci = f", 95 % CI {format_share(interval[0])}–{format_share(interval[1])}" if interval else ""
+    return f"{count} ({format_share(share)}){ci}"
+
+
+def bar_chart_svg(
+    rows: Sequence[ChartRow],
+    series: Sequence[tuple[str, str]] = (("", "#3b5bdb"),),
+    *,
+    title: str = "",
+    scale: Literal["count", "share"] = "share",
+) -> str:
+    """The one chart renderer: horizontal bars, one row per option (or bin), one bar per series
+    (``(name, colour)``) in each row, each ending in its count and share; optional whiskers for
+    95 % intervals. Inline SVG, no script; its text alternative is a ``<desc>`` (and the same
+    ``aria-label``) stating every number — ``title. label: series: count (share); … | label: …`` —
+    and each bar has its own ``<title>`` (``label: series: count (share)``)."""
+    if not rows:
+        return ""
+    named = len(series) > 1
+    label_w, bar_w, tail_w = 230, 300, 170 if any(r.intervals for r in rows) else 110
+    bar_h, gap = 16, 8
+    row_h = bar_h * len(series) + gap
+    width = label_w + bar_w + tail_w
+    legend: list[tuple[float, int, str, str]] = []  # (x, line, name, colour): wraps at the right edge
+    x, line = 8.0, 0
+    for name, colour in series if named else ():
+        step = 24 + 7 * len(name)
+        if x > 8 and x + step > width:
+            x, line = 8.0, line + 1
+        legend.append((x, line, name, colour))
+        x += step
+    legend_h = 20 * (line + 1) + 2 if named else 0
+    height = legend_h + row_h * len(rows) + 4
+
+    def extent(r: ChartRow, i: int) -> float:
+        value = float(r.counts[i]) if scale == "count" else r.shares[i]
+        hi = r.intervals[i][1] if scale == "share" and i < len(r.intervals) and r.intervals[i] else 0.0
+        return max(value, hi or 0.0)
+
+    top = max((extent(r, i) for r in rows for i in range(len(series))), default=0.0) or 1.0
+    parts: list[str] = []
+    for lx, ln, name, colour in legend:
+        parts.append(
+            f'<rect x="{lx:.0f}" y="{4 + 20 * ln}" width="12" height="12" rx="2" fill="{esc(colour)}"/>'
+            f'<text x="{lx + 16:.0f}" y="{14 + 20 * ln}">{esc(name)}</text>'
+        )
+    alt: list[str] = []
+    for j, r in enumerate(rows):
+        y0 = legend_h + j * row_h
+        label = r.label + (f" ({r.marked})" if r.marked else "")
+        short = label if len(label) <= 34 else label[:33] + "…"
+        parts.append(f'<text x="{label_w - 8}" y="{y0 + bar_h - 3}" text-anchor="end">{esc(short)}</text>')
+        figures = []
+        for i, (name, colour) in enumerate(series):
+            y = y0 + i * bar_h
+            interval = r.intervals[i] if i < len(r.intervals) else None
+            value = float(r.counts[i]) if scale == "count" else r.shares[i]
+            w = max(round(bar_w * value / top), 1)
+            figure = chart_figure(r.counts[i], r.shares[i], interval)
+            said = f"{name}: {figure}" if named else figure
+            figures.append(said)
+            faint = "" if r.counts[i] else ' fill-opacity="0.15"'
+            whisker = ""
+            end = w
+            if interval is not None and scale == "share":
+                x1, x2 = label_w + bar_w * interval[0] / top, label_w + bar_w * interval[1] / top
+                mid = y + (bar_h - 2) / 2
+                whisker = (
+                    f'<path d="M{x1:.1f} {mid:.1f}H{x2:.1f}M{x1:.1f} {mid - 4:.1f}V{mid + 4:.1f}'
+                    f'M{x2:.1f} {mid - 4:.1f}V{mid + 4:.1f}" stroke="#1d2026" stroke-width="1.2" fill="none"/>'
+                )
+                end = max(w, round(x2 - label_w))
+            parts.append(
+                f"<g><title>{esc(label)}: {esc(said)}</title>"
+                f'<rect x="{label_w}" y="{y + 1}" width="{w}" height="{bar_h - 2}" rx="3" fill="{esc(colour)}"{faint}/>'
+                f'{whisker}<text x="{label_w + end + 6}" y="{y + bar_h - 4}">{esc(figure)}</text></g>'
+            )
+        alt.append(f"{label}: {'; '.join(figures)}")
+    desc = " | ".join(alt)
+    aria = (title + ". " if title else "") + desc
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="{esc(aria)}"><desc>{esc(aria)}</desc>' + "".join(parts) + "</svg>"
+    )
+
+
 def poll_chart_svg(poll: PollResult, colour: str = "#3b5bdb") -> str:
     """Horizontal bars, one per option (or per bin of a number poll's answers), each ending in its
     count and share of respondents; the median's bin is marked (inline SVG)."""
     bars = poll.bars()
-    if not bars:
-        return ""
-    label_w, bar_w, row_h, tail_w = 230, 300, 24, 110
-    top = max(b.count for b in bars) or 1
-    height = row_h * len(bars) + 6
-    rows = []
-    for i, b in enumerate(bars):
-        y = 3 + i * row_h
-        width = round(bar_w * b.count / top)
-        label = b.label + (" (median)" if b.median else "")
-        short = label if len(label) <= 34 else label[:33] + "…"
-        faint = "" if b.count else ' fill-opacity="0.15"'
-        figures = f"{b.count} ({format_share(b.share)})"
-        rows.append(
-            f"<g><title>{esc(label)}: {esc(figures)}</title>"
-            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{esc(short)}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{max(width, 1)}" height="{row_h - 8}" rx="3" fill="{colour}"'
-            f"{faint}/>"
-            f'<text x="{label_w + max(width, 1) + 6}" y="{y + 16}">{esc(figures)}</text></g>'
+    rows = [ChartRow(b.label, (b.count,), (b.share,), "median" if b.median else "") for b in bars]
+    return bar_chart_svg(rows, (("", colour),), title=poll.question, scale="count")
+
+
+def compare_rows(rows: Sequence[CompareRow]) -> list[ChartRow]:
+    """:func:`~troupe.core.poll_stats.side_by_side` rows as chart rows."""
+    return [ChartRow(r.label, r.counts, r.shares) for r in rows]
+
+
+def compare_table(rows: Sequence[ChartRow], names: Sequence[str], *, caption: str = "") -> str:
+    """The numbers of a side-by-side chart as a table (its text alternative, for print and screen readers)."""
+    head = "".join(f'<th class="num">{esc(n)}</th>' for n in names)
+    body = []
+    for r in rows:
+        cells = "".join(
+            f'<td class="num">{esc(chart_figure(c, sh, r.intervals[i] if i < len(r.intervals) else None))}</td>'
+            for i, (c, sh) in enumerate(zip(r.counts, r.shares))
         )
-    aria = "; ".join(f"{b.label}: {b.count} ({format_share(b.share)})" for b in bars)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + bar_w + tail_w} {height}" '
-        f'width="{label_w + bar_w + tail_w}" height="{height}" role="img" aria-label="{esc(aria)}">'
-        + "".join(rows)
-        + "</svg>"
+        body.append(f"<tr><td>{esc(r.label)}</td>{cells}</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f'<table class="chart-data">{cap}<thead><tr><th>Answer</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def change_html(change: PollChange, colours: dict[str, str], *, heading: str = "h3") -> str:
+    """A poll answered privately and asked again: before and after side by side, and who moved."""
+    rows = compare_rows(change.rows())
+    names = [f"before (#{change.before.seq})", f"after (#{change.after.seq})"]
+    parts = [
+        f'<div class="poll change" id="change-{change.before.seq}">',
+        f"<{heading}>Before and after: {esc(change.after.question)}</{heading}>",
+        f'<p class="small">first asked privately (#{change.before.seq}, n={change.before.n}), '
+        f"asked again after discussion (#{change.after.seq}, n={change.after.n})</p>",
+        bar_chart_svg(
+            rows, list(zip(names, ("#adb5bd", "#3b5bdb"))), title=f"Before and after: {change.after.question}"
+        ),
+        compare_table(rows, names),
+    ]
+    moved = change.moved
+    if moved:
+        parts.append("<table><thead><tr><th>Moved</th><th>Before</th><th>After</th></tr></thead><tbody>")
+        for name, a, b in moved:
+            colour = colours.get(name, "#888")
+            parts.append(
+                f'<tr><td><span class="swatch" style="--c:{colour}"></span> {esc(name)}</td>'
+                f"<td>{esc(a.display())}</td><td>{esc(b.display())}</td></tr>"
+            )
+        parts.append("</tbody></table>")
+    stayed = change.stayed
+    parts.append(
+        f'<p class="small">{len(moved)} of {len(change.both)} changed their answer'
+        + (f"; kept theirs: {esc(', '.join(stayed))}" if stayed else "")
+        + ".</p>"
     )
+    parts.append("</div>")
+    return "\n".join(parts)
 
 
 def poll_html(poll: PollResult, colours: dict[str, str], *, heading: str = "h3", answers: bool = True) -> str:
@@ -200,16 +335,22 @@ def render_html(t: Transcript, *, generated_at: datetime | None = None) -> str:
         body.append('<nav class="toc"><h2>Sections</h2><ol>')
         body += [f'<li><a href="#section-{s.index + 1}">{esc(s.title)}</a></li>' for s in numbered]
         body.append("</ol></nav>")
+    changes = {c.after.seq: c for c in poll_changes(t.polls)}
     for section in t.sections:
-        body.append(_section(section, colours, t.run_dir))
+        body.append(_section(section, colours, changes, t.run_dir))
     return page(info.title, info.language, "\n".join(body))
 
 
-def _section(section: SectionBlock, colours: dict[str, str], run_dir: Path | None = None) -> str:
+def _section(
+    section: SectionBlock, colours: dict[str, str], changes: dict[int, PollChange], run_dir: Path | None = None
+) -> str:
     anchor = f"section-{section.index + 1}" if section.index >= 0 else "before"
     title = f"{section.index + 1}. {section.title}" if section.index >= 0 else section.title
     parts = [f'<section id="{anchor}">', f"<h2>{esc(title)}</h2>"]
-    parts += [_entry(e, colours, run_dir) for e in section.entries]
+    for e in section.entries:
+        parts.append(_entry(e, colours, run_dir))
+        if e.kind == "poll" and e.poll is not None and e.poll.seq in changes:
+            parts.append(change_html(changes[e.poll.seq], colours, heading="h4"))
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -7,9 +7,10 @@ Readable as plain text and safe when rendered: persona and stimulus text is esca
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
-from troupe.core.poll_stats import PollResult, format_share
+from troupe.core.poll_stats import CompareRow, PollChange, PollResult, format_share, poll_changes
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
 from troupe.sessions.transcript import Entry, SectionBlock, Transcript
 
@@ -64,12 +65,13 @@ def render_markdown(t: Transcript, *, generated_at: datetime | None = None) -> s
         descriptor = info.descriptor(name)
         out.append(f"- **{md_escape(name)}**" + (f" — {md_escape(descriptor)}" if descriptor else ""))
     out.append("")
+    changes = {c.after.seq: c for c in poll_changes(t.polls)}
     for section in t.sections:
-        out += _section(section)
+        out += _section(section, changes)
     return "\n".join(out).rstrip() + "\n"
 
 
-def _section(section: SectionBlock) -> list[str]:
+def _section(section: SectionBlock, changes: dict[int, PollChange]) -> list[str]:
     heading = (
         f"## {section.index + 1}. {md_escape(section.title)}"
         if section.index >= 0
@@ -79,6 +81,8 @@ def _section(section: SectionBlock) -> list[str]:
     for entry in section.entries:
         out += _entry(entry)
         out.append("")
+        if entry.kind == "poll" and entry.poll is not None and entry.poll.seq in changes:
+            out += [*change_markdown(changes[entry.poll.seq]), ""]
     return out
 
 
@@ -146,4 +150,42 @@ def poll_markdown(poll: PollResult, seq: str = "") -> list[str]:
         out += [f"| {md_cell(a.agent)} | {md_cell(a.display())} | {md_cell(a.rationale)} |" for a in poll.answers]
     else:
         out.append("_No answers were logged._")
+    return out
+
+
+def compare_markdown(rows: Sequence[CompareRow], names: Sequence[str]) -> list[str]:
+    """A side-by-side distribution (:func:`~troupe.core.poll_stats.side_by_side`) as a table:
+    one row per option or shared bin, ``count (share)`` for each result compared."""
+    if not rows:
+        return []
+    out = ["| Answer | " + " | ".join(md_cell(n) for n in names) + " |", "|---" + "|---:" * len(names) + "|"]
+    for r in rows:
+        cells = " | ".join(f"{c} ({format_share(sh)})" for c, sh in zip(r.counts, r.shares))
+        out.append(f"| {md_cell(r.label)} | {cells} |")
+    return out
+
+
+def change_markdown(change: PollChange) -> list[str]:
+    """A poll answered privately and asked again: before and after, and who moved."""
+    before, after = change.before, change.after
+    names = [f"before (#{before.seq})", f"after (#{after.seq})"]
+    out = [
+        f"### Before and after: {md_escape(after.question)}",
+        "",
+        f"_first asked privately (#{before.seq}, n={before.n}), asked again after discussion (#{after.seq}, n={after.n})_",
+        "",
+        *compare_markdown(change.rows(), names),
+        "",
+    ]
+    moved = change.moved
+    if moved:
+        out += ["| Moved | Before | After |", "|---|---|---|"]
+        out += [f"| {md_cell(name)} | {md_cell(a.display())} | {md_cell(b.display())} |" for name, a, b in moved]
+        out.append("")
+    stayed = change.stayed
+    out.append(
+        f"{len(moved)} of {len(change.both)} changed their answer"
+        + (f"; kept theirs: {md_escape(', '.join(stayed))}" if stayed else "")
+        + "."
+    )
     return out

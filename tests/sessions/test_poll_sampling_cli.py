@@ -110,3 +110,4 @@ def test_a_study_writes_its_validation_into_the_report(tmp_path: Path, capsys: p
     report = (out / "study.md").read_text(encoding="utf-8")
     assert "## Validation against real answers" in report and data["headline"] in report
     assert (out / "validation.md").read_text(encoding="utf-8").startswith("# Simulated vs real: booking_intent")
+    assert "<svg" in (out / "validation.html").read_text(encoding="utf-8")
