@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
+from troupe.core import dynamics as group_dynamics
 from troupe.core.config import load_settings
 from troupe.core.errors import TroupeError
 from troupe.core.llm.factory import make_backend
@@ -97,6 +98,8 @@ class Report:
     """Lexical themes over the whole session: words that recur across sections. Always
     computed (no model), so even a session of short sections — an interview — has themes."""
     quote_stats: QuoteStats = field(default_factory=QuoteStats)
+    dynamics: group_dynamics.Dynamics | None = None
+    """Airtime, who answered whom, drift, conformity, voice similarity (``docs/dynamics.md``)."""
 
     @property
     def utterance_count(self) -> int:
@@ -167,6 +170,7 @@ async def build_report(
         quote_stats=stats,
         overall=lexical_themes(every_say),
         themes_source=_themes_source(sections, t.info, backend, model, mode, backend_note),
+        dynamics=group_dynamics.compute(t.events),
     )
 
 

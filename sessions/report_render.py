@@ -7,6 +7,7 @@ file sits beside the report.
 
 from __future__ import annotations
 
+from troupe.sessions.dynamics_render import dynamics_html, dynamics_markdown
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance
 from troupe.sessions.export.html import esc, notice_html, page, poll_html, speaker_colours
 from troupe.sessions.export.markdown import md_block, md_escape, poll_markdown
@@ -98,6 +99,8 @@ def render_report_markdown(r: Report) -> str:
             out.append("- **Notable quotes:**")
             out += [f"  - “{md_escape(q.text)}” (#{q.seq})" for q in p.quotes]
         out.append("")
+    if r.dynamics is not None:
+        out += dynamics_markdown(r.dynamics)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -191,6 +194,8 @@ def render_report_html(r: Report, *, transcript_href: str | None = None) -> str:
     body.append("<section><h2>Participants</h2>")
     body += [_html_profile(p, colours, transcript_href) for p in r.profiles]
     body.append("</section>")
+    if r.dynamics is not None:
+        body.append(dynamics_html(r.dynamics))
     return page(f"Findings — {r.info.title}", r.info.language, "\n".join(body), extra_css=REPORT_CSS)
 
 
