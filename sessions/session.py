@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from troupe.core import dynamics
 from troupe.core.agent import Agent, AgentConfig, Situation
 from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
@@ -37,6 +38,7 @@ from troupe.core.memory import EmbeddingRecall, EmbeddingStore
 from troupe.core.names import leading_mentions, why_unresolved
 from troupe.core.policies import RoundSpec, get_policy
 from troupe.core.poll_run import PollResult, run_poll
+from troupe.core.poll_stats import CHOICE_KINDS, SCALE_KINDS, collect_polls
 from troupe.core.polls import PollSpec
 from troupe.core.prompt import PromptBudget
 from troupe.core.room import ActivityListener, AgentActivity, Room
@@ -621,6 +623,58 @@ class Session:
         if n in self.room.muted:
             self.room.record("agent_unmuted", agent=n)
 
+    # -- moves against dominance and conformity (docs/dynamics.md) -------------------------
+
+    async def call_on_quiet(self, k: int | None = None) -> list[Event]:
+        """The next round goes to the ``k`` active personas with the least airtime (words said,
+        from the log; default: half the active panel, at least one), one after the other."""
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            active = [a.name for a in self.room.active()]
+            if not active:
+                raise BadInputError("nobody can take a turn (everyone is paused or held back)")
+            count = max(1, len(active) // 2) if k is None else k
+            if count < 1:
+                raise BadInputError("call on at least one persona")
+            quiet = dynamics.airtime(self.log.events).quietest(active, count)
+            key = self._adhoc_key()
+            self.room.record("quiet_called", agents=quiet, round_key=key)
+            hint = "The moderator turns to you: you have said little so far, and your view matters here."
+            return await self._round("directed", key=key, to=quiet, hint=hint, index=self._adhoc)
+
+    async def devils_advocate(self, name: str, position: str | None = None) -> list[Event]:
+        """``name`` argues the minority view for one turn; its ``say`` is logged with
+        ``role="devils_advocate"``. Without ``position``: the minority answer of the latest poll
+        (:func:`minority_view`), else a view against what the room seems to agree on."""
+        n = self._name(name)
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            poll_id: str | None = None
+            if position is None:
+                poll_id, position = minority_view(self.log.events)
+            position = position.strip()
+            if not position:
+                raise BadInputError("the devil's advocate needs a position to argue")
+            key = self._adhoc_key()
+            self.room.record("devils_advocate", agent=n, position=position, poll_id=poll_id, round_key=key)
+            base = self.room.situation()
+            hint = (
+                f"Devil's advocate: for this one turn the moderator asks you to argue, as convincingly as you can, "
+                f"for this view — even if it is not yours: {position}"
+            )
+            situation = Situation(current=base.current, current_seq=base.current_seq, hint=hint, role="devils_advocate")
+            return await self._round("directed", key=key, to=[n], situation=situation, index=self._adhoc)
+
+    def hold_back(self, name: str, rounds: int = 2) -> None:
+        """``name`` sits out the next ``rounds`` rounds (a direct question still reaches it)."""
+        n = self._name(name)
+        if rounds < 0:
+            raise BadInputError("hold back for 0 or more rounds")
+        self._check_open()
+        self.room.record("agent_held", agent=n, rounds=rounds)
+
     def pause(self) -> None:
         """No new turns start until :meth:`resume`; turns in flight finish and are logged."""
         if not self.room.session_paused and not self._ended:
@@ -684,6 +738,31 @@ class Session:
         return leading_mentions(text, list(self.cards))
 
 
+def minority_view(events: Sequence[Event]) -> tuple[str | None, str]:
+    """``(poll_id, position)``: the minority answer of the latest poll with answers, read with
+    ``core/poll_stats``. Choice polls: the least chosen option that someone chose, ties by option
+    order (every option chosen equally: the last); scales: the end of the scale opposite the
+    mean. No such poll: ``(None, a view against the room's)``."""
+    for poll in reversed(collect_polls(events)):
+        if not poll.answers:
+            continue
+        if poll.kind in CHOICE_KINDS:
+            chosen = {k: v for k, v in poll.counts.items() if v}
+            if len(chosen) < 2:
+                unchosen = [o for o in poll.options if o not in chosen]
+                if not unchosen:
+                    continue
+                return poll.poll_id, f"{poll.question} — {unchosen[0]}"
+            least = min(chosen.values())
+            option = next(o for o in chosen if chosen[o] == least)
+            return poll.poll_id, f"{poll.question} — {option}"
+        if poll.kind in SCALE_KINDS and poll.mean is not None and poll.options:
+            lo, hi = poll.options[0], poll.options[-1]
+            mid = (1 + len(poll.options)) / 2
+            return poll.poll_id, f"{poll.question} — {lo if poll.mean >= mid else hi}"
+    return None, "the opposite of what most of the group has said so far"
+
+
 def _check_retrieval(retrieval: str) -> None:
     if retrieval not in RETRIEVALS:
         raise BadInputError(f"unknown retrieval {retrieval!r} (lexical or embeddings)", field="retrieval")
@@ -723,4 +802,4 @@ def _budget(total: int) -> PromptBudget:
     )
 
 
-__all__ = ["AgentActivity", "AgentState", "Session", "SessionState"]
+__all__ = ["AgentActivity", "AgentState", "Session", "SessionState", "minority_view"]
