@@ -224,6 +224,26 @@ class AgentHeld(Event):
     rounds: int
 
 
+class BudgetSet(Event):
+    """Budget limits in force from here on (``core/budget.py``); None: no limit of that kind."""
+
+    type: Literal["budget_set"] = "budget_set"
+    max_cost: float | None = None
+    max_tokens: int | None = None
+    max_minutes: float | None = None
+
+
+class BudgetReached(Event):
+    """The session paused *before* a step that would pass ``limit``: ``spent`` so far plus the
+    ``projected`` cost of the next step exceeds ``value``."""
+
+    type: Literal["budget_reached"] = "budget_reached"
+    limit: str
+    value: float
+    spent: float
+    projected: float
+
+
 class SessionPaused(Event):
     type: Literal["session_paused"] = "session_paused"
 
@@ -322,7 +342,9 @@ KnownEvent = Annotated[
     | RoundEnded
     | QuietCalled
     | DevilsAdvocate
-    | AgentHeld,
+    | AgentHeld
+    | BudgetSet
+    | BudgetReached,
     Field(discriminator="type"),
 ]
 

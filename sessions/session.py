@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from troupe.core import budget as budgets
 from troupe.core import dynamics
 from troupe.core.agent import Agent, AgentConfig, Situation
 from troupe.core.card import PersonaCard
@@ -123,6 +124,8 @@ class Session:
         self._ending = False
         self._adhoc = 0
         self._poll_ids: set[str] = set()
+        self.limits = budgets.Limits()
+        """Budget limits in force (the latest ``budget_set`` event); see :meth:`set_limits`."""
         self._unsubscribe = [
             log.subscribe(self._observe),
             self.room.add_listener(self._tracker.on_activity, wants_text=False),
@@ -324,6 +327,9 @@ class Session:
             self._poll_ids.add(event.poll_id)  # type: ignore[attr-defined]
         elif event.type == "round_started" and getattr(event, "adhoc", False):
             self._adhoc += 1
+        elif event.type == "budget_set":
+            g = event.__dict__
+            self.limits = budgets.Limits(g.get("max_cost"), g.get("max_tokens"), g.get("max_minutes"))
 
     # -- the guide --------------------------------------------------------------------------
 
@@ -341,6 +347,7 @@ class Session:
             if self._ending:
                 return False
             self.room.restart()
+            self._check_budget(self._next_units())
             if self._owed:
                 await self._answer(self._owed[0])
                 self._owed.pop(0)
@@ -622,6 +629,49 @@ class Session:
         n = self._name(name)
         if n in self.room.muted:
             self.room.record("agent_unmuted", agent=n)
+
+    # -- budgets (core/budget.py) ------------------------------------------------------------
+
+    def set_limits(self, limits: budgets.Limits) -> None:
+        """Put budget limits in force (logged as ``budget_set``; a reopened run keeps them)."""
+        if limits != self.limits:
+            self._check_open()
+            self.room.record(
+                "budget_set", max_cost=limits.max_cost, max_tokens=limits.max_tokens, max_minutes=limits.max_minutes
+            )
+
+    def _units(self, beat: Beat) -> int:
+        """Turns/answers a beat asks for: a round or a poll → one per active persona."""
+        return len(self.room.active()) if beat.kind in ("round", "poll") else 0
+
+    def _next_units(self) -> int:
+        if self._owed:
+            owed = self._owed[0].to
+            return len(owed) if owed else len(self.room.active())
+        return self._units(self.plan[self._cursor]) if self._cursor < len(self.plan) else 0
+
+    def projection(self) -> budgets.Projection:
+        """Cost, tokens and active time of the rest of the guide, at the run's rate so far."""
+        units = sum(self._units(b) for b in self.plan[self._cursor :])
+        units += sum(len(o.to) if o.to else len(self.room.active()) for o in self._owed)
+        return budgets.project(budgets.usage_of(self.log.events), units)
+
+    def _check_budget(self, units: int) -> None:
+        """Pause *before* a step that would pass a limit: log ``budget_reached`` and
+        ``session_paused``, then raise :class:`~troupe.core.budget.BudgetReachedError`."""
+        if not self.limits.any or units <= 0:
+            return
+        hit = budgets.breach(self.limits, budgets.usage_of(self.log.events), units)
+        if hit is None:
+            return
+        self.room.record("budget_reached", limit=hit.limit, value=hit.value, spent=hit.spent, projected=hit.projected)
+        if not self.room.session_paused:
+            self.room.record("session_paused")
+        raise budgets.BudgetReachedError(
+            f"paused before passing the budget ({hit.describe()}); the run is saved: continue with "
+            f"`troupe resume {self.run_dir} --headless --{hit.limit.replace('_', '-')} <higher>`",
+            hit,
+        )
 
     # -- moves against dominance and conformity (docs/dynamics.md) -------------------------
 
