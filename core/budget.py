@@ -135,6 +135,17 @@ def project(usage: Usage, units: int) -> Projection:
     return Projection(units, usage.cost * k, usage.tokens * k, usage.seconds * k)
 
 
+def projection_text(p: Projection) -> str:
+    """``rest ≈ $0.12 · 41k tok · 3 min`` — the header's projection of the rest of the guide."""
+    if p.units <= 0:
+        return "rest: nothing left"
+    if not (p.cost or p.tokens or p.seconds):
+        return "rest: no estimate yet"
+    tokens = f"{p.tokens / 1000:.0f}k" if p.tokens >= 1000 else f"{p.tokens:.0f}"
+    minutes = max(1, round(p.seconds / 60)) if p.seconds else 0
+    return f"rest ≈ ${p.cost:.2f} · {tokens} tok · {minutes} min"
+
+
 def breach(limits: Limits, usage: Usage, next_units: int) -> Breach | None:
     """The first limit the next step (``next_units`` turns/answers) would pass, else None.
     A limit is passed when spent + projected exceeds it, or when spent already reaches it."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from troupe.core.budget import Limits
+from troupe.core.budget import Limits, projection_text
 from troupe.core.card import PersonaCard
 from troupe.core.config import Settings
 from troupe.core.events import Event
@@ -102,6 +102,7 @@ async def _with_progress(session: Session) -> None:
                 stats += f" · ${s.cost_usd:.3f}"
             if s.errors:
                 stats += f" · {s.errors} errors"
+            stats += f" · {projection_text(session.projection())}"
             bar.update(task, completed=s.beats_done, stats=" · ".join(filter(None, (current[0], stats))))
 
         def on_beat(beat: Beat) -> None:

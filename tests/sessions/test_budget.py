@@ -54,6 +54,12 @@ def test_projection_is_per_unit_times_units() -> None:
     assert budget.project(budget.Usage(), 10).cost == 0.0  # nothing to go on yet
 
 
+def test_projection_text() -> None:
+    assert budget.projection_text(budget.Projection(10, 0.15, 8750, 250)) == "rest ≈ $0.15 · 9k tok · 4 min"
+    assert budget.projection_text(budget.Projection(0, 0, 0, 0)) == "rest: nothing left"
+    assert budget.projection_text(budget.Projection(5, 0, 0, 0)) == "rest: no estimate yet"
+
+
 def test_breach_before_the_limit_is_passed() -> None:
     u = budget.Usage(cost=0.06, tokens=3500, seconds=120.0, units=4, calls=3)  # 0.015 $/unit, 875 tok/unit
     assert budget.breach(budget.Limits(max_cost=0.09), u, 2) is None  # 0.06 + 0.03 = 0.09: not passed
@@ -93,3 +99,20 @@ def test_budget_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main([*argv, "--headless", "--max-cost", "-1"]) == 2
     assert main([*argv, "--max-cost", "1"]) == 2  # budgets are for headless runs
     assert "apply to --headless" in capsys.readouterr().err
+
+
+async def test_session_projects_the_rest_of_the_guide(tmp_path: Path) -> None:
+    from tests.sessions.test_moves import start
+
+    session = await start(tmp_path)
+    await session.step()
+    await session.step()  # the warm-up round: four turns
+    usage = budget.usage_of(session.events)
+    assert usage.units == 4
+    rest = [b for b in session.plan[2:] if b.kind in ("round", "poll")]
+    p = session.projection()
+    assert p.units == 4 * len(rest)
+    assert p.tokens == pytest.approx(usage.tokens / 4 * p.units)
+    session.hold_back("Tom", 99)  # three active personas from now on
+    assert session.projection().units == 3 * len(rest)
+    await session.aclose()
