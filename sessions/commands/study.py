@@ -39,6 +39,7 @@ from ..study import (
     plan_groups,
     pool_results,
     run_groups,
+    theme_saturation,
     write_study,
 )
 from .options import (
@@ -192,9 +193,11 @@ def cmd_study(args: argparse.Namespace) -> int:
         panel_size=args.panel_size,
         outcomes=outcomes,
         polls=aggregate(outcomes),
+        saturation=theme_saturation(outcomes),
     )
     json_path, md_path = write_study(report, study_dir)
     print_study_table(report)
+    print_saturation(report)
     for failed in report.failed:
         print(f"troupe: {failed.plan.name} failed: {failed.error}", file=sys.stderr)
     if report.failed:
@@ -389,6 +392,17 @@ async def _run_with_progress(
             )
     finally:
         await backend.aclose()
+
+
+def print_saturation(report: StudyReport) -> None:
+    """The saturation curve as a terminal chart on stderr."""
+    if report.saturation is None or not report.saturation.groups:
+        return
+    from ..saturation import chart_lines
+
+    print("theme saturation (new themes per additional group):", file=sys.stderr)
+    for line in chart_lines(report.saturation):
+        print(line, file=sys.stderr)
 
 
 def print_study_table(report: StudyReport) -> None:
