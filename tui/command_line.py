@@ -30,12 +30,15 @@ COMMANDS: dict[str, str] = {
     "export": "export the transcript: /export [md|json|csv|html]",
     "details": "a persona's card, memory, private answers and airtime: /details Name",
     "thoughts": "show or hide private thoughts in the panes",
+    "quiet": "call on the quiet ones: the next round goes to those with the least airtime (/quiet [N])",
+    "devil": "devil's advocate: /devil Name [position] argues the minority view for one turn (marked)",
+    "hold": "hold back a dominant persona: /hold Name [N] sits out the next N rounds (default 2)",
     "help": "keys and commands",
     "end": "end the session (the run stays in its folder)",
 }
 """Every slash command with its one-line help (the help screen and completion use it)."""
 
-NAMED_COMMANDS = frozenset({"pause", "resume", "mute", "unmute", "details"})
+NAMED_COMMANDS = frozenset({"pause", "resume", "mute", "unmute", "details", "devil", "hold"})
 """Commands whose argument is a persona name (completed and resolved as such)."""
 
 
@@ -64,6 +67,8 @@ class Command:
 
     verb: str
     argument: str = ""
+    rest: str = ""
+    """What follows the name, for ``/devil Name position`` and ``/hold Name N``."""
 
 
 Parsed = Speak | Ask | Command
@@ -95,8 +100,10 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
             found = match_leading_name(argument, names)
             if found is None:
                 raise CommandError(why_unresolved(argument, names))
+            if verb in ("devil", "hold"):
+                return Command(verb, found[0], found[1].strip())
             argument = found[0]
-        elif verb in {"mute", "unmute", "details"}:
+        elif verb in {"mute", "unmute", "details", "devil", "hold"}:
             raise CommandError(f"/{verb} needs a name, e.g. /{verb} {names[0] if names else 'Maria'}")
         return Command(verb, argument)
     return Speak(text[1:] if text.startswith("//") else text)

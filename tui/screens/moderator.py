@@ -156,6 +156,31 @@ class ModeratorVerbs:
         async with self._turn():
             await self.session.run_round()
 
+    # -- moves against dominance and conformity (docs/dynamics.md) ---------------------------
+
+    def dynamics_move(self, verb: str, name: str, rest: str = "") -> None:
+        """``/quiet [N]``, ``/devil Name [position]``, ``/hold Name [N]``."""
+        if verb == "hold":
+            rounds = int(rest) if rest.isdigit() else 2
+            self.session.hold_back(name, rounds)
+            self.notify(f"{name} sits out the next {rounds} round{'' if rounds == 1 else 's'}.", markup=False)
+            self.flush()
+        elif verb == "devil":
+            self.devils_advocate(name, rest or None)
+        else:
+            count = name or rest
+            self.call_on_quiet(int(count) if count.isdigit() else None)
+
+    @work(exit_on_error=False, group="turns", description="calling on the quiet ones")
+    async def call_on_quiet(self, k: int | None = None) -> None:
+        async with self._turn():
+            await self.session.call_on_quiet(k)
+
+    @work(exit_on_error=False, group="turns", description="playing devil's advocate")
+    async def devils_advocate(self, name: str, position: str | None = None) -> None:
+        async with self._turn():
+            await self.session.devils_advocate(name, position)
+
     @work(exit_on_error=False, group="turns", description="moving to the next section")
     async def next_section(self) -> None:
         async with self._turn():

@@ -394,9 +394,9 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
                 )
             self.ask(parsed.name, parsed.text)
         elif isinstance(parsed, Command):
-            self._command(parsed.verb, parsed.argument)
+            self._command(parsed.verb, parsed.argument, parsed.rest)
 
-    def _command(self, verb: str, arg: str) -> None:
+    def _command(self, verb: str, arg: str, rest: str = "") -> None:
         if verb == "stimulus":
             if arg:
                 self.show_stimulus(StimulusSpec(kind="text", text=arg))
@@ -415,6 +415,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
                 self.action_export()
         elif verb == "details":
             self.open_details(arg)
+        elif verb in ("quiet", "devil", "hold"):
+            self.dynamics_move(verb, arg, rest)
         else:
             {
                 "next": self.action_next_section,
