@@ -124,8 +124,10 @@ class Session:
         self._ending = False
         self._adhoc = 0
         self._poll_ids: set[str] = set()
-        self.limits = budgets.Limits()
-        """Budget limits in force (the latest ``budget_set`` event); see :meth:`set_limits`."""
+        spec = guide.defaults.budget
+        self.limits = budgets.Limits(spec.max_cost, spec.max_tokens, spec.max_minutes) if spec else budgets.Limits()
+        """Budget limits in force: the guide's ``[defaults.budget]``, replaced by the latest
+        ``budget_set`` event (see :meth:`set_limits`)."""
         self._unsubscribe = [
             log.subscribe(self._observe),
             self.room.add_listener(self._tracker.on_activity, wants_text=False),

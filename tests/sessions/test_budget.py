@@ -116,3 +116,26 @@ async def test_session_projects_the_rest_of_the_guide(tmp_path: Path) -> None:
     session.hold_back("Tom", 99)  # three active personas from now on
     assert session.projection().units == 3 * len(rest)
     await session.aclose()
+
+
+async def test_a_guide_budget_pauses_the_session_before_it_is_passed(tmp_path: Path) -> None:
+    from tests.core.engine_fixtures import guide_data, make_cards
+    from troupe.core.clock import FixedClock
+    from troupe.core.llm.scripted import ScriptedBackend
+    from troupe.sessions.guide import parse_guide
+    from troupe.sessions.session import Session
+
+    data = guide_data()
+    data["defaults"]["budget"] = {"max_tokens": 6000}
+    session = await Session.start(
+        parse_guide(data), make_cards(), ScriptedBackend(), tmp_path / "run", clock=FixedClock()
+    )
+    assert session.limits == budget.Limits(max_tokens=6000)
+    with pytest.raises(budget.BudgetReachedError) as caught:
+        while await session.step():
+            pass
+    assert caught.value.exit_code == 3 and caught.value.breach.limit == "max_tokens"
+    usage = budget.usage_of(session.events)
+    assert usage.tokens <= 6000 and usage.tokens + caught.value.breach.projected > 6000
+    assert [e.type for e in session.events][-2:] == ["budget_reached", "session_paused"]
+    await session.aclose()
