@@ -45,3 +45,32 @@ async def test_moves_from_the_command_line_are_logged(guide, cards, tmp_path):
         assert turns and {e.agent for e in turns} == {cards[1].name}
         says = [e for e in turns if isinstance(e, ev.Say)]
         assert all(e.role == "devils_advocate" for e in says)
+
+
+async def test_branch_here_copies_the_prefix_and_the_branch_replays_it_with_no_call(guide, cards, tmp_path):
+    from troupe.core.llm.scripted import ScriptedBackend
+    from troupe.sessions.run import read_meta
+    from troupe.sessions.session import Session
+
+    app, run_dir = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await session_screen(pilot)
+        await submit(pilot, "What do you drink at lunch?")
+        await settle(pilot)
+        log = events_of(run_dir)
+        last_say = max(e.seq for e in log if isinstance(e, ev.Say))
+        await submit(pilot, f"/branch {last_say}")
+        await settle(pilot)
+    branch = run_dir.with_name(f"{run_dir.name}-branch-{last_say}")
+    copied = events_of(branch)
+    assert [e.seq for e in copied] == list(range(1, last_say + 1))
+    assert [e.to_json_dict() for e in copied] == [e.to_json_dict() for e in log if e.seq <= last_say]
+    assert read_meta(branch)["branched_from"]["seq"] == last_say
+    backend = ScriptedBackend(seed=9)
+    session = await Session.reopen(branch, backend)
+    assert backend.calls == 0  # the prefix is rebuilt from the log
+    await session.say("Something else entirely?")
+    assert backend.calls > 0 and session.log.last_seq > last_say
+    assert [e.seq for e in events_of(branch)][:last_say] == list(range(1, last_say + 1))
+    assert not any(e.type == "moderator" and e.text == "Something else entirely?" for e in events_of(run_dir))
+    await session.aclose()

@@ -171,6 +171,27 @@ class ModeratorVerbs:
             count = name or rest
             self.call_on_quiet(int(count) if count.isdigit() else None)
 
+    def branch_here(self, seq: str = "") -> Path | None:
+        """``/branch [SEQ]``: a new run folder made of events 1..SEQ (default: the latest event)
+        via :func:`troupe.sessions.run.branch_run`. Resumed, it rebuilds its prefix from the log
+        (no LLM call) and shares the LLM cache, so only what comes after costs calls."""
+        from troupe.core.errors import TroupeError
+        from troupe.sessions.run import branch_run
+
+        at = int(seq) if seq.strip().isdigit() else self.session.log.last_seq
+        try:
+            target = branch_run(self.session.run_dir, at)
+        except TroupeError as exc:
+            self.notify(str(exc), title="Branch", severity="error", markup=False)
+            return None
+        self.notify(
+            f"Events 1–{at} copied to {target}\ncontinue it with: troupe resume {target}",
+            title="Branched",
+            timeout=12,
+            markup=False,
+        )
+        return target
+
     @work(exit_on_error=False, group="turns", description="calling on the quiet ones")
     async def call_on_quiet(self, k: int | None = None) -> None:
         async with self._turn():

@@ -417,6 +417,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             self.open_details(arg)
         elif verb in ("quiet", "devil", "hold"):
             self.dynamics_move(verb, arg, rest)
+        elif verb == "branch":
+            self.branch_here(arg)
         else:
             {
                 "next": self.action_next_section,
