@@ -58,6 +58,24 @@ def voice_line(d: Dynamics) -> str:
     )
 
 
+def dynamics_summary(d: Dynamics) -> str:
+    """A few lines for a live notice: airtime shares, who dominates, conformity, voices."""
+    shares = " · ".join(f"{r.agent.split()[0]} {r.share:.0%}" for r in d.airtime.rows)
+    lines = [f"Airtime (words): {shares or 'nobody has spoken'}"]
+    top = d.airtime.dominant()
+    if top is not None and d.airtime.rows and top.share >= 2 / max(2, len(d.airtime.rows)):
+        lines.append(f"{top.agent} dominates ({top.share:.0%}): /hold {top.agent.split()[0]} or /quiet")
+    c = d.conformity
+    lines.append(f"Conformity: {c.conformed} of {c.eligible} ({_pct(c.rate)})" if c.eligible else "Conformity: —")
+    v = d.voices
+    lines.append(
+        f"Voice overlap: {_pct(v.mean_overlap)}" + (" — one voice! try /devil" if v.collapsed else "")
+        if v.mean_overlap is not None
+        else "Voice overlap: too little speech"
+    )
+    return "\n".join(lines)
+
+
 def dynamics_markdown(d: Dynamics, *, heading: str = "##") -> list[str]:
     out = [f"{heading} Group dynamics", "", f"_{md_escape(DYNAMICS_NOTE)}_", ""]
     out += ["| Persona | Turns | Words | Share | Passes |", "|---|---:|---:|---:|---:|"]
@@ -136,4 +154,12 @@ def dynamics_json(d: Dynamics) -> str:
     return json.dumps(d.to_json_dict(), ensure_ascii=False, indent=2) + "\n"
 
 
-__all__ = ["DYNAMICS_NOTE", "conformity_line", "dynamics_html", "dynamics_json", "dynamics_markdown", "voice_line"]
+__all__ = [
+    "DYNAMICS_NOTE",
+    "conformity_line",
+    "dynamics_summary",
+    "dynamics_html",
+    "dynamics_json",
+    "dynamics_markdown",
+    "voice_line",
+]

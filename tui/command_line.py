@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "quiet": "call on the quiet ones: the next round goes to those with the least airtime (/quiet [N])",
     "devil": "devil's advocate: /devil Name [position] argues the minority view for one turn (marked)",
     "hold": "hold back a dominant persona: /hold Name [N] sits out the next N rounds (default 2)",
+    "dynamics": "group dynamics now: airtime shares, who dominates, conformity, voice overlap",
     "branch": "branch here: /branch [SEQ] copies events 1..SEQ (default: all) into a new run to go on differently",
     "help": "keys and commands",
     "end": "end the session (the run stays in its folder)",

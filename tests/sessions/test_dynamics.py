@@ -246,3 +246,25 @@ async def test_report_carries_the_dynamics_section_in_md_and_html(tmp_path: Path
     md = render_report_markdown(report)
     assert "## Group dynamics" in md and "Conformity: 1 of 2 answers" in md
     assert '<section class="dynamics"><h2>Group dynamics</h2>' in render_report_html(report)
+
+
+def test_live_summary_names_the_dominant_persona_and_the_rates() -> None:
+    from troupe.sessions.dynamics_render import dynamics_summary
+
+    events = log(
+        say("Ana Ruiz", "one two three four five six seven eight"),
+        say("Ben Okafor", "one two"),
+        asked("q"),
+        answer("q", "Ana Ruiz", 1),
+        answer("q", "Ben Okafor", 5),
+        asked("q"),
+        answer("q", "Ana Ruiz", 3),
+        answer("q", "Ben Okafor", 5),
+    )
+    text = dynamics_summary(dynamics.compute(events))
+    assert text.splitlines() == [
+        "Airtime (words): Ana 80% · Ben 20% · Cleo 0%",
+        "Ana Ruiz dominates (80%): /hold Ana or /quiet",
+        "Conformity: 1 of 2 (50%)",
+        "Voice overlap: too little speech",
+    ]

@@ -26,7 +26,7 @@ def test_move_commands_parse_name_and_rest() -> None:
 async def test_moves_from_the_command_line_are_logged(guide, cards, tmp_path):
     app, run_dir = app_for(guide, cards, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await session_screen(pilot)
+        screen = await session_screen(pilot)
         first = cards[0].name.split()[0]
         await submit(pilot, f"/hold {first} 1")
         await settle(pilot)
@@ -45,6 +45,9 @@ async def test_moves_from_the_command_line_are_logged(guide, cards, tmp_path):
         assert turns and {e.agent for e in turns} == {cards[1].name}
         says = [e for e in turns if isinstance(e, ev.Say)]
         assert all(e.role == "devils_advocate" for e in says)
+        await submit(pilot, "/dynamics")
+        await settle(pilot)
+        assert screen.show_dynamics().startswith("Airtime (words): ")
 
 
 async def test_branch_here_copies_the_prefix_and_the_branch_replays_it_with_no_call(guide, cards, tmp_path):

@@ -171,6 +171,15 @@ class ModeratorVerbs:
             count = name or rest
             self.call_on_quiet(int(count) if count.isdigit() else None)
 
+    def show_dynamics(self) -> str:
+        """``/dynamics``: the readouts of the log so far (``core/dynamics.py``) as a notice."""
+        from troupe.core.dynamics import compute
+        from troupe.sessions.dynamics_render import dynamics_summary
+
+        text = dynamics_summary(compute(self.session.events))
+        self.notify(text, title="Group dynamics", timeout=15, markup=False)
+        return text
+
     def branch_here(self, seq: str = "") -> Path | None:
         """``/branch [SEQ]``: a new run folder made of events 1..SEQ (default: the latest event)
         via :func:`troupe.sessions.run.branch_run`. Resumed, it rebuilds its prefix from the log

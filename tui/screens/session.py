@@ -419,6 +419,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             self.dynamics_move(verb, arg, rest)
         elif verb == "branch":
             self.branch_here(arg)
+        elif verb == "dynamics":
+            self.show_dynamics()
         else:
             {
                 "next": self.action_next_section,
