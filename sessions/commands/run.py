@@ -105,7 +105,7 @@ def budget_limits(args: argparse.Namespace) -> Limits | None:
     ):
         if value is not None and not value >= 0:
             raise BadInputError(f"{name} must be 0 or more")
-    if not args.headless:
+    if not getattr(args, "headless", True):  # studies are always headless
         raise BadInputError("--max-cost/--max-tokens/--max-minutes apply to --headless runs (for now)")
     return limits
 

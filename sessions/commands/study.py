@@ -50,6 +50,7 @@ from .options import (
     poll_sampling_note,
     positive,
 )
+from .run import add_budget_options, budget_limits
 
 
 def register(subparsers: Any) -> None:
@@ -83,6 +84,7 @@ def register(subparsers: Any) -> None:
         "--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)"
     )
     add_poll_sampling_options(study)
+    add_budget_options(study)  # per group: a group that would pass a limit pauses (resumable) and counts as failed
     ab = study.add_argument_group("A/B (optional): SESSION is the control arm; each --arm adds one")
     ab.add_argument(
         "--arm",
@@ -179,6 +181,9 @@ def cmd_study(args: argparse.Namespace) -> int:
     settings = load_settings()
     backend = make_backend(settings, args.backend, args.model)
     options: dict[str, Any] = {"settings": settings}  # applied by open_session, as for every session
+    limits = budget_limits(args)
+    if limits is not None:
+        options["limits"] = limits
     study_dir.mkdir(parents=True, exist_ok=True)
     outcomes = asyncio.run(_run_with_progress(guide, plans, backend, study_dir, args.rounds, args.concurrency, options))
     first_ok = next((o for o in outcomes if o.ok), None)

@@ -139,3 +139,15 @@ async def test_a_guide_budget_pauses_the_session_before_it_is_passed(tmp_path: P
     assert usage.tokens <= 6000 and usage.tokens + caught.value.breach.projected > 6000
     assert [e.type for e in session.events][-2:] == ["budget_reached", "session_paused"]
     await session.aclose()
+
+
+def test_a_study_budget_applies_per_group(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "study"
+    argv = ["study", "concept-test", "--groups", "2", "--backend", "scripted", "--out", str(out)]
+    assert main([*argv, "--max-tokens", "20000"]) == 1  # every group paused: failed, resumable
+    err = capsys.readouterr().err
+    assert err.count("paused before passing the budget") == 2
+    for name in ("group-01", "group-02"):
+        events = [json.loads(line) for line in (out / name / "events.jsonl").read_text().splitlines()]
+        assert sum(e["prompt_tokens"] + e["completion_tokens"] for e in events if e["type"] == "llm_call") <= 20000
+        assert events[-1]["type"] == "session_paused"
