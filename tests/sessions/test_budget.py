@@ -146,7 +146,7 @@ def test_a_study_budget_applies_per_group(tmp_path: Path, capsys: pytest.Capture
     argv = ["study", "concept-test", "--groups", "2", "--backend", "scripted", "--out", str(out)]
     assert main([*argv, "--max-tokens", "20000"]) == 1  # every group paused: failed, resumable
     err = capsys.readouterr().err
-    assert err.count("paused before passing the budget") == 2
+    assert err.count("troupe: group-0") == 2 and "paused before passing the budget" in err
     for name in ("group-01", "group-02"):
         events = [json.loads(line) for line in (out / name / "events.jsonl").read_text().splitlines()]
         assert sum(e["prompt_tokens"] + e["completion_tokens"] for e in events if e["type"] == "llm_call") <= 20000
