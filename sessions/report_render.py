@@ -82,6 +82,8 @@ def render_report_markdown(r: Report) -> str:
             out += _md_theme(theme)
     for section in r.sections:
         out += _md_section(section)
+    if r.dynamics is not None:  # before the poll tables, which readers (and tests) take to the end
+        out += dynamics_markdown(r.dynamics)
     if r.polls:
         out += ["## Poll results", "", f"_{POLL_NOTE}_", ""]
         for poll in r.polls:
@@ -99,8 +101,6 @@ def render_report_markdown(r: Report) -> str:
             out.append("- **Notable quotes:**")
             out += [f"  - “{md_escape(q.text)}” (#{q.seq})" for q in p.quotes]
         out.append("")
-    if r.dynamics is not None:
-        out += dynamics_markdown(r.dynamics)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -187,6 +187,8 @@ def render_report_html(r: Report, *, transcript_href: str | None = None) -> str:
         body.append("</section>")
     for section in r.sections:
         body.append(_html_section(section, colours, transcript_href))
+    if r.dynamics is not None:
+        body.append(dynamics_html(r.dynamics))
     if r.polls:
         body.append(f'<section><h2>Poll results</h2><p class="small">{esc(POLL_NOTE)}</p>')
         body += [poll_html(p, colours) for p in r.polls]
@@ -194,8 +196,6 @@ def render_report_html(r: Report, *, transcript_href: str | None = None) -> str:
     body.append("<section><h2>Participants</h2>")
     body += [_html_profile(p, colours, transcript_href) for p in r.profiles]
     body.append("</section>")
-    if r.dynamics is not None:
-        body.append(dynamics_html(r.dynamics))
     return page(f"Findings — {r.info.title}", r.info.language, "\n".join(body), extra_css=REPORT_CSS)
 
 
