@@ -63,6 +63,8 @@ class Situation:
     """``seq`` of that event (to say ``reply_to`` and to avoid repeating it in full)."""
     hint: str | None = None
     """A line about the turn itself, e.g. "Round 2: build on what the others said"."""
+    role: str | None = None
+    """Logged on the turn's ``say`` (``devils_advocate``: arguing a view on request)."""
 
 
 @dataclass(slots=True)

@@ -94,6 +94,9 @@ class Say(Event):
     feeling: str | None = None
     muted: bool = False
     """True when the agent was muted: logged, but nobody else heard it."""
+    role: str | None = None
+    """``devils_advocate``: said on the moderator's request to argue a view (see
+    :class:`DevilsAdvocate`) — not the persona's own opinion. None: the persona speaking."""
 
 
 class Think(Event):
@@ -190,6 +193,57 @@ class AgentMuted(Event):
 class AgentUnmuted(Event):
     type: Literal["agent_unmuted"] = "agent_unmuted"
     agent: str
+
+
+class QuietCalled(Event):
+    """Move against dominance: the next round goes to ``agents``, those with the least airtime
+    (words said, from the log — ``core/dynamics.py``) among the active personas."""
+
+    type: Literal["quiet_called"] = "quiet_called"
+    agents: list[str]
+    round_key: str | None = None
+    """The ad-hoc round that gives them the floor."""
+
+
+class DevilsAdvocate(Event):
+    """Move against conformity: ``agent`` argues ``position`` (the minority view) for one turn;
+    that turn's ``say`` carries ``role="devils_advocate"`` so nobody mistakes it for its opinion."""
+
+    type: Literal["devils_advocate"] = "devils_advocate"
+    agent: str
+    position: str
+    poll_id: str | None = None
+    """The poll whose minority answer ``position`` states (None: a view against the room's)."""
+    round_key: str | None = None
+
+
+class AgentHeld(Event):
+    """Move against dominance: ``agent`` sits out the next ``rounds`` rounds of the panel
+    (counted by ``round_ended`` events; a direct question from the moderator still reaches it)."""
+
+    type: Literal["agent_held"] = "agent_held"
+    agent: str
+    rounds: int
+
+
+class BudgetSet(Event):
+    """Budget limits in force from here on (``core/budget.py``); None: no limit of that kind."""
+
+    type: Literal["budget_set"] = "budget_set"
+    max_cost: float | None = None
+    max_tokens: int | None = None
+    max_minutes: float | None = None
+
+
+class BudgetReached(Event):
+    """The session paused *before* a step that would pass ``limit``: ``spent`` so far plus the
+    ``projected`` cost of the next step exceeds ``value``."""
+
+    type: Literal["budget_reached"] = "budget_reached"
+    limit: str
+    value: float
+    spent: float
+    projected: float
 
 
 class SessionPaused(Event):
@@ -299,7 +353,12 @@ KnownEvent = Annotated[
     | PollClosed
     | RoundStarted
     | RoundEnded
-    | TurnWithdrawn,
+    | TurnWithdrawn
+    | QuietCalled
+    | DevilsAdvocate
+    | AgentHeld
+    | BudgetSet
+    | BudgetReached,
     Field(discriminator="type"),
 ]
 

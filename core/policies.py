@@ -86,7 +86,7 @@ async def round_robin(room: Room, spec: RoundSpec) -> list[Event]:
     for agent in order:
         if room.stopping:
             break
-        if agent.name in spec.done or agent.name in room.paused:
+        if agent.name in spec.done or agent.name in room.paused or agent.name in room.held:
             continue
         events += await _one(room, agent, spec)
     return events

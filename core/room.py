@@ -138,6 +138,8 @@ class Room:
         self.overhear = overhear
         self.paused: set[str] = set()
         self.muted: set[str] = set()
+        self.held: dict[str, int] = {}
+        """Agents sitting out rounds (``agent_held``) → rounds left; rebuilt from the log."""
         self.session_paused = False
         self.stopping = False
         self.current: tuple[int, str] | None = None
@@ -275,6 +277,12 @@ class Room:
         elif t == "agent_unmuted":
             self.muted.discard(name)
             self._activity(name, "paused" if name in self.paused else "idle")
+        elif t == "agent_held":
+            self.held[name] = int(data.get("rounds") or 0)
+            if self.held[name] <= 0:
+                del self.held[name]
+        elif t == "round_ended" and self.held:
+            self.held = {n: k - 1 for n, k in self.held.items() if k > 1}
         elif t == "session_paused":
             self.session_paused = True
             self._running.clear()
@@ -297,8 +305,8 @@ class Room:
         return Situation(current=text, current_seq=seq, hint=hint)
 
     def active(self) -> list[Agent]:
-        """Agents that may take turns now (seating order, paused ones left out)."""
-        return [a for a in self.agents.values() if a.name not in self.paused]
+        """Agents that may take turns now (seating order, paused and held ones left out)."""
+        return [a for a in self.agents.values() if a.name not in self.paused and a.name not in self.held]
 
     # -- session pause / stop --------------------------------------------------------------
 
@@ -503,6 +511,7 @@ class Room:
                         feeling=action.feeling,
                         muted=agent.name in self.muted,
                         round_key=key,
+                        **({"role": situation.role} if situation.role else {}),
                     ),
                 )
             )

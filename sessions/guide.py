@@ -74,6 +74,17 @@ class PanelSpec(_Strict):
         return self
 
 
+class BudgetSpec(_Strict):
+    """``[defaults.budget]``: limits the session pauses before passing (``core/budget.py``)."""
+
+    max_cost: float | None = Field(default=None, ge=0)
+    """US dollars."""
+    max_tokens: int | None = Field(default=None, ge=0)
+    """Prompt + completion tokens of the whole run."""
+    max_minutes: float | None = Field(default=None, ge=0)
+    """Active minutes."""
+
+
 class Defaults(_Strict):
     policy: Policy = "parallel"
     rounds: int = Field(default=1, ge=0, le=1000)
@@ -84,6 +95,8 @@ class Defaults(_Strict):
     poll_sampling: PollSampling | None = None
     """Tools against variance collapse in poll answers (K draws, per-persona temperatures and
     seeds, an instruction set); off when unset. See :mod:`troupe.core.poll_sampling`."""
+    budget: BudgetSpec | None = None
+    """Budget limits for every run of this guide; ``--max-cost``… on the command line win."""
 
 
 class Section(_Strict):

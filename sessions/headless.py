@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from troupe.core.budget import Limits, projection_text
 from troupe.core.card import PersonaCard
 from troupe.core.config import Settings
 from troupe.core.events import Event
@@ -32,6 +33,7 @@ async def run_headless(
     rounds_cap: int | None = None,
     progress: bool = True,
     settings: Settings | None = None,
+    limits: Limits | None = None,
     **session_options: Any,
 ) -> Path:
     """Run ``guide`` to its end with no UI (rich progress on stderr); returns the run dir.
@@ -49,17 +51,23 @@ async def run_headless(
         unattended=True,
         **session_options,
     )
-    return await _drive(session, progress=progress)
+    return await _drive(session, progress=progress, limits=limits)
 
 
-async def resume_headless(run_dir: str | Path, backend: ChatBackend, *, progress: bool = True) -> Path:
-    """Reopen a stopped run and take it to its end with no UI; returns the run dir."""
+async def resume_headless(
+    run_dir: str | Path, backend: ChatBackend, *, progress: bool = True, limits: Limits | None = None
+) -> Path:
+    """Reopen a stopped run and take it to its end with no UI; returns the run dir. ``limits``
+    replace the run's budget limits (a run paused by a budget goes on with higher ones)."""
     session = await reopen_session(run_dir, backend, unattended=True)
-    return await _drive(session, progress=progress)
+    return await _drive(session, progress=progress, limits=limits)
 
 
-async def _drive(session: Session, *, progress: bool) -> Path:
+async def _drive(session: Session, *, progress: bool, limits: Limits | None = None) -> Path:
+    """Raises :class:`~troupe.core.budget.BudgetReachedError` (exit 3) when a budget pauses it."""
     try:
+        if limits is not None and limits.any:
+            session.set_limits(limits)
         if progress:
             await _with_progress(session)
         else:
@@ -94,6 +102,7 @@ async def _with_progress(session: Session) -> None:
                 stats += f" · ${s.cost_usd:.3f}"
             if s.errors:
                 stats += f" · {s.errors} errors"
+            stats += f" · {projection_text(session.projection())}"
             bar.update(task, completed=s.beats_done, stats=" · ".join(filter(None, (current[0], stats))))
 
         def on_beat(beat: Beat) -> None:

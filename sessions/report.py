@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
+from troupe.core import dynamics as group_dynamics
 from troupe.core.config import load_settings
 from troupe.core.errors import TroupeError
 from troupe.core.llm.factory import make_backend
@@ -111,6 +112,8 @@ class Report:
     quote_stats: QuoteStats = field(default_factory=QuoteStats)
     changes: list[PollChange] = field(default_factory=list)
     """Polls answered privately and asked again later: before, after, who moved."""
+    dynamics: group_dynamics.Dynamics | None = None
+    """Airtime, who answered whom, drift, conformity, voice similarity (``docs/dynamics.md``)."""
 
     @property
     def utterance_count(self) -> int:
@@ -182,6 +185,7 @@ async def build_report(
         overall=lexical_themes(every_say),
         changes=poll_changes(t.polls),
         themes_source=_themes_source(sections, t.info, backend, model, mode, backend_note),
+        dynamics=group_dynamics.compute(t.events),
     )
 
 

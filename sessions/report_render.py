@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from troupe.sessions.dynamics_render import dynamics_html, dynamics_markdown
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance
 from troupe.sessions.export.html import change_html, esc, notice_html, page, poll_html, speaker_colours
 from troupe.sessions.export.markdown import change_markdown, md_block, md_escape, poll_markdown
@@ -131,6 +132,11 @@ def _md_sections(r: Report) -> list[str]:
     return [line for section in r.sections for line in _md_section(section)]
 
 
+def _md_dynamics(r: Report) -> list[str]:
+    """Group dynamics (``docs/dynamics.md``), before the poll tables."""
+    return dynamics_markdown(r.dynamics) if r.dynamics is not None else []
+
+
 def _md_polls(r: Report) -> list[str]:
     if not r.polls:
         return []
@@ -171,6 +177,7 @@ MD_PARTS: list[Callable[[Report], list[str]]] = [
     _md_agreement,
     _md_overall,
     _md_sections,
+    _md_dynamics,
     _md_polls,
     _md_changes,
     _md_profiles,
@@ -296,6 +303,10 @@ def _html_sections(r: Report, ctx: HtmlContext) -> str:
     return "\n".join(_html_section(section, ctx.colours, ctx.href) for section in r.sections)
 
 
+def _html_dynamics(r: Report, ctx: HtmlContext) -> str:
+    return dynamics_html(r.dynamics) if r.dynamics is not None else ""
+
+
 def _html_polls(r: Report, ctx: HtmlContext) -> str:
     if not r.polls:
         return ""
@@ -326,6 +337,7 @@ HTML_PARTS: list[Callable[[Report, HtmlContext], str]] = [
     _html_agreement,
     _html_overall,
     _html_sections,
+    _html_dynamics,
     _html_polls,
     _html_changes,
     _html_profiles,

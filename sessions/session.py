@@ -25,6 +25,8 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from troupe.core import budget as budgets
+from troupe.core import dynamics
 from troupe.core.agent import Agent, AgentConfig, Situation
 from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
@@ -37,6 +39,7 @@ from troupe.core.log import EventLog
 from troupe.core.names import leading_mentions, why_unresolved
 from troupe.core.policies import RoundSpec, get_policy
 from troupe.core.poll_run import PollResult, run_poll
+from troupe.core.poll_stats import CHOICE_KINDS, SCALE_KINDS, collect_polls
 from troupe.core.polls import PollSpec
 from troupe.core.prompt import PromptBudget
 from troupe.core.recall import EmbeddingRecall, EmbeddingStore
@@ -122,6 +125,10 @@ class Session:
         when the round before it is over."""
         self._adhoc = 0
         self._poll_ids: set[str] = set()
+        spec = guide.defaults.budget
+        self.limits = budgets.Limits(spec.max_cost, spec.max_tokens, spec.max_minutes) if spec else budgets.Limits()
+        """Budget limits in force: the guide's ``[defaults.budget]``, replaced by the latest
+        ``budget_set`` event (see :meth:`set_limits`)."""
         self._unsubscribe = [
             log.subscribe(self._observe),
             self.room.add_listener(self._tracker.on_activity, wants_text=False),
@@ -323,6 +330,9 @@ class Session:
             self._poll_ids.add(event.poll_id)  # type: ignore[attr-defined]
         elif event.type == "round_started" and getattr(event, "adhoc", False):
             self._adhoc += 1
+        elif event.type == "budget_set":
+            g = event.__dict__
+            self.limits = budgets.Limits(g.get("max_cost"), g.get("max_tokens"), g.get("max_minutes"))
 
     # -- the guide --------------------------------------------------------------------------
 
@@ -341,6 +351,7 @@ class Session:
             if self._ending:
                 return False
             self.room.restart()
+            self._check_budget(self._next_units())
             if self._owed:
                 await self._answer(self._owed[0])
                 self._owed.pop(0)
@@ -701,6 +712,101 @@ class Session:
         if n in self.room.muted:
             self.room.record("agent_unmuted", agent=n)
 
+    # -- budgets (core/budget.py) ------------------------------------------------------------
+
+    def set_limits(self, limits: budgets.Limits) -> None:
+        """Put budget limits in force (logged as ``budget_set``; a reopened run keeps them)."""
+        if limits != self.limits:
+            self._check_open()
+            self.room.record(
+                "budget_set", max_cost=limits.max_cost, max_tokens=limits.max_tokens, max_minutes=limits.max_minutes
+            )
+
+    def _units(self, beat: Beat) -> int:
+        """Turns/answers a beat asks for: a round or a poll → one per active persona."""
+        return len(self.room.active()) if beat.kind in ("round", "poll") else 0
+
+    def _next_units(self) -> int:
+        if self._owed:
+            owed = self._owed[0].to
+            return len(owed) if owed else len(self.room.active())
+        return self._units(self.plan[self._cursor]) if self._cursor < len(self.plan) else 0
+
+    def projection(self) -> budgets.Projection:
+        """Cost, tokens and active time of the rest of the guide, at the run's rate so far."""
+        units = sum(self._units(b) for b in self.plan[self._cursor :])
+        units += sum(len(o.to) if o.to else len(self.room.active()) for o in self._owed)
+        return budgets.project(budgets.usage_of(self.log.events), units)
+
+    def _check_budget(self, units: int) -> None:
+        """Pause *before* a step that would pass a limit: log ``budget_reached`` and
+        ``session_paused``, then raise :class:`~troupe.core.budget.BudgetReachedError`."""
+        if not self.limits.any or units <= 0:
+            return
+        hit = budgets.breach(self.limits, budgets.usage_of(self.log.events), units)
+        if hit is None:
+            return
+        self.room.record("budget_reached", limit=hit.limit, value=hit.value, spent=hit.spent, projected=hit.projected)
+        if not self.room.session_paused:
+            self.room.record("session_paused")
+        raise budgets.BudgetReachedError(
+            f"paused before passing the budget ({hit.describe()}); the run is saved: continue with "
+            f"`troupe resume {self.run_dir} --headless --{hit.limit.replace('_', '-')} <higher>`",
+            hit,
+        )
+
+    # -- moves against dominance and conformity (docs/dynamics.md) -------------------------
+
+    async def call_on_quiet(self, k: int | None = None) -> list[Event]:
+        """The next round goes to the ``k`` active personas with the least airtime (words said,
+        from the log; default: half the active panel, at least one), one after the other."""
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            active = [a.name for a in self.room.active()]
+            if not active:
+                raise BadInputError("nobody can take a turn (everyone is paused or held back)")
+            count = max(1, len(active) // 2) if k is None else k
+            if count < 1:
+                raise BadInputError("call on at least one persona")
+            quiet = dynamics.airtime(self.log.events).quietest(active, count)
+            key = self._adhoc_key()
+            self.room.record("quiet_called", agents=quiet, round_key=key)
+            hint = "The moderator turns to you: you have said little so far, and your view matters here."
+            return await self._round("directed", key=key, to=quiet, hint=hint, index=self._adhoc)
+
+    async def devils_advocate(self, name: str, position: str | None = None) -> list[Event]:
+        """``name`` argues the minority view for one turn; its ``say`` is logged with
+        ``role="devils_advocate"``. Without ``position``: the minority answer of the latest poll
+        (:func:`minority_view`), else a view against what the room seems to agree on."""
+        n = self._name(name)
+        async with self._lock:
+            self._check_open()
+            self.room.restart()
+            poll_id: str | None = None
+            if position is None:
+                poll_id, position = minority_view(self.log.events)
+            position = position.strip()
+            if not position:
+                raise BadInputError("the devil's advocate needs a position to argue")
+            key = self._adhoc_key()
+            self.room.record("devils_advocate", agent=n, position=position, poll_id=poll_id, round_key=key)
+            base = self.room.situation()
+            hint = (
+                f"Devil's advocate: for this one turn the moderator asks you to argue, as convincingly as you can, "
+                f"for this view — even if it is not yours: {position}"
+            )
+            situation = Situation(current=base.current, current_seq=base.current_seq, hint=hint, role="devils_advocate")
+            return await self._round("directed", key=key, to=[n], situation=situation, index=self._adhoc)
+
+    def hold_back(self, name: str, rounds: int = 2) -> None:
+        """``name`` sits out the next ``rounds`` rounds (a direct question still reaches it)."""
+        n = self._name(name)
+        if rounds < 0:
+            raise BadInputError("hold back for 0 or more rounds")
+        self._check_open()
+        self.room.record("agent_held", agent=n, rounds=rounds)
+
     def pause(self) -> None:
         """No new turns start until :meth:`resume`; turns in flight finish and are logged."""
         self._check_open()
@@ -770,6 +876,31 @@ class Session:
         return leading_mentions(text, list(self.cards))
 
 
+def minority_view(events: Sequence[Event]) -> tuple[str | None, str]:
+    """``(poll_id, position)``: the minority answer of the latest poll with answers, read with
+    ``core/poll_stats``. Choice polls: the least chosen option that someone chose, ties by option
+    order (every option chosen equally: the last); scales: the end of the scale opposite the
+    mean. No such poll: ``(None, a view against the room's)``."""
+    for poll in reversed(collect_polls(events)):
+        if not poll.answers:
+            continue
+        if poll.kind in CHOICE_KINDS:
+            chosen = {k: v for k, v in poll.counts.items() if v}
+            if len(chosen) < 2:
+                unchosen = [o for o in poll.options if o not in chosen]
+                if not unchosen:
+                    continue
+                return poll.poll_id, f"{poll.question} — {unchosen[0]}"
+            least = min(chosen.values())
+            option = next(o for o in chosen if chosen[o] == least)
+            return poll.poll_id, f"{poll.question} — {option}"
+        if poll.kind in SCALE_KINDS and poll.mean is not None and poll.options:
+            lo, hi = poll.options[0], poll.options[-1]
+            mid = (1 + len(poll.options)) / 2
+            return poll.poll_id, f"{poll.question} — {lo if poll.mean >= mid else hi}"
+    return None, "the opposite of what most of the group has said so far"
+
+
 def _check_retrieval(retrieval: str) -> None:
     if retrieval not in RETRIEVALS:
         raise BadInputError(f"unknown retrieval {retrieval!r} (lexical or embeddings)", field="retrieval")
@@ -809,4 +940,4 @@ def _budget(total: int) -> PromptBudget:
     )
 
 
-__all__ = ["AgentActivity", "AgentState", "Session", "SessionState"]
+__all__ = ["AgentActivity", "AgentState", "Session", "SessionState", "minority_view"]

@@ -52,6 +52,7 @@ from .export.common import SIMULATED_NOTICE
 from .export.html import PALETTE, ChartRow, bar_chart_svg, compare_table, esc, page
 from .headless import run_headless
 from .run import EVENTS_FILE
+from .saturation import Saturation, saturation, saturation_markdown
 
 if TYPE_CHECKING:
     from .guide import Guide
@@ -397,6 +398,8 @@ class StudyReport:
     panel_size: int | None
     outcomes: list[GroupOutcome]
     polls: list[PooledPoll]
+    saturation: Saturation | None = None
+    """New themes per additional group (``sessions/saturation.py``)."""
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -429,6 +432,7 @@ class StudyReport:
                 for o in self.outcomes
             ],
             "polls": [p.to_json() for p in self.polls],
+            **({"saturation": self.saturation.to_json()} if self.saturation is not None else {}),
         }
 
 
@@ -437,6 +441,11 @@ def aggregate(outcomes: Sequence[GroupOutcome]) -> list[PooledPoll]:
     a group cut off mid-poll would weigh the pool towards whoever answered first)."""
     finished = [read_group_polls(o.plan.name, o.run_dir) for o in outcomes if o.ok]
     return pool_polls(finished) if finished else []
+
+
+def theme_saturation(outcomes: Sequence[GroupOutcome]) -> Saturation:
+    """Saturation over the groups that finished, in study order."""
+    return saturation([(o.plan.name, read_events(o.run_dir / EVENTS_FILE)) for o in outcomes if o.ok])
 
 
 def write_study(report: StudyReport, study_dir: str | Path) -> tuple[Path, Path]:
@@ -476,6 +485,8 @@ def render_markdown(report: StudyReport) -> str:
         lines.append("No poll was answered in a finished group.")
     for poll in report.polls:
         lines += _poll_markdown(poll)
+    if report.saturation is not None:
+        lines += ["", *saturation_markdown(report.saturation)]
     lines += [
         "",
         "## Reading these numbers",

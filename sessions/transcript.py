@@ -56,6 +56,8 @@ class Entry:
     reply_to: int | None = None
     feeling: str | None = None
     poll: PollResult | None = None
+    role: str | None = None
+    """``devils_advocate``: a view argued on the moderator's request, not the persona's own."""
 
 
 @dataclass(slots=True)
@@ -221,6 +223,7 @@ def _entry(event: Event, poll_by_seq: dict[int, PollResult], include_thoughts: b
             muted=bool(g("muted", False)),
             reply_to=g("reply_to"),
             feeling=g("feeling"),
+            role=g("role"),
         )
     if t == "think":
         if not include_thoughts:
@@ -231,6 +234,8 @@ def _entry(event: Event, poll_by_seq: dict[int, PollResult], include_thoughts: b
     if t == "poll_asked":
         poll = poll_by_seq.get(event.seq)
         return Entry(event.seq, event.ts, "poll", MODERATOR, g("question", ""), poll=poll)
+    if t in ("quiet_called", "devils_advocate", "agent_held"):
+        return Entry(event.seq, event.ts, "note", None, move_note(event))
     if t in _NOTES:
         return Entry(event.seq, event.ts, "note", None, _NOTES[t].format(agent=g("agent", "")))
     if t == "section_ended" and g("skipped", False):
@@ -241,6 +246,21 @@ def _entry(event: Event, poll_by_seq: dict[int, PollResult], include_thoughts: b
             event.seq, event.ts, "note", None, f"A turn for {who} failed ({g('kind', 'error')}): {g('message', '')}"
         )
     return None
+
+
+ROLE_TAGS = {"devils_advocate": "devil's advocate — argued on request, not their own view"}
+"""How a ``say``'s ``role`` is shown in transcripts and exports."""
+
+
+def move_note(event: Event) -> str:
+    """A moderator's move against dominance or conformity, as a transcript note."""
+    g = lambda name, default=None: getattr(event, name, default)  # noqa: E731
+    if event.type == "quiet_called":
+        return f"The moderator called on the quiet ones: {', '.join(g('agents') or [])}."
+    if event.type == "devils_advocate":
+        return f"The moderator asked {g('agent')} to play devil's advocate for: {g('position', '')}"
+    rounds = int(g("rounds", 0) or 0)
+    return f"{g('agent')} sits out the next {rounds} round{'' if rounds == 1 else 's'}."
 
 
 def _names(value: Any) -> tuple[str, ...] | None:

@@ -43,6 +43,8 @@ class Command:
 
     verb: str
     argument: str = ""
+    rest: str = ""
+    """What follows the name, for ``/devil Name position`` and ``/hold Name N``."""
 
 
 Parsed = Speak | Ask | Command
@@ -74,6 +76,8 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
             found = match_leading_name(argument, names)
             if found is None:
                 raise CommandError(why_unresolved(argument, names))
+            if BY_COMMAND[verb].keeps_rest:  # /devil Name [position], /hold Name [N]
+                return Command(verb, found[0], found[1].strip())
             argument = found[0]
         elif BY_COMMAND[verb].needs_argument:
             raise CommandError(f"/{verb} needs a name, e.g. /{verb} {names[0] if names else 'Maria'}")

@@ -54,6 +54,9 @@ class Verb:
     """For per-persona verbs: the palette title with ``{name}`` (``Resume {name} (paused)``)."""
     key_action: str | None = None
     """The key's action when it differs from running the verb (``p`` toggles the selected persona)."""
+    keeps_rest: bool = False
+    """After the persona's name the command takes more (``/devil Name [position]``): the
+    verb gets it as a second argument."""
 
     @property
     def syntax(self) -> str:
@@ -208,6 +211,48 @@ VERBS: tuple[Verb, ...] = (
         key="t",
         command="thoughts",
         palette_title="Toggle private thoughts",
+    ),
+    Verb(
+        "quiet",
+        "Call on the quiet ones",
+        "call on the quiet ones: the next round goes to those with the least airtime (/quiet [N])",
+        command="quiet",
+        argument="[N]",
+    ),
+    Verb(
+        "devil",
+        "Devil's advocate",
+        "devil's advocate: /devil Name [position] argues the minority view for one turn (marked)",
+        command="devil",
+        argument="Name [position]",
+        name_argument=True,
+        needs_argument=True,
+        keeps_rest=True,
+        palette=False,
+    ),
+    Verb(
+        "hold",
+        "Hold back",
+        "hold back a dominant persona: /hold Name [N] sits out the next N rounds (default 2)",
+        command="hold",
+        argument="Name [N]",
+        name_argument=True,
+        needs_argument=True,
+        keeps_rest=True,
+        palette=False,
+    ),
+    Verb(
+        "dynamics",
+        "Group dynamics",
+        "group dynamics now: airtime shares, who dominates, conformity, voice overlap",
+        command="dynamics",
+    ),
+    Verb(
+        "branch",
+        "Branch here",
+        "branch here: /branch [SEQ] copies events 1..SEQ (default: all) into a new run to go on differently",
+        command="branch",
+        argument="[SEQ]",
     ),
     Verb("help", "Help", "keys and commands", key="question_mark", key_label="?", command="help", footer=True),
     Verb(

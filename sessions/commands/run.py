@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from troupe.core.budget import Limits
 from troupe.core.config import RETRIEVALS
 from troupe.core.errors import BackendError, BadInputError, BadRunError, DiskError
 from troupe.core.llm.factory import make_backend
@@ -60,6 +61,7 @@ def register(subparsers: Any) -> None:
         "embeddings endpoint; model from [memory] embedding_model) (default: $TROUPE_RETRIEVAL or lexical)",
     )
     add_poll_sampling_options(run)
+    add_budget_options(run)
     run.set_defaults(handler=cmd_run)
 
     resume = subparsers.add_parser(
@@ -70,6 +72,7 @@ def register(subparsers: Any) -> None:
     resume.add_argument("run_dir", metavar="RUN_DIR")
     add_backend_options(resume, default_hint="the run's own")
     resume.add_argument("--headless", action="store_true", help="no UI: run to the end, progress on stderr")
+    add_budget_options(resume)
     resume.set_defaults(handler=cmd_resume)
 
     branch = subparsers.add_parser(
@@ -83,6 +86,30 @@ def register(subparsers: Any) -> None:
     branch.set_defaults(handler=cmd_branch)
 
 
+def add_budget_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("budgets (headless; the session pauses before a limit would be passed)")
+    group.add_argument("--max-cost", type=float, metavar="USD", help="stop before spending more than USD dollars")
+    group.add_argument("--max-tokens", type=int, metavar="N", help="stop before using more than N tokens")
+    group.add_argument("--max-minutes", type=float, metavar="M", help="stop before M active minutes")
+
+
+def budget_limits(args: argparse.Namespace) -> Limits | None:
+    """The ``--max-*`` options as limits (None when none given); bad values are bad input."""
+    limits = Limits(args.max_cost, args.max_tokens, args.max_minutes)
+    if not limits.any:
+        return None
+    for name, value in (
+        ("--max-cost", limits.max_cost),
+        ("--max-tokens", limits.max_tokens),
+        ("--max-minutes", limits.max_minutes),
+    ):
+        if value is not None and not value >= 0:
+            raise BadInputError(f"{name} must be 0 or more")
+    if not getattr(args, "headless", True):  # studies are always headless
+        raise BadInputError("--max-cost/--max-tokens/--max-minutes apply to --headless runs (for now)")
+    return limits
+
+
 # -- run -------------------------------------------------------------------------------------
 
 
@@ -92,6 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if note:
         print(note, file=sys.stderr)
     cards = seat_cards(guide, args.personas)
+    limits = budget_limits(args)
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide)
     settings = _settings()
     backend = make_backend(settings, args.backend, args.model)
@@ -106,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from .. import headless
 
-    return _headless(headless.run_headless(guide, cards, backend, run_dir, **opening), backend, run_dir)
+    return _headless(headless.run_headless(guide, cards, backend, run_dir, **opening, limits=limits), backend, run_dir)
 
 
 def _settings() -> Any:
@@ -172,6 +200,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise BadRunError("does not start with session_started; is this a Troupe run?", path=str(run_dir / EVENTS_FILE))
     if any(e.type == "session_ended" for e in events):
         raise already_ended(run_dir)  # before building a backend the run would never use
+    limits = budget_limits(args)
     backend_name, model = recorded_backend(run_dir)
     backend = make_backend(_settings(), args.backend or backend_name, args.model or (None if args.backend else model))
     if not args.headless:
@@ -183,7 +212,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     from .. import headless
 
-    return _headless(headless.resume_headless(run_dir, backend), backend, run_dir)
+    return _headless(headless.resume_headless(run_dir, backend, limits=limits), backend, run_dir)
 
 
 def recorded_backend(run_dir: Path) -> tuple[str | None, str | None]:

@@ -39,6 +39,7 @@ from ..study import (
     plan_groups,
     pool_results,
     run_groups,
+    theme_saturation,
     write_study,
 )
 from .options import (
@@ -49,6 +50,7 @@ from .options import (
     poll_sampling_note,
     positive,
 )
+from .run import add_budget_options, budget_limits
 
 
 def register(subparsers: Any) -> None:
@@ -82,6 +84,7 @@ def register(subparsers: Any) -> None:
         "--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)"
     )
     add_poll_sampling_options(study)
+    add_budget_options(study)  # per group: a group that would pass a limit pauses (resumable) and counts as failed
     ab = study.add_argument_group("A/B (optional): SESSION is the control arm; each --arm adds one")
     ab.add_argument(
         "--arm",
@@ -184,6 +187,9 @@ def cmd_study(args: argparse.Namespace) -> int:
     settings = load_settings()
     backend = make_backend(settings, args.backend, args.model)
     options: dict[str, Any] = {"settings": settings}  # applied by open_session, as for every session
+    limits = budget_limits(args)
+    if limits is not None:
+        options["limits"] = limits
     study_dir.mkdir(parents=True, exist_ok=True)
     outcomes = asyncio.run(_run_with_progress(guide, plans, backend, study_dir, args.rounds, args.concurrency, options))
     first_ok = next((o for o in outcomes if o.ok), None)
@@ -198,9 +204,11 @@ def cmd_study(args: argparse.Namespace) -> int:
         panel_size=args.panel_size,
         outcomes=outcomes,
         polls=aggregate(outcomes),
+        saturation=theme_saturation(outcomes),
     )
     json_path, md_path = write_study(report, study_dir)
     print_study_table(report)
+    print_saturation(report)
     for failed in report.failed:
         print(f"troupe: {failed.plan.name} failed: {failed.error}", file=sys.stderr)
     if report.failed:
@@ -399,6 +407,17 @@ async def _run_with_progress(
             )
     finally:
         await backend.aclose()
+
+
+def print_saturation(report: StudyReport) -> None:
+    """The saturation curve as a terminal chart on stderr."""
+    if report.saturation is None or not report.saturation.groups:
+        return
+    from ..saturation import chart_lines
+
+    print("theme saturation (new themes per additional group):", file=sys.stderr)
+    for line in chart_lines(report.saturation):
+        print(line, file=sys.stderr)
 
 
 def print_study_table(report: StudyReport) -> None:

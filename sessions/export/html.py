@@ -22,7 +22,7 @@ from typing import Literal
 
 from troupe.core.poll_stats import CompareRow, PollChange, PollResult, format_share, poll_changes
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
-from troupe.sessions.transcript import Entry, SectionBlock, Transcript
+from troupe.sessions.transcript import ROLE_TAGS, Entry, SectionBlock, Transcript
 
 PALETTE = [
     "#1f77b4",
@@ -399,6 +399,8 @@ def _entry(e: Entry, colours: dict[str, str], run_dir: Path | None = None) -> st
         tags += '<span class="tag">muted — not heard by the room</span>'
     if e.kind == "think":
         tags += '<span class="tag">private thought</span>'
+    if e.role in ROLE_TAGS:
+        tags += f'<span class="tag role">{esc(ROLE_TAGS[e.role])}</span>'
     style = "" if e.kind == "moderator" else f' style="--c:{colour}"'
     return (
         f'<div class="{" ".join(classes)}" id="e{e.seq}"{style}><span class="who">{esc(e.speaker)}</span>{to}{tags}'

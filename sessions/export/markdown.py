@@ -12,7 +12,7 @@ from datetime import datetime
 
 from troupe.core.poll_stats import CompareRow, PollChange, PollResult, format_share, poll_changes
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
-from troupe.sessions.transcript import Entry, SectionBlock, Transcript
+from troupe.sessions.transcript import ROLE_TAGS, Entry, SectionBlock, Transcript
 
 
 def md_escape(text: str) -> str:
@@ -92,6 +92,8 @@ def _entry(e: Entry) -> list[str]:
         return [f"**Moderator{_to(e)}:** {md_block(e.text)} {seq}"]
     if e.kind == "say":
         muted = " _(muted — not heard by the room)_" if e.muted else ""
+        if e.role in ROLE_TAGS:
+            muted += f" _({ROLE_TAGS[e.role]})_"
         return [f"**{md_escape(e.speaker or '?')}{_to(e)}:**{muted} {md_block(e.text)} {seq}"]
     if e.kind == "think":
         return [f"_{md_escape(e.speaker or '?')} (private thought):_ _{md_block(e.text)}_ {seq}"]

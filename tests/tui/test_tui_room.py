@@ -152,7 +152,7 @@ async def test_every_slash_command_runs_its_verb(guide, cards, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         screen = await session_screen(pilot)
         ran: list[tuple[str, str]] = []
-        screen.run_verb = lambda name, argument="": ran.append((name, argument))  # type: ignore[method-assign]
+        screen.run_verb = lambda name, argument="", rest="": ran.append((name, argument))  # type: ignore[method-assign]
         for verb in VERBS:
             if verb.command:
                 await submit(pilot, f"/{verb.command} {'Tom' if verb.needs_argument else ''}".strip())

@@ -157,6 +157,61 @@ class ModeratorVerbs:
         async with self._turn():
             await self.session.run_round()
 
+    # -- moves against dominance and conformity (docs/dynamics.md) ---------------------------
+
+    def dynamics_move(self, verb: str, name: str, rest: str = "") -> None:
+        """``/quiet [N]``, ``/devil Name [position]``, ``/hold Name [N]``."""
+        if verb == "hold":
+            rounds = int(rest) if rest.isdigit() else 2
+            self.session.hold_back(name, rounds)
+            self.notify(f"{name} sits out the next {rounds} round{'' if rounds == 1 else 's'}.", markup=False)
+            self.flush()
+        elif verb == "devil":
+            self.devils_advocate(name, rest or None)
+        else:
+            count = name or rest
+            self.call_on_quiet(int(count) if count.isdigit() else None)
+
+    def show_dynamics(self) -> str:
+        """``/dynamics``: the readouts of the log so far (``core/dynamics.py``) as a notice."""
+        from troupe.core.dynamics import compute
+        from troupe.sessions.dynamics_render import dynamics_summary
+
+        text = dynamics_summary(compute(self.session.events))
+        self.notify(text, title="Group dynamics", timeout=15, markup=False)
+        return text
+
+    def branch_here(self, seq: str = "") -> Path | None:
+        """``/branch [SEQ]``: a new run folder made of events 1..SEQ (default: the latest event)
+        via :func:`troupe.sessions.run.branch_run`. Resumed, it rebuilds its prefix from the log
+        (no LLM call) and shares the LLM cache, so only what comes after costs calls."""
+        from troupe.core.errors import TroupeError
+        from troupe.sessions.run import branch_run
+
+        at = int(seq) if seq.strip().isdigit() else self.session.log.last_seq
+        try:
+            target = branch_run(self.session.run_dir, at)
+        except TroupeError as exc:
+            self.notify(str(exc), title="Branch", severity="error", markup=False)
+            return None
+        self.notify(
+            f"Events 1–{at} copied to {target}\ncontinue it with: troupe resume {target}",
+            title="Branched",
+            timeout=12,
+            markup=False,
+        )
+        return target
+
+    @work(exit_on_error=False, group="turns", description="calling on the quiet ones")
+    async def call_on_quiet(self, k: int | None = None) -> None:
+        async with self._turn():
+            await self.session.call_on_quiet(k)
+
+    @work(exit_on_error=False, group="turns", description="playing devil's advocate")
+    async def devils_advocate(self, name: str, position: str | None = None) -> None:
+        async with self._turn():
+            await self.session.devils_advocate(name, position)
+
     @work(exit_on_error=False, group="turns", description="moving to the next section")
     async def next_section(self) -> None:
         async with self._turn():
@@ -385,9 +440,13 @@ class ModeratorVerbs:
 
     # -- the verbs table (tui/verbs.py): keys, slash commands and the palette run these ----
 
-    def run_verb(self, name: str, argument: str = "") -> None:
-        """Run verb ``name`` of :data:`~troupe.tui.verbs.VERBS` with its (parsed) argument."""
-        getattr(self, f"verb_{name}")(argument)
+    def run_verb(self, name: str, argument: str = "", rest: str = "") -> None:
+        """Run verb ``name`` of :data:`~troupe.tui.verbs.VERBS` with its (parsed) argument, and
+        for verbs that keep it (``keeps_rest``) what follows the persona's name."""
+        if BY_NAME[name].keeps_rest:
+            getattr(self, f"verb_{name}")(argument, rest)
+        else:
+            getattr(self, f"verb_{name}")(argument)
 
     def action_verb(self, name: str) -> None:
         self.run_verb(name)
@@ -442,6 +501,21 @@ class ModeratorVerbs:
             self.export(ExportRequest(fmt.casefold().lstrip("."), None))
         else:
             self.action_export()
+
+    def verb_quiet(self, count: str) -> None:
+        self.dynamics_move("quiet", count)
+
+    def verb_devil(self, name: str, position: str = "") -> None:
+        self.dynamics_move("devil", name, position)
+
+    def verb_hold(self, name: str, rounds: str = "") -> None:
+        self.dynamics_move("hold", name, rounds)
+
+    def verb_dynamics(self, _: str) -> None:
+        self.show_dynamics()
+
+    def verb_branch(self, seq: str) -> None:
+        self.branch_here(seq)
 
     def verb_help(self, _: str) -> None:
         self.action_help()

@@ -361,7 +361,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
                 )
             self.ask(parsed.name, parsed.text)
         elif isinstance(parsed, Command):
-            self._command(parsed.verb, parsed.argument)
+            self._command(parsed.verb, parsed.argument, parsed.rest)
 
-    def _command(self, verb: str, arg: str) -> None:
-        self.run_verb(BY_COMMAND[verb].name, arg)
+    def _command(self, verb: str, arg: str, rest: str = "") -> None:
+        self.run_verb(BY_COMMAND[verb].name, arg, rest)
