@@ -6,6 +6,10 @@ This package is Troupe's public API (documented in ``docs/api.md``); every other
 ``import troupe`` is cheap: it loads the error classes only, and everything else the first
 time it is used, so ``import troupe.core`` (the engine) never pulls in the layers above it,
 and nothing here ever imports Textual.
+
+This file is the repository root's ``__init__.py``: the repository *is* the ``troupe``
+package (``core/`` is ``troupe.core``…, see ``[tool.setuptools]`` in pyproject.toml); the
+API's implementation lives in ``api/`` (``troupe.api``, internal).
 """
 
 from __future__ import annotations
