@@ -165,3 +165,9 @@ def test_load_a_study_folder(tmp_path: Path) -> None:
 def test_py_typed_ships() -> None:
     assert (Path(troupe.__file__).parent / "py.typed").is_file()
     assert asyncio.iscoroutinefunction(troupe.arun_session)
+
+
+def test_docs_cover_every_public_name() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    missing = [name for name in troupe.__all__ if f"troupe.{name}" not in docs]
+    assert missing == []
