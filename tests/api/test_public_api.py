@@ -171,3 +171,23 @@ def test_docs_cover_every_public_name() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
     missing = [name for name in troupe.__all__ if f"troupe.{name}" not in docs]
     assert missing == []
+
+
+def test_load_what_troupe_study_wrote(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    done = subprocess.run(
+        [sys.executable, "-m", "troupe.sessions.cli", "study", "concept-test", "--groups", "2", "--rounds", "0"]
+        + ["--backend", "scripted", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    study = troupe.load_study(out)
+    assert list(study.runs) == ["group-01", "group-02"] and study.meta["groups"]
+    df = study.to_pandas()
+    assert set(df["group"]) == {"group-01", "group-02"}
+    for name, run in study.runs.items():
+        assert list(df[df["group"] == name]["seq"]) == [e.seq for e in run.events]
+    with pytest.raises(troupe.BadInputError, match="run folder"):
+        troupe.load_study(out / "group-01")
