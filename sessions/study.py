@@ -225,14 +225,20 @@ def read_group_polls(name: str, run_dir: str | Path) -> GroupPolls:
 
 
 def load_polls(path: str | Path) -> list[GroupPolls]:
-    """The polls of a run folder (one group) or of a study folder (every group that finished).
+    """The polls of a run folder (one group) or of a study folder (every group that finished)."""
+    return [read_group_polls(name, run_dir) for name, run_dir in study_groups(path)]
+
+
+def study_groups(path: str | Path) -> list[tuple[str, Path]]:
+    """``(name, run folder)`` of a run folder (itself, one group) or of a study folder's
+    groups that finished.
 
     A study folder is recognised by its ``study.json`` (groups marked failed are left out) or,
     for a study that was interrupted before writing it, by subfolders holding an event log.
     """
     root = Path(path)
     if (root / EVENTS_FILE).is_file():
-        return [read_group_polls(root.name, root)]
+        return [(root.name, root)]
     if (root / STUDY_JSON).is_file():
         try:
             data = json.loads((root / STUDY_JSON).read_text(encoding="utf-8"))
@@ -241,11 +247,11 @@ def load_polls(path: str | Path) -> list[GroupPolls]:
             raise BadInputError(f"cannot be read as a study ({exc})", path=str(root / STUDY_JSON)) from None
         if not groups:
             raise BadInputError("no group of this study finished", path=str(root / STUDY_JSON))
-        return [read_group_polls(name, root / rel) for name, rel in groups]
+        return [(name, root / rel) for name, rel in groups]
     runs = sorted(p for p in root.iterdir() if (p / EVENTS_FILE).is_file()) if root.is_dir() else []
     if not runs:
         raise BadInputError("not a run or study folder (no events.jsonl, no study.json)", path=str(root))
-    return [read_group_polls(p.name, p) for p in runs]
+    return [(p.name, p) for p in runs]
 
 
 # -- pool ---------------------------------------------------------------------------------------
