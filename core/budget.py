@@ -81,11 +81,13 @@ class Breach:
 
 
 class BudgetReachedError(RunStateError):
-    """The session paused before a step that would pass a budget limit (exit code 3): the run
-    is saved and resumes with a higher limit."""
+    """The session paused before a step that would pass a budget limit: the run is saved and
+    resumes with a higher limit. Exit code 1, like any run that stopped resumable (DESIGN's
+    exit codes are 0, 1 and 2; scripts tell this stop apart by its message or the log's
+    ``budget_reached`` event)."""
 
     title = "Budget reached"
-    exit_code = 3
+    exit_code = 1
 
     def __init__(self, message: str, breach: Breach) -> None:
         super().__init__(message)

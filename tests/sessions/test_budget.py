@@ -79,7 +79,7 @@ def test_a_headless_run_pauses_before_its_token_budget_and_resumes(
 ) -> None:
     run = tmp_path / "run"
     argv = ["run", "concept-test", "--backend", "scripted", "--headless", "--out", str(run)]
-    assert main([*argv, "--max-tokens", "20000"]) == 3
+    assert main([*argv, "--max-tokens", "20000"]) == 1
     err = capsys.readouterr().err
     assert "paused before passing the budget" in err and f"troupe resume {run} --headless --max-tokens" in err
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
@@ -134,7 +134,7 @@ async def test_a_guide_budget_pauses_the_session_before_it_is_passed(tmp_path: P
     with pytest.raises(budget.BudgetReachedError) as caught:
         while await session.step():
             pass
-    assert caught.value.exit_code == 3 and caught.value.breach.limit == "max_tokens"
+    assert caught.value.exit_code == 1 and caught.value.breach.limit == "max_tokens"
     usage = budget.usage_of(session.events)
     assert usage.tokens <= 6000 and usage.tokens + caught.value.breach.projected > 6000
     assert [e.type for e in session.events][-2:] == ["budget_reached", "session_paused"]
