@@ -310,8 +310,12 @@ async def test_quit_mid_session_then_resume_continues_the_same_log(guide, cards,
     app, run_dir = app_for(guide, cards, tmp_path, backend=slow)
     async with app.run_test(size=SIZE) as pilot:
         await session_screen(pilot)
+        screen = await session_screen(pilot)
         await submit(pilot, "First question?")
-        await pilot.pause(0.1)  # turns are in flight
+        for _ in range(100):  # turns in flight (however loaded the machine is)
+            if screen.round_running() and any(isinstance(e, ev.Moderator) for e in events_of(run_dir)):
+                break
+            await pilot.pause(0.02)
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)  # a round runs: quitting asks first
