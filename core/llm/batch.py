@@ -261,8 +261,10 @@ class BatchBackend:
         if not cids:
             return
         lines = "".join(batch_line(cid, self._waiting[cid].body) + "\n" for cid in cids)
-        if self.mode == "file" or self.out_file is not None:
-            assert self.out_file is not None, "file mode needs out_file"
+        if self.mode == "file" and self.out_file is None:  # answering from a results file only
+            self._fail(cids, BackendError("the batch results file has no answer for this request", kind="batch"))
+            return
+        if self.out_file is not None:
             self.out_file.parent.mkdir(parents=True, exist_ok=True)
             with self.out_file.open("a", encoding="utf-8") as f:
                 f.write(lines)
