@@ -151,6 +151,7 @@ class JobProgress:
         self.failed = 0
         self.cost_usd = 0.0
         self.batch = ""
+        self.lines_written = 0
         self.started = time.perf_counter()
         self._bar: Any = None
         self._task: Any = None
