@@ -21,11 +21,13 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from troupe.core.errors import BadInputError
-from troupe.core.llm.batch import BatchBackend, BatchProgress
 from troupe.core.llm.protocol import ChatBackend
+
+if TYPE_CHECKING:  # the openai SDK is imported only when a batch job runs (`troupe --help` stays fast)
+    from troupe.core.llm.batch import BatchProgress
 
 T = TypeVar("T")
 
@@ -84,6 +86,7 @@ def batch_backend(
     """``backend`` as a :class:`BatchBackend` when a ``--batch*`` option is given, else as is."""
     if not batching(args):
         return backend
+    from troupe.core.llm.batch import BatchBackend
     from troupe.core.llm.openai_backend import OpenAIBackend
 
     if not isinstance(backend, OpenAIBackend):
@@ -115,6 +118,8 @@ async def run_job(job: Awaitable[T], backend: ChatBackend) -> tuple[T | None, in
 
     Returns ``(result, lines_written)``: ``result`` is None when the job stopped at a file.
     """
+    from troupe.core.llm.batch import BatchBackend
+
     task = asyncio.ensure_future(job)
     if not isinstance(backend, BatchBackend) or backend.out_file is None:
         return await task, 0
@@ -129,7 +134,7 @@ async def run_job(job: Awaitable[T], backend: ChatBackend) -> tuple[T | None, in
 
 
 def file_written_note(backend: ChatBackend, lines: int, again: str) -> str:
-    out = backend.out_file if isinstance(backend, BatchBackend) else None
+    out = getattr(backend, "out_file", None)
     return (
         f"wrote {lines} request{'s' if lines != 1 else ''} to {out}. Run them, e.g. "
         f"`vllm run-batch -i {out} -o results.jsonl --model MODEL`, then continue with `{again} --batch-results "
