@@ -268,9 +268,11 @@ class Room:
             for agent in self.agents.values():
                 agent.perceive(event)
         elif t == "poll_answer":
-            for agent in self.agents.values():
-                if agent.name == name or data.get("revealed"):
+            if data.get("revealed"):
+                for agent in self.agents.values():
                     agent.perceive(event)
+            elif name in self.agents:  # a private answer: only its author (no scan of the panel)
+                self.agents[name].perceive(event)
         elif t == "memory_consolidated":
             if name in self.agents:
                 self.agents[name].apply_summary(data["summary"], data["upto_seq"])
