@@ -20,8 +20,8 @@ Three ways to run a batch (``mode``):
   format; requests it lacks are written to ``out_file`` when one is given.
 
 Resuming: every submitted batch is recorded in ``state_dir/batches.jsonl`` (batch id and the
-``custom_id`` of each request) and every finished batch's results are kept in
-``state_dir/batch-<id>.out.jsonl``. A request's ``custom_id`` is a hash of its body, and a
+``custom_id`` of each request), every finished batch's results are kept in
+``state_dir/batch-<id>.out.jsonl`` and every results file read in ``state_dir/results.jsonl``. A request's ``custom_id`` is a hash of its body, and a
 resumed run rebuilds the same requests from its log, so after a crash (even ``kill -9``) the
 run attaches to the batch it had submitted instead of paying for it again.
 """
@@ -142,10 +142,17 @@ class BatchBackend:
         self._pollers: dict[str, asyncio.Task[None]] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._closed = False
-        if results_file is not None:
-            self._results.update(read_results(results_file.read_text(encoding="utf-8")))
         if state_dir is not None:
             self._load_state()
+        if results_file is not None:
+            given = read_results(results_file.read_text(encoding="utf-8"))
+            self._results.update({cid: r for cid, r in given.items() if _succeeded(r)})
+            if state_dir is not None and given:
+                # Kept with the run: a later wave may ask again for an answer an earlier file held
+                # (a background call relaunched on resume, e.g. a memory consolidation).
+                state_dir.mkdir(parents=True, exist_ok=True)
+                with (state_dir / "results.jsonl").open("a", encoding="utf-8") as f:
+                    f.write("".join(json.dumps(r) + "\n" for r in given.values()))
 
     # -- state (resume) ---------------------------------------------------------------------
 
@@ -154,6 +161,12 @@ class BatchBackend:
         return self.state_dir / "batches.jsonl" if self.state_dir is not None else None
 
     def _load_state(self) -> None:
+        assert self.state_dir is not None
+        kept = self.state_dir / "results.jsonl"
+        if kept.exists():
+            for cid, result in read_results(kept.read_text(encoding="utf-8")).items():
+                if _succeeded(result):
+                    self._results[cid] = result
         path = self._state_file
         if path is None or not path.exists():
             return

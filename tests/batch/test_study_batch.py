@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_openai import FakeOpenAIServer
+from tests.support.fake_openai import FakeOpenAIServer, Reply
 from troupe.core.log import read_events
 from troupe.sessions.cli import main
 
@@ -80,3 +80,43 @@ def test_kill_9_during_a_batch_study_then_resume_in_the_same_folder(
         for cid in entry.get("custom_ids", []):
             sent[cid] = sent.get(cid, 0) + 1
     assert max(sent.values()) == 1
+
+
+def test_a_study_runs_wave_by_wave_through_batch_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The self-hosted flow (``vllm run-batch`` between calls): each call logs the answers of
+    wave k and writes wave k+1, until the study ends without writing a file."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "study"
+    base = ["study", "concept-test", "--groups", "2", "--panel-size", "3", "--rounds", "1", "--out", str(out),
+            "--model", "served-model", "--quiet"]  # fmt: skip
+    engine = FakeOpenAIServer()  # its reply generator stands in for the engine; no server started
+
+    def run_batch(src: Path, dst: Path) -> None:
+        lines = [json.loads(x) for x in src.read_text().splitlines()]
+        assert {x["body"]["model"] for x in lines} == {"served-model"}
+        dst.write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "custom_id": x["custom_id"],
+                        "response": {
+                            "status_code": 200,
+                            "body": engine._completion(x["body"], Reply(engine._generate(x["body"]))),
+                        },
+                        "error": None,
+                    }
+                )
+                + "\n"
+                for x in lines
+            )
+        )
+
+    assert main([*base, "--batch-file", "w1.jsonl"]) == 0
+    waves = 1
+    while (tmp_path / f"w{waves}.jsonl").exists():
+        run_batch(tmp_path / f"w{waves}.jsonl", tmp_path / f"r{waves}.jsonl")
+        assert main([*base, "--batch-results", f"r{waves}.jsonl", "--batch-file", f"w{waves + 1}.jsonl"]) == 0
+        waves += 1
+        assert waves < 40, "the waves do not converge"
+    assert len(finished(out)) == 2
+    assert (out / "study.json").exists()
