@@ -109,6 +109,8 @@ class SleepingBackend:
             )
         elif model is MemoryNote:
             parsed = MemoryNote(summary="We talked about the bottled soup and its price.")
+        elif model is not None:  # a poll answer: one valid instance per answer model, made once
+            parsed = _instance(model, request)
         else:
             parsed = None
         usage = CallUsage(prompt_tokens=1000, completion_tokens=30, latency_ms=self.latency * 1000)
@@ -116,6 +118,22 @@ class SleepingBackend:
 
     async def aclose(self) -> None:
         return None
+
+
+_INSTANCES: dict[type, Any] = {}
+
+
+def _instance(model: type, request: ChatRequest) -> Any:
+    """A valid instance of ``model`` (the scripted backend's schema writer), cached per model."""
+    found = _INSTANCES.get(model)
+    if found is None:
+        import random
+
+        from troupe.core.llm.scripted import _Writer
+
+        schema = request.json_schema() or {}
+        found = _INSTANCES[model] = model.model_validate(_Writer(random.Random(0), request).instance(schema))
+    return found
 
 
 # -- measurements -------------------------------------------------------------------------------
@@ -270,6 +288,179 @@ def rss_run(personas: int, rounds: int) -> dict[str, Any]:
     return {"personas": personas, "rounds": rounds, "rss_mb": rss_kb / 1024, "wall_s": wall, "events": events}
 
 
+# -- scale (issue 14): Troupe vs the bare client vs the in-process floor ------------------------
+
+POLL_GUIDE = {
+    "title": "Scale poll",
+    "sections": [
+        {
+            "title": "Purchase intent",
+            "prompt": QUESTION,
+            "rounds": 0,
+            "polls": [{"id": "intent", "question": "Would you buy Gazpacho Go?", "kind": "likert5", "reveal": False}],
+        }
+    ],
+}
+
+
+class Recording:
+    """Wraps a backend and keeps the requests of the first burst (for the bare-client replay)."""
+
+    def __init__(self, inner: Any, keep: int) -> None:
+        self.inner, self.keep, self.requests = inner, keep, []
+        self.name, self.model = inner.name, inner.model
+
+    async def complete(self, request: ChatRequest, *, on_delta: Any = None) -> ChatResponse:
+        if len(self.requests) < self.keep and request.purpose in ("turn", "poll"):
+            self.requests.append(request)
+        return await self.inner.complete(request, on_delta=on_delta)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _backend(url: str | None, latency: float, personas: int) -> Any:
+    if url is None:
+        return SleepingBackend(latency)
+    from troupe.core.llm.openai_backend import OpenAIBackend
+
+    return OpenAIBackend(
+        base_url=url, api_key="sk-bench", model="gpt-4.1-mini", max_retries=0, max_concurrency=max(64, personas)
+    )
+
+
+async def scale_round(url: str | None, personas: int, rounds: int, latency: float) -> dict[str, Any]:
+    """``rounds`` parallel rounds of ``personas`` at concurrency = panel size: wall per round,
+    CPU per agent-turn, and the first round's requests (for :func:`bare_burst`)."""
+    backend = Recording(_backend(url, latency, personas), personas)
+    with tempfile.TemporaryDirectory() as tmp:
+        session = await Session.start(
+            one_section_guide(rounds, max_concurrency=min(256, personas)),
+            library_cards(personas),
+            backend,
+            Path(tmp) / "run",
+            max_concurrency=personas,
+        )
+        cpu0 = time.process_time()
+        try:
+            walls = await timed_rounds(session)
+        finally:
+            cpu = time.process_time() - cpu0
+            await session.aclose()
+            await backend.aclose()
+    return {
+        "personas": personas,
+        "rounds": len(walls),
+        "round_mean_s": statistics.fmean(walls),
+        "round_max_s": max(walls),
+        "cpu_ms_per_turn": cpu / (personas * len(walls)) * 1000,
+        "requests": backend.requests,
+    }
+
+
+async def scale_poll(url: str | None, personas: int, latency: float) -> dict[str, Any]:
+    """A private poll of ``personas`` (no discussion): wall of the poll beat."""
+    backend = Recording(_backend(url, latency, personas), personas)
+    with tempfile.TemporaryDirectory() as tmp:
+        session = await Session.start(
+            parse_guide(POLL_GUIDE), library_cards(personas), backend, Path(tmp) / "run", max_concurrency=personas
+        )
+        try:
+            await session.step()  # section_started (+ the prompt)
+            wall = 0.0
+            while not session.finished:
+                start = time.perf_counter()
+                await session.step()
+                wall += time.perf_counter() - start
+            answers = sum(1 for e in session.events if e.type == "poll_answer")
+        finally:
+            await session.aclose()
+            await backend.aclose()
+    return {"personas": personas, "wall_s": wall, "answers": answers, "requests": backend.requests}
+
+
+async def bare_burst(url: str, requests: list[ChatRequest]) -> float:
+    """The same requests, all at once, with the bare ``openai`` client (no Troupe around it)."""
+    import openai
+
+    from troupe.core.llm.openai_backend import OpenAIBackend, response_format_for
+
+    shaper = OpenAIBackend(base_url=url, api_key="sk-bench", model="gpt-4.1-mini")
+    bodies = [
+        shaper._request_kwargs(
+            list(r.messages), r, "gpt-4.1-mini", response_format_for(r.output_model) if r.output_model else None
+        )
+        for r in requests
+    ]
+    await shaper.aclose()
+    client = openai.AsyncOpenAI(base_url=url, api_key="sk-bench", max_retries=0, timeout=120)
+    limits = await client.chat.completions.create(**bodies[0])  # warm the connection pool like Troupe's first call
+    del limits
+    start = time.perf_counter()
+    await asyncio.gather(*(client.chat.completions.create(**b) for b in bodies))
+    wall = time.perf_counter() - start
+    await client.close()
+    return wall
+
+
+def rss_poll(personas: int) -> dict[str, Any]:
+    """Peak RSS of a child process running a private poll of ``personas`` (in-process backend)."""
+    code = (
+        "import asyncio, resource, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from bench.engine import scale_poll\n"
+        f"out = asyncio.run(scale_poll(None, {personas}, 0.3))\n"
+        "print('RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, out['answers'], file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    line = next(x for x in out.stderr.splitlines() if x.startswith("RSS_KB"))
+    _, kb, answers = line.split()
+    return {"personas": personas, "rss_mb": int(kb) / 1024, "answers": int(answers)}
+
+
+def scale_main(latency: float, personas: int, population: int, rounds: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    figures["round_floor"] = asyncio.run(scale_round(None, personas, rounds, latency))
+    figures["poll_floor"] = asyncio.run(scale_poll(None, population, latency))
+    proc, url = start_server(latency)
+    try:
+        figures["round_http"] = asyncio.run(scale_round(url, personas, rounds, latency))
+        figures["round_bare"] = asyncio.run(bare_burst(url, figures["round_http"]["requests"]))
+        figures["poll_http"] = asyncio.run(scale_poll(url, population, latency))
+        figures["poll_bare"] = asyncio.run(bare_burst(url, figures["poll_http"]["requests"]))
+    finally:
+        proc.kill()
+        proc.wait()
+    figures["rss"] = rss_poll(population)
+    for key in ("round_floor", "round_http", "poll_floor", "poll_http"):
+        figures[key].pop("requests", None)
+
+    rf, rh, pf, ph = figures["round_floor"], figures["round_http"], figures["poll_floor"], figures["poll_http"]
+    ms = int(latency * 1000)
+    print(f"\nScale (issue 14) — latency {ms} ms; 2 shared cores: figures are noisy under load\n")
+    head = f"{'':44} {'in-process floor':>18} {'Troupe via HTTP':>16} {'bare client':>12}  target"
+    print(head)
+    print("-" * len(head) + "--------------------")
+    print(
+        f"{f'round, {personas} personas (' + str(rf['rounds']) + ' rounds)':44} "
+        f"{rf['round_mean_s'] * 1000:>15.0f} ms {rh['round_mean_s'] * 1000:>13.0f} ms "
+        f"{figures['round_bare'] * 1000:>9.0f} ms  floor ≤ 400 ms; HTTP ≤ bare × 1.15"
+    )
+    print(
+        f"{f'private poll, {population} personas':44} {pf['wall_s'] * 1000:>15.0f} ms {ph['wall_s'] * 1000:>13.0f} ms "
+        f"{figures['poll_bare'] * 1000:>9.0f} ms  floor ≤ 600 ms"
+    )
+    print(
+        f"{f'CPU per agent-turn, {personas} personas':44} {rf['cpu_ms_per_turn']:>15.2f} ms {'':>16} {'':>12}  ≤ 2 ms"
+    )
+    print(
+        f"{f'peak RSS, poll of {population} personas':44} {figures['rss']['rss_mb']:>15.0f} MB {'':>16} {'':>12}  ≤ 400 MB"
+    )
+    return figures
+
+
 def fsync_cost(samples: int = 200) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("a", dir=ROOT, suffix=".fsync", delete=True) as fh:
         times = []
@@ -311,7 +502,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=10, help="rounds per latency run (default 10)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds everywhere (a smoke run)")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
+    parser.add_argument(
+        "--scale", action="store_true", help="only the scale figures (issue 14): 200-persona rounds, 1,000-persona poll"
+    )
+    parser.add_argument("--personas", type=int, default=200, help="with --scale: panel size (default 200)")
+    parser.add_argument("--population", type=int, default=1000, help="with --scale: poll size (default 1000)")
     args = parser.parse_args(argv)
+    if args.scale:
+        figures = scale_main(args.latency, args.personas, args.population, 3)
+        if args.json:
+            print(json.dumps(figures, indent=2, default=str))
+        return 0
     rounds = 3 if args.quick else args.rounds
     long_rounds = 10 if args.quick else 50
 

@@ -13,6 +13,7 @@ Example file::
     backend = "openai"              # openai | local | scripted (default: see below)
     model = "gpt-4.1-mini"
     base_url = "http://localhost:8000/v1"   # any OpenAI-compatible server
+    # base_urls = ["http://gpu1:8000/v1", "http://gpu2:8000/v1"]   # replicas: load spread, per-replica limits
     timeout_s = 60                  # a request silent this long is cut and retried
     retry_budget_s = 300            # total retry time per call (429, 5xx, timeouts, drops)
     max_concurrency = 64            # ceiling; 429s lower it adaptively, successes raise it
@@ -66,6 +67,7 @@ BACKEND_NAMES: tuple[str, ...] = ("openai", "local", "scripted")
 ENV_VARS: dict[str, str] = {
     "OPENAI_API_KEY": "api_key",
     "OPENAI_BASE_URL": "base_url",
+    "TROUPE_BASE_URLS": "base_urls",
     "TROUPE_MODEL": "model",
     "TROUPE_BACKEND": "backend",
     "TROUPE_CACHE": "cache.mode",
@@ -165,6 +167,10 @@ class Settings(_Section):
     """None → the backend's default model."""
     base_url: str | None = None
     """An OpenAI-compatible endpoint ($OPENAI_BASE_URL): vLLM, Ollama, LM Studio, llama.cpp server."""
+    base_urls: list[str] = Field(default_factory=list)
+    """Several replicas of one OpenAI-compatible server ($TROUPE_BASE_URLS, comma-separated):
+    calls are spread over them, each with its own concurrency and rate limit, and a failing
+    replica is taken out and retried later (``max_concurrency`` applies per replica)."""
     api_key: SecretStr | None = None
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
     """Per request (the connect phase gets at most 10 s)."""
@@ -200,6 +206,21 @@ class Settings(_Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("base_urls", mode="before")
+    @classmethod
+    def _check_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):  # $TROUPE_BASE_URLS: comma-separated
+            value = [v for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            return value
+        out = []
+        for item in value:
+            url = str(item).strip().rstrip("/")
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} must start with http:// or https://")
+            out.append(url)
+        return out
 
     @field_validator("model")
     @classmethod
@@ -337,8 +358,13 @@ def backend_choice(settings: Settings) -> tuple[str, str]:
     """The backend a plain ``troupe run`` would use, and why (one short phrase)."""
     if settings.backend:
         return settings.backend, f"backend set by {settings.origin('backend') or 'settings'}"
-    for field, label in (("api_key", "an API key"), ("base_url", "a base URL"), ("azure.endpoint", "Azure settings")):
-        present = settings.azure.configured if field == "azure.endpoint" else getattr(settings, field) is not None
+    for field, label in (
+        ("api_key", "an API key"),
+        ("base_url", "a base URL"),
+        ("base_urls", "base URLs"),
+        ("azure.endpoint", "Azure settings"),
+    ):
+        present = settings.azure.configured if field == "azure.endpoint" else bool(getattr(settings, field))
         if present:
             where = settings.origin(field)
             return "openai", f"{label} is configured" + (f" ({where})" if where else "")

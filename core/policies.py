@@ -75,8 +75,12 @@ def _rotated(agents: list[Agent], index: int) -> list[Agent]:
 
 async def parallel(room: Room, spec: RoundSpec) -> list[Event]:
     agents = [a for a in room.active() if a.name not in spec.done and (not spec.to or a.name in spec.to)]
+    # Every prompt is built now, from the room as the round found it, before any turn runs:
+    # with max_concurrency below the panel size, later waves must not hear earlier ones.
+    prepared = await room.prepare_round(agents, spec.situation)
+    agents = [a for a in agents if a.name in prepared]
     order = SeatingOrder([a.name for a in agents])
-    tasks = [room.spawn_turn(a, spec.situation, spec.key, order=order) for a in agents]
+    tasks = [room.spawn_turn(a, spec.situation, spec.key, order=order, prepared=prepared[a.name]) for a in agents]
     return _check(await asyncio.gather(*tasks, return_exceptions=True))
 
 

@@ -200,7 +200,9 @@ async def _run_poll(
                 break
             await one(agent)
     result = aggregate(spec, answers, poll_id=pid)
-    result.failed = [a.name for a in agents if a.name not in answers and a.name in _failed(room, pid)]
+    missing = [a.name for a in agents if a.name not in answers]
+    failed_now = _failed(room, pid) if missing else set()  # one scan of the log, not one per persona
+    result.failed = [name for name in missing if name in failed_now]
     if room.stopping:
         return result
     if spec.private_first and spec.reveal and not revealed:

@@ -536,10 +536,12 @@ def aggregate(spec: PollSpec, answers: Mapping[str, tuple[Any, str]], *, poll_id
         private_first=spec.private_first,
         spec=spec,
     )
-    for agent, (value, rationale) in answers.items():
-        result.add(
-            interpret(spec.kind, result.options, agent, value, rationale=rationale, revealed=not spec.private_first)
+    for agent, (value, rationale) in answers.items():  # one answer per agent: no re-vote to replace
+        answer = interpret(
+            spec.kind, result.options, agent, value, rationale=rationale, revealed=not spec.private_first
         )
+        result.all_answers.append(answer)
+        result.answers.append(answer)
     return result
 
 

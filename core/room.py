@@ -28,7 +28,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -36,7 +36,7 @@ from .agent import Agent, AnswerOutcome, Situation, TurnOutcome
 from .errors import BackendError, InvalidOutputError, is_fatal
 from .events import Event
 from .group_commit import Item
-from .llm.protocol import CallUsage, ChatBackend
+from .llm.protocol import CallUsage, ChatBackend, ChatRequest
 from .llm.stream import PartialTextExtractor
 from .log import EventLog
 from .memory import MemoryNote, PendingConsolidation
@@ -59,6 +59,13 @@ class AgentActivity:
 
 
 ActivityListener = Callable[[AgentActivity], None]
+
+
+class PreparedTurn(NamedTuple):
+    """A turn's prompt and request, built before the turn runs (see :meth:`Room.prepare_round`)."""
+
+    prompt: Prompt
+    request: ChatRequest
 
 
 class SeatingOrder:
@@ -257,9 +264,11 @@ class Room:
             for agent in self.agents.values():
                 agent.perceive(event)
         elif t == "poll_answer":
-            for agent in self.agents.values():
-                if agent.name == name or data.get("revealed"):
+            if data.get("revealed"):
+                for agent in self.agents.values():
                     agent.perceive(event)
+            elif name in self.agents:  # a private answer: only its author (no scan of the panel)
+                self.agents[name].perceive(event)
         elif t == "memory_consolidated":
             if name in self.agents:
                 self.agents[name].apply_summary(data["summary"], data["upto_seq"])
@@ -345,17 +354,48 @@ class Room:
             and exc.retryable
         )
 
+    async def prepare_round(self, agents: Sequence[Agent], situation: Situation) -> dict[str, PreparedTurn]:
+        """Build the turn requests of a parallel round, all from the room as it stands now.
+
+        Called before any of the round's turns runs, so that every prompt sees the same history
+        whatever ``max_concurrency`` (later waves never hear earlier waves). Finished memory
+        consolidations are applied first, in seating order — each only changes its own agent —
+        then every prompt is built; nothing the agents perceive is logged in between. Agents
+        paused (or a stopping room) get no entry.
+        """
+        await self.wait_running()
+        if self.stopping:
+            return {}
+        self._start_relaunches()
+        todo = [a for a in agents if a.name not in self.paused]
+        for agent in todo:
+            await self._apply_consolidation(agent)
+        built = await asyncio.gather(*(agent.prepare(situation) for agent in todo))
+        return {agent.name: PreparedTurn(prompt, request) for agent, (prompt, request) in zip(todo, built, strict=True)}
+
     def spawn_turn(
-        self, agent: Agent, situation: Situation, key: str, *, order: SeatingOrder | None = None
+        self,
+        agent: Agent,
+        situation: Situation,
+        key: str,
+        *,
+        order: SeatingOrder | None = None,
+        prepared: PreparedTurn | None = None,
     ) -> asyncio.Task[Event | None]:
         """Start a turn as a task the room can cancel on stop."""
-        task = asyncio.ensure_future(self.take_turn(agent, situation, key, order=order))
+        task = asyncio.ensure_future(self.take_turn(agent, situation, key, order=order, prepared=prepared))
         self._turn_tasks.add(task)
         task.add_done_callback(self._turn_tasks.discard)
         return task
 
     async def take_turn(
-        self, agent: Agent, situation: Situation, key: str, *, order: SeatingOrder | None = None
+        self,
+        agent: Agent,
+        situation: Situation,
+        key: str,
+        *,
+        order: SeatingOrder | None = None,
+        prepared: PreparedTurn | None = None,
     ) -> Event | None:
         """One turn of ``agent``: one LLM call, then its events, logged in one burst.
 
@@ -363,22 +403,29 @@ class Room:
         skipped (agent paused, session stopping). A backend error that halts (server down, key
         refused — :meth:`halts`) is logged once, stops the room and propagates. With ``order``
         (a parallel round), the turn's events are written in seating order, not finishing
-        order — see :class:`SeatingOrder`.
+        order — see :class:`SeatingOrder`. With ``prepared`` (from :meth:`prepare_round`) the
+        turn sends that request instead of building one when its call starts.
         """
         try:
-            return await self._take_turn(agent, situation, key, order)
+            return await self._take_turn(agent, situation, key, order, prepared)
         finally:
             if order is not None:
                 order.release(agent.name)
 
     async def _take_turn(
-        self, agent: Agent, situation: Situation, key: str, order: SeatingOrder | None
+        self,
+        agent: Agent,
+        situation: Situation,
+        key: str,
+        order: SeatingOrder | None,
+        prepared: PreparedTurn | None = None,
     ) -> Event | None:
         await self.wait_running()
         if self.stopping or agent.name in self.paused:
             return None
-        self._start_relaunches()
-        await self._apply_consolidation(agent)
+        if prepared is None:
+            self._start_relaunches()
+            await self._apply_consolidation(agent)
         status: ActivityStatus = self._rest_status(agent.name)
         try:
             async with self._turn_sem:  # held for the LLM call only, not for the fsync after it
@@ -386,7 +433,7 @@ class Room:
                 if self.stopping or agent.name in self.paused:
                     return None
                 self._activity(agent.name, "thinking")
-                outcome = await self._call(agent, situation)
+                outcome = await self._call(agent, situation, prepared)
             if outcome is None:
                 return None
             if outcome.error is not None and self.halts(outcome.error):
@@ -413,12 +460,12 @@ class Room:
             self._activity(agent.name, "error")
         return event
 
-    async def _call(self, agent: Agent, situation: Situation) -> TurnOutcome | None:
+    async def _call(self, agent: Agent, situation: Situation, prepared: PreparedTurn | None) -> TurnOutcome | None:
         on_delta = self._streamer(agent.name) if self._text_listeners else None
-        prompt, request = await agent.prepare(situation)
-        # Yield once so that every turn of a parallel round builds its prompt from the same
-        # state before any of them is recorded — even with a zero-latency backend.
-        await asyncio.sleep(0)
+        if prepared is None:
+            prompt, request = await agent.prepare(situation)
+        else:
+            prompt, request = prepared
         if self.stopping:
             return None
         return await agent.call(self.backend, prompt, request, on_delta=on_delta)
@@ -756,4 +803,4 @@ def call_items(agent: str | None, purpose: str, calls: Sequence[CallUsage]) -> l
     ]
 
 
-__all__ = ["call_items", "ActivityListener", "ActivityStatus", "AgentActivity", "Room"]
+__all__ = ["call_items", "ActivityListener", "ActivityStatus", "AgentActivity", "PreparedTurn", "Room"]

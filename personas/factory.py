@@ -382,8 +382,13 @@ class PopulationFactory:
         temperature: float = 0.9,
         max_tokens: int = 4096,
         like: dict[str, Any] | None = None,
+        name_retry: bool = True,
     ) -> None:
         self.spec = spec
+        self.name_retry = name_retry
+        """Ask the model again for a name it gave implausible or taken. Off for batch engines:
+        names are settled one persona at a time, so each retry would be a batch of its own
+        (hours); the name bank is used at once instead."""
         self.like = like
         """For a panel made from a survey (``--like``): the CSV, its columns and the mode, for the manifest."""
         self.backend = backend
@@ -426,6 +431,9 @@ class PopulationFactory:
         name = clean_name(proposed)
         if plausible_name(name) and slugify(name) not in taken:
             return name, "model"
+        if not self.name_retry:
+            rng = random.Random(f"{seed}|{skeleton.index}|name")
+            return fallback_name(skeleton.country, skeleton.gender, taken, rng), "fallback"
         request = ChatRequest(
             messages=name_messages(skeleton, list(taken.values())),
             output_model=NameChoice,

@@ -19,7 +19,7 @@ from troupe.core.errors import TroupeError
 
 # Modules under troupe.sessions.commands, in help order. A module that is absent is skipped,
 # so the CLI works while a command group is being built.
-COMMAND_MODULES = ("ui", "run", "study", "export", "dynamics", "personas", "doctor")
+COMMAND_MODULES = ("ui", "run", "study", "poll", "export", "dynamics", "personas", "doctor")
 
 
 class _Parser(argparse.ArgumentParser):

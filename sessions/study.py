@@ -161,6 +161,8 @@ async def run_groups(
     rounds_cap: int | None = None,
     concurrency: int = 2,
     on_done: Callable[[GroupOutcome], None] | None = None,
+    on_event: Callable[[Any], None] | None = None,
+    resume: bool = False,
     **session_options: Any,
 ) -> list[GroupOutcome]:
     """Run every group headless into ``study_dir/<group>``, at most ``concurrency`` at a time.
@@ -169,6 +171,9 @@ async def run_groups(
     that fails — the backend went down, a bug — is recorded with its message and the others
     go on: a study of ten groups should not be lost to one bad one. Its folder keeps the
     events logged before the failure, so ``troupe resume`` can finish it.
+
+    ``on_event`` hears every group's events once durable (progress bars). ``resume``: a group
+    whose folder already holds a log is reopened and finished (one already ended is done).
     """
     if concurrency < 1:
         raise BadInputError("must be 1 or more", field="--concurrency")
@@ -179,16 +184,19 @@ async def run_groups(
         run_dir = root / plan.name
         async with gate:
             try:
-                await run_headless(
-                    guide,
-                    plan.cards,
-                    backend,
-                    run_dir,
-                    seed=plan.seed,
-                    rounds_cap=rounds_cap,
-                    progress=False,
-                    **session_options,
-                )
+                if on_event is None and not resume:
+                    await run_headless(
+                        guide,
+                        plan.cards,
+                        backend,
+                        run_dir,
+                        seed=plan.seed,
+                        rounds_cap=rounds_cap,
+                        progress=False,
+                        **session_options,
+                    )
+                else:
+                    await _run_group(guide, plan, backend, run_dir, rounds_cap, on_event, resume, session_options)
             except TroupeError as exc:
                 outcome = GroupOutcome(plan, run_dir, str(exc))
             except Exception as exc:  # one broken group must not sink the study; say what it was
@@ -201,6 +209,43 @@ async def run_groups(
         return outcome
 
     return list(await asyncio.gather(*(one(p) for p in plans)))
+
+
+async def _run_group(
+    guide: Guide,
+    plan: GroupPlan,
+    backend: ChatBackend,
+    run_dir: Path,
+    rounds_cap: int | None,
+    on_event: Callable[[Any], None] | None,
+    resume: bool,
+    session_options: dict[str, Any],
+) -> None:
+    from .opening import open_session, reopen_session
+
+    log_file = run_dir / EVENTS_FILE
+    if resume and log_file.is_file() and log_file.stat().st_size > 0:
+        events = read_events(log_file)
+        if any(e.type == "session_ended" for e in events):
+            return
+        session = await reopen_session(run_dir, backend, unattended=True)
+    else:
+        session = await open_session(
+            guide,
+            plan.cards,
+            backend,
+            run_dir,
+            seed=plan.seed,
+            rounds_cap=rounds_cap,
+            unattended=True,
+            **session_options,
+        )
+    if on_event is not None:
+        session.subscribe(on_event)
+    try:
+        await session.run_to_end()
+    finally:
+        await session.aclose()
 
 
 # -- read groups back ---------------------------------------------------------------------------

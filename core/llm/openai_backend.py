@@ -43,7 +43,7 @@ import random
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -56,6 +56,7 @@ from ..tokens import estimate_tokens
 from .limiter import AdaptiveLimiter, limiter_for
 from .pricing import ModelPrice, cost_usd
 from .protocol import CallUsage, ChatRequest, ChatResponse, DeltaCallback, EmbeddingResponse, Message, schema_of
+from .replicas import Replica, ReplicaPool
 from .structured import complete_structured
 
 if TYPE_CHECKING:
@@ -203,6 +204,7 @@ class OpenAIBackend:
         client: openai.AsyncOpenAI | None = None,
         embedding_model: str | None = None,
         embedding_batch_size: int = EMBEDDING_BATCH_SIZE,
+        base_urls: Sequence[str] | None = None,
     ) -> None:
         azure_on = azure is not None and azure.configured
         azure_key = azure.api_key.get_secret_value() if azure is not None and azure_on and azure.api_key else None
@@ -261,13 +263,30 @@ class OpenAIBackend:
             self._official = base_url is None
         self.base_url = self._redact(display_url(str(self._client.base_url))).rstrip("/")
         """The endpoint as shown in messages: no credentials, no query string."""
+        self.replicas: ReplicaPool | None = None
+        """With several ``base_urls``: the replicas calls are spread over (see :mod:`.replicas`)."""
+        urls = list(dict.fromkeys(base_urls or []))
+        if len(urls) > 1 and client is None and not azure_on:
+            clients = [self._client if url == base_url else None for url in urls]
+            self.replicas = ReplicaPool(
+                [
+                    Replica(
+                        self._redact(display_url(url)).rstrip("/"),
+                        existing
+                        or openai.AsyncOpenAI(api_key=api_key or _NO_KEY, base_url=url, timeout=timeout, max_retries=0),
+                    )
+                    for url, existing in zip(urls, clients, strict=True)
+                ],
+                maximum=self.max_concurrency,
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, model: str | None = None) -> OpenAIBackend:
         return cls(
             model=model or settings.model,
             api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-            base_url=settings.base_url,
+            base_url=settings.base_url or (settings.base_urls[0] if settings.base_urls else None),
+            base_urls=settings.base_urls,
             azure=settings.azure,
             timeout_s=settings.timeout_s,
             max_retries=settings.max_retries,
@@ -313,6 +332,9 @@ class OpenAIBackend:
         if not self._closed:
             self._closed = True
             await self._client.close()
+            for replica in self.replicas.replicas if self.replicas is not None else []:
+                if replica.client is not self._client:
+                    await replica.client.close()
 
     # -- the protocol -------------------------------------------------------------------
 
@@ -347,7 +369,9 @@ class OpenAIBackend:
         start = time.perf_counter()
         emitted = [False]
         text, usage, served_model, finish = await self._retrying(
-            lambda: self._attempt(kwargs, on_delta, emitted), model, emitted if on_delta is not None else None
+            lambda client: self._attempt(kwargs, on_delta, emitted, client),
+            model,
+            emitted if on_delta is not None else None,
         )
         latency_ms = (time.perf_counter() - start) * 1000.0
         return text, self._usage(usage, served_model or model, messages, text, latency_ms), finish
@@ -357,21 +381,35 @@ class OpenAIBackend:
         """This endpoint's limiter (shared with every other backend on the same base URL)."""
         return limiter_for(self.base_url, maximum=self.max_concurrency)
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[T]], model: str, emitted: list[bool] | None = None) -> T:
-        """Run ``attempt`` with our retry policy (see the module docstring); errors come out
-        translated and redacted. ``emitted[0]`` set by a streaming attempt forbids a retry."""
-        limiter = self.limiter
+    async def _retrying(
+        self, attempt: Callable[[Any], Awaitable[T]], model: str, emitted: list[bool] | None = None
+    ) -> T:
+        """Run ``attempt(client)`` with our retry policy (see the module docstring); errors come
+        out translated and redacted. ``emitted[0]`` set by a streaming attempt forbids a retry.
+        With replicas, each attempt goes to the least busy healthy one, and a replica that
+        fails is taken out for a while and the call retried at once on another."""
         deadline = time.monotonic() + self.retry_budget_s
         tries = 0
+        pool = self.replicas
         while True:
             if emitted is not None:
                 emitted[0] = False
+            replica = pool.pick() if pool is not None else None
+            if pool is not None and replica is None:  # every replica is out: wait for the first back
+                pause = pool.wait_s()
+                if time.monotonic() + pause > deadline:
+                    replica = min(pool.replicas, key=lambda r: r.down_until)  # one last try
+                else:
+                    await asyncio.sleep(pause)
+                    continue
+            limiter = pool.limiter(replica) if pool is not None and replica is not None else self.limiter
+            client = replica.client if replica is not None else self._client
             async with limiter.slot() as generation:
                 try:
                     if emitted is None:  # not streaming: the whole reply within timeout_s
-                        result = await asyncio.wait_for(attempt(), self.timeout_s + 1.0)
+                        result = await asyncio.wait_for(attempt(client), self.timeout_s + 1.0)
                     else:
-                        result = await attempt()
+                        result = await attempt(client)
                 except asyncio.TimeoutError:
                     failure: openai.OpenAIError = openai.APITimeoutError(request=_dummy_request(self.base_url))
                     retry, wait = True, None
@@ -387,7 +425,13 @@ class OpenAIBackend:
                     raise self._translate(exc, model, tries + 1) from None
                 else:
                     limiter.on_success()
+                    if pool is not None and replica is not None:
+                        pool.succeeded(replica)
                     return result
+            moved = False
+            if pool is not None and replica is not None and retry and _replica_fault(failure):
+                pool.failed(replica, type(failure).__name__)
+                moved = pool.any_healthy()
             if emitted is not None and emitted[0]:  # text already reached the UI: a retry would repeat it
                 raise self._redacted(
                     BackendError(
@@ -396,7 +440,7 @@ class OpenAIBackend:
                         retryable=True,
                     )
                 ) from None
-            delay = wait if wait is not None else self._backoff(tries)
+            delay = 0.0 if moved else wait if wait is not None else self._backoff(tries)
             left = deadline - time.monotonic()
             spent = self.max_retries is not None and tries >= self.max_retries
             if not retry or spent or delay > left or (wait is not None and wait > MAX_RETRY_AFTER_S):
@@ -424,9 +468,10 @@ class OpenAIBackend:
         for i in range(0, len(texts), self.embedding_batch_size):
             batch = texts[i : i + self.embedding_batch_size]
             start = time.perf_counter()
-            create = functools.partial(
-                self._client.embeddings.create, model=model, input=batch, encoding_format="float"
-            )
+
+            def create(client: Any, batch: list[str] = batch) -> Awaitable[Any]:
+                return client.embeddings.create(model=model, input=batch, encoding_format="float")
+
             result = await self._retrying(create, model)
             data = sorted(result.data, key=lambda d: d.index)
             if len(data) != len(batch) or any(not isinstance(d.embedding, list) for d in data):
@@ -479,9 +524,9 @@ class OpenAIBackend:
         return kwargs
 
     async def _attempt(
-        self, kwargs: dict[str, Any], on_delta: DeltaCallback | None, emitted: list[bool]
+        self, kwargs: dict[str, Any], on_delta: DeltaCallback | None, emitted: list[bool], client: Any = None
     ) -> tuple[str, Any, str | None, str | None]:
-        create = self._client.chat.completions.create
+        create = (client or self._client).chat.completions.create
         if on_delta is None:
             completion = await create(**kwargs)
             choice = completion.choices[0] if completion.choices else None
@@ -610,6 +655,13 @@ class OpenAIBackend:
         err.message = self._redact(err.message)
         err.args = (err.message,)
         return err
+
+
+def _replica_fault(exc: BaseException) -> bool:
+    """A failure that says this replica is unwell (not the request): down, slow, 5xx."""
+    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
 
 def _dummy_request(base_url: str) -> Any:

@@ -138,7 +138,7 @@ def _key_checks(settings: Settings) -> list[Check]:
 
 
 def _openai_check(settings: Settings, timeout_s: float) -> tuple[bool, Check]:
-    if not (settings.api_key or settings.base_url or settings.azure.configured):
+    if not (settings.api_key or settings.base_url or settings.base_urls or settings.azure.configured):
         return False, Check("openai backend", "info", "not configured (no key, base URL or Azure endpoint)")
     from troupe.core.llm.openai_backend import OpenAIBackend
 

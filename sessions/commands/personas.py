@@ -32,6 +32,16 @@ from troupe.personas.load import SUFFIXES, load_fragment, persona_from_source, r
 from troupe.personas.model import Persona
 from troupe.personas.population import DEFAULT_CONCURRENCY, MANIFEST
 
+from ..batching import (
+    BATCH_STATE,
+    JobProgress,
+    add_batch_options,
+    batch_backend,
+    batching,
+    file_written_note,
+    make_job_backend,
+    run_job,
+)
 from .options import add_backend_options, non_negative, positive
 
 
@@ -98,6 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"LLM calls in flight at once (default {DEFAULT_CONCURRENCY})",
     )
     p_generate.add_argument("--force", action="store_true", help="replace a population already in DIR")
+    add_batch_options(p_generate)
     p_generate.set_defaults(handler=run_generate)
 
     p_profile = sub.add_parser("profile", help="demographic and attitudinal profile of a set of personas")
@@ -304,6 +315,10 @@ def run_generate(args: argparse.Namespace) -> int:
 
     if args.size is not None and args.size > MAX_SIZE:
         raise BadInputError(f"must be at most {MAX_SIZE}", field="--size")
+    # A batch generation stopped or killed is finished by running the same command again:
+    # its batch state is in DIR, and the persona files it wrote are replaced.
+    if batching(args) and (Path(args.out) / BATCH_STATE).is_dir():
+        args.force = True
     like: dict[str, Any] | None = None
     if args.like is not None:
         spec, skeletons, seed, like = _like_skeletons(args)
@@ -317,15 +332,26 @@ def run_generate(args: argparse.Namespace) -> int:
         seed = spec.seed if args.seed is None else args.seed
         check_out_dir(args.out, force=args.force)  # before any model is loaded or called
         skeletons = sample_skeletons(spec, size=args.size, seed=seed)
-    backend = make_backend(load_settings(), args.backend, args.model)
+    settings = load_settings()
+    backend = make_job_backend(settings, args) if batching(args) else make_backend(settings, args.backend, args.model)
     if getattr(backend, "name", None) == "local":
         print(
             "troupe: note: the embedded local model is small and slow for writing personas (minutes each on a "
             "laptop); use a capable model (--backend openai) for research, or --backend scripted for a dry run",
             file=sys.stderr,
         )
-    factory = PopulationFactory(spec, backend, concurrency=args.concurrency, like=like)
-    result = asyncio.run(_generate_with_progress(factory, skeletons, args.out, seed, args.force))
+    with JobProgress(f"personas · {getattr(backend, 'model', '') or ''}", len(skeletons), quiet=args.quiet) as progress:
+        concurrency = args.concurrency
+        if batching(args):  # one wave holds every persona's request
+            concurrency = max(1, len(skeletons))
+            (Path(args.out) / BATCH_STATE).mkdir(parents=True, exist_ok=True)
+        backend = batch_backend(backend, args, Path(args.out), progress)
+        factory = PopulationFactory(spec, backend, concurrency=concurrency, like=like, name_retry=not batching(args))
+        result, lines = asyncio.run(_generate_with_progress(factory, skeletons, args.out, seed, args.force, progress))
+    if result is None:
+        again = "the same `troupe personas generate` command"
+        print(f"troupe: {file_written_note(backend, lines, again)}", file=sys.stderr)
+        return 0
     usage = result.usage
     tokens = usage.prompt_tokens + usage.completion_tokens
     cost = f" · ${usage.cost_usd:.4f}" if usage.cost_usd else ""
@@ -375,41 +401,25 @@ def _like_skeletons(args: argparse.Namespace) -> tuple[Any, list[Any], int, dict
     return spec, skeletons, seed, like
 
 
-async def _generate_with_progress(factory: Any, skeletons: list[Any], out: str, seed: int, force: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
+async def _generate_with_progress(
+    factory: Any, skeletons: list[Any], out: str, seed: int, force: bool, progress: JobProgress
+) -> tuple[Any, int]:
+    """Generate with the job's progress bar (done, rate, cost so far, ETA) and one line per persona.
+    Returns ``(result, lines)``; result None: a ``--batch-file`` wave was written instead."""
     from troupe.personas.factory import Generated
 
-    console = Console(file=sys.stderr, highlight=False)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
+    def done(outcome: Any) -> None:
+        s = outcome.skeleton
+        progress.cost_usd = float(getattr(factory.usage, "cost_usd", 0.0) or 0.0)
+        progress.advance(ok=isinstance(outcome, Generated))
+        if isinstance(outcome, Generated):
+            note = "" if outcome.name_source == "model" else f" (name: {outcome.name_source})"
+            progress.print(f"✓ {outcome.persona.name} · {descriptor(outcome.persona)} → {outcome.path.name}{note}")
+        else:
+            progress.print(f"✗ #{s.index} ({s.age} · {s.occupation_title or '?'} · {s.residence}): {outcome.error}")
+
     try:
-        with Progress(*columns, console=console, transient=False) as bar:
-            backend = factory.backend
-            task = bar.add_task(
-                f"personas · {getattr(backend, 'name', '?')} {getattr(backend, 'model', '') or ''}".rstrip(),
-                total=len(skeletons),
-            )
-
-            def done(outcome: Any) -> None:
-                bar.advance(task)
-                s = outcome.skeleton
-                if isinstance(outcome, Generated):
-                    note = "" if outcome.name_source == "model" else f" [dim](name: {outcome.name_source})[/]"
-                    bar.console.print(
-                        f"[green]✓[/] {outcome.persona.name} · {descriptor(outcome.persona)} → {outcome.path.name}{note}"
-                    )
-                else:
-                    bar.console.print(
-                        f"[red]✗[/] #{s.index} ({s.age} · {s.occupation_title or '?'} · {s.residence}): {outcome.error}"
-                    )
-
-            return await factory.generate(skeletons, out, seed=seed, force=force, on_outcome=done)
+        return await run_job(factory.generate(skeletons, out, seed=seed, force=force, on_outcome=done), factory.backend)
     finally:
         await factory.backend.aclose()
 

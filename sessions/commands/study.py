@@ -27,6 +27,16 @@ from troupe.core.errors import BadInputError
 from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 
+from ..batching import (
+    BATCH_STATE,
+    JobProgress,
+    add_batch_options,
+    batch_backend,
+    batching,
+    file_written_note,
+    make_job_backend,
+    run_job,
+)
 from ..guide import Guide, load_guide
 from ..opening import seat_cards
 from ..run import check_new_run_dir, default_run_dir, read_meta
@@ -85,6 +95,7 @@ def register(subparsers: Any) -> None:
     )
     add_poll_sampling_options(study)
     add_budget_options(study)  # per group: a group that would pass a limit pauses (resumable) and counts as failed
+    add_batch_options(study)
     ab = study.add_argument_group("A/B (optional): SESSION is the control arm; each --arm adds one")
     ab.add_argument(
         "--arm",
@@ -181,17 +192,36 @@ def cmd_study(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     pool = persona_pool(guide, args.personas, args.panel_size)
     plans = plan_groups(pool, groups=args.groups, seed=args.seed, panel_size=args.panel_size)
-    study_dir = check_new_run_dir(args.out) if args.out else _default_study_dir(guide)
+    resume = batching(args) and bool(args.out) and (Path(args.out) / BATCH_STATE).is_dir()
+    if resume:  # a batch study stopped or killed: finish it in the same folder
+        study_dir = Path(args.out)
+    else:
+        study_dir = check_new_run_dir(args.out) if args.out else _default_study_dir(guide)
     from troupe.core.config import load_settings
 
     settings = load_settings()
-    backend = make_backend(settings, args.backend, args.model)
     options: dict[str, Any] = {"settings": settings}  # applied by open_session, as for every session
     limits = budget_limits(args)
     if limits is not None:
         options["limits"] = limits
     study_dir.mkdir(parents=True, exist_ok=True)
-    outcomes = asyncio.run(_run_with_progress(guide, plans, backend, study_dir, args.rounds, args.concurrency, options))
+    concurrency = args.concurrency
+    if batching(args):  # every group's wave in the same batch: all groups at once, no turn limit
+        concurrency = len(plans)
+        options["max_concurrency"] = max(len(p.cards) for p in plans)
+        (study_dir / BATCH_STATE).mkdir(exist_ok=True)
+    with JobProgress(f"study · {len(plans)} groups", len(plans), quiet=args.quiet) as progress:
+        inner = make_job_backend(settings, args) if batching(args) else make_backend(settings, args.backend, args.model)
+        backend = batch_backend(inner, args, study_dir, progress)
+        outcomes = asyncio.run(
+            _run_with_progress(
+                guide, plans, backend, study_dir, args.rounds, concurrency, options, progress=progress, resume=resume
+            )
+        )
+    if outcomes is None:
+        again = f"troupe study {args.session} --groups {args.groups} --seed {args.seed} --out {study_dir}"
+        print(f"troupe: {file_written_note(backend, progress.lines_written, again)}", file=sys.stderr)
+        return 0
     first_ok = next((o for o in outcomes if o.ok), None)
     meta = read_meta(first_ok.run_dir) if first_ok else {}
     report = StudyReport(
@@ -297,8 +327,11 @@ def _study_arms(args: argparse.Namespace) -> int:
         backend = make_backend(settings, args.backend, args.model)
         arm_dir = study_dir / name
         arm_dir.mkdir(parents=True, exist_ok=True)
-        outcomes = asyncio.run(
-            _run_with_progress(guides[name], plans[name], backend, arm_dir, args.rounds, args.concurrency, options)
+        outcomes = (
+            asyncio.run(
+                _run_with_progress(guides[name], plans[name], backend, arm_dir, args.rounds, args.concurrency, options)
+            )
+            or []
         )
         report = StudyReport(
             guide_title=guides[name].title,
@@ -376,35 +409,43 @@ async def _run_with_progress(
     rounds: int | None,
     concurrency: int,
     options: dict[str, Any],
-) -> list[GroupOutcome]:
+    *,
+    progress: JobProgress | None = None,
+    resume: bool = False,
+) -> list[GroupOutcome] | None:
     """Run the groups with one progress bar on stderr (per-group bars would fight over the
-    terminal: rich allows one live display at a time)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    terminal: rich allows one live display at a time): groups done, rate, cost so far, ETA.
+    None: a ``--batch-file`` wave was written and the groups stopped there."""
+    bar = progress or JobProgress(f"study · {len(plans)} groups", len(plans))
 
-    console = Console(file=sys.stderr)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    def done(outcome: GroupOutcome) -> None:
+        bar.advance(ok=outcome.ok)
+        status = "done" if outcome.ok else f"failed: {outcome.error}"
+        bar.print(f"{outcome.plan.name} ({', '.join(outcome.plan.personas)}): {status}")
+
+    def on_event(event: Any) -> None:
+        if event.type == "llm_call":
+            bar.add_cost(float(getattr(event, "cost_usd", 0.0) or 0.0))
+
     try:
-        with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task(f"study · {len(plans)} groups", total=len(plans))
-
-            def done(outcome: GroupOutcome) -> None:
-                bar.advance(task)
-                status = "[green]done[/]" if outcome.ok else f"[red]failed[/]: {outcome.error}"
-                bar.console.print(
-                    f"{outcome.plan.name} ({', '.join(outcome.plan.personas)}): {status}", highlight=False
-                )
-
-            return await run_groups(
-                guide,
-                plans,
-                backend,
-                study_dir,
-                rounds_cap=rounds,
-                concurrency=concurrency,
-                on_done=done,
-                **options,
-            )
+        job = run_groups(
+            guide,
+            plans,
+            backend,
+            study_dir,
+            rounds_cap=rounds,
+            concurrency=concurrency,
+            on_done=done,
+            on_event=on_event,
+            resume=resume,
+            **options,
+        )
+        if progress is None:
+            with bar:
+                return await job
+        outcomes, lines = await run_job(job, backend)
+        bar.lines_written = lines
+        return outcomes
     finally:
         await backend.aclose()
 

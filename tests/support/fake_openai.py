@@ -8,7 +8,14 @@ It speaks just enough HTTP/1.1 (keep-alive, chunked SSE) for the ``openai`` clie
   :func:`~troupe.core.llm.scripted.hashed_embedding`, ``embedding_dimensions`` wide or the
   request's ``dimensions``), as float lists or base64 float32 (``encoding_format``), with usage;
   errors and hangs for it are queued separately (:meth:`FakeOpenAIServer.enqueue_embeddings`);
-* ``GET /v1/models`` — one model, for ``troupe doctor``'s probe.
+* ``GET /v1/models`` — one model, for ``troupe doctor``'s probe;
+* the Batch API: ``POST /v1/files`` (multipart upload, ``purpose=batch``), ``GET
+  /v1/files/{id}/content``, ``POST /v1/batches``, ``GET /v1/batches/{id}``. A batch runs in the
+  background (``batch_latency`` seconds), answers each line as a chat request would be answered
+  (generated replies; ``batch_faults(custom_id, body)`` may return an :class:`ErrorReply` for a
+  line) and writes an output and an error file. :meth:`FakeOpenAIServer.expire_next_batch`
+  makes the next batch stop after some lines and end ``expired`` (the rest in its error file,
+  code ``batch_expired``).
 
 Replies come from a queue of scripted behaviours (:func:`reply`, :func:`error`, :func:`hang`,
 :func:`malformed`, or a callable ``(body) -> behaviour``); when the queue is empty the server
@@ -231,8 +238,18 @@ class FakeOpenAIServer:
         embedding_dimensions: int = 64,
         embeddings_endpoint: bool = True,
         faults: Callable[[dict[str, Any]], Any] | None = None,
+        batch_latency: float = 0.2,
+        batch_faults: Callable[[str, dict[str, Any]], ErrorReply | None] | None = None,
     ) -> None:
         self.faults = faults
+        self.batch_latency = batch_latency
+        """Seconds a batch spends ``in_progress`` before it completes."""
+        self.batch_faults = batch_faults
+        self.files: dict[str, dict[str, Any]] = {}
+        """Uploaded and produced files: id → {"meta": file object, "data": bytes}."""
+        self.batches: dict[str, dict[str, Any]] = {}
+        """Batch objects by id, as ``GET /v1/batches/{id}`` returns them."""
+        self._expire_after: int | None = None
         """Consulted for each chat request the queue does not script (e.g. :class:`FaultMix`);
         returning None means "answer normally"."""
         self.latency = latency
@@ -323,6 +340,11 @@ class FakeOpenAIServer:
         with self._lock:
             self._embedding_queue.extend(behaviours)
 
+    def expire_next_batch(self, after: int) -> None:
+        """The next batch answers only its first ``after`` lines, then ends ``expired``."""
+        with self._lock:
+            self._expire_after = after
+
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         with self._lock:
@@ -380,7 +402,11 @@ class FakeOpenAIServer:
                     body = {}
                 with self._lock:
                     self.requests.append(RecordedRequest(method, path, headers, body, time.time()))
-                keep = await self._respond(method, path.split("?", 1)[0], headers, body, writer)
+                route = path.split("?", 1)[0]
+                if "/files" in route or "/batches" in route:
+                    keep = await self._batch_api(method, route, headers, body, raw, writer)
+                    continue
+                keep = await self._respond(method, route, headers, body, writer)
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -437,6 +463,153 @@ class FakeOpenAIServer:
             return True
         finally:
             self._in_flight -= 1
+
+    # -- the Batch API ---------------------------------------------------------------------
+
+    async def _batch_api(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: dict[str, Any],
+        raw: bytes,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        if self.require_key is not None and headers.get("authorization") != f"Bearer {self.require_key}":
+            await self._send_error(writer, ErrorReply(401, "Incorrect API key provided.", "invalid_api_key"))
+            return True
+        parts = path.rstrip("/").split("/")
+        if method == "POST" and parts[-1] == "files":
+            data, purpose = _multipart_file(headers.get("content-type", ""), raw)
+            meta = self._add_file(data, purpose or "batch", "upload.jsonl")
+            await self._send_json(writer, 200, meta)
+            return True
+        if method == "GET" and parts[-1] == "content" and parts[-3] == "files":
+            stored = self.files.get(parts[-2])
+            if stored is None:
+                await self._send_error(writer, ErrorReply(404, f"no file {parts[-2]}"))
+                return True
+            data = stored["data"]
+            head = f"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {len(data)}\r\n\r\n"
+            writer.write(head.encode() + data)
+            await writer.drain()
+            return True
+        if method == "POST" and parts[-1] == "batches":
+            source = self.files.get(str(body.get("input_file_id")))
+            if source is None:
+                await self._send_error(writer, ErrorReply(400, "input_file_id not found"))
+                return True
+            lines = [json.loads(x) for x in source["data"].decode("utf-8").splitlines() if x.strip()]
+            batch_id = f"batch_fake{len(self.batches) + 1}"
+            with self._lock:
+                expire, self._expire_after = self._expire_after, None
+            batch = {
+                "id": batch_id,
+                "object": "batch",
+                "endpoint": body.get("endpoint"),
+                "errors": None,
+                "input_file_id": body.get("input_file_id"),
+                "completion_window": body.get("completion_window", "24h"),
+                "status": "validating",
+                "output_file_id": None,
+                "error_file_id": None,
+                "created_at": int(time.time()),
+                "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+                "metadata": body.get("metadata"),
+            }
+            self.batches[batch_id] = batch
+            task = asyncio.ensure_future(self._run_batch(batch, lines, expire))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            await self._send_json(writer, 200, batch)
+            return True
+        if method == "GET" and parts[-2] == "batches":
+            found = self.batches.get(parts[-1])
+            if found is None:
+                await self._send_error(writer, ErrorReply(404, f"no batch {parts[-1]}"))
+            else:
+                await self._send_json(writer, 200, found)
+            return True
+        await self._send_error(writer, ErrorReply(404, f"no route {method} {path}"))
+        return True
+
+    def _add_file(self, data: bytes, purpose: str, filename: str) -> dict[str, Any]:
+        file_id = f"file-fake{len(self.files) + 1}"
+        meta = {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
+        self.files[file_id] = {"meta": meta, "data": data}
+        return meta
+
+    async def _run_batch(self, batch: dict[str, Any], lines: list[dict[str, Any]], expire: int | None) -> None:
+        batch["status"] = "in_progress"
+        await asyncio.sleep(self.batch_latency)
+        out: list[str] = []
+        errors: list[str] = []
+        counts = batch["request_counts"]
+        for i, line in enumerate(lines):
+            cid, body = line.get("custom_id"), line.get("body") or {}
+            if expire is not None and i >= expire:
+                errors.append(
+                    json.dumps(
+                        {
+                            "id": f"req-{i}",
+                            "custom_id": cid,
+                            "response": None,
+                            "error": {
+                                "code": "batch_expired",
+                                "message": "This request could not be executed before the completion window expired.",
+                            },
+                        }
+                    )
+                )
+                counts["failed"] += 1
+                continue
+            fault = self.batch_faults(cid, body) if self.batch_faults is not None else None
+            if fault is not None:
+                errors.append(
+                    json.dumps(
+                        {
+                            "id": f"req-{i}",
+                            "custom_id": cid,
+                            "response": {
+                                "status_code": fault.status,
+                                "request_id": f"r{i}",
+                                "body": {"error": {"message": fault.message, "type": "fake_error", "code": fault.code}},
+                            },
+                            "error": None,
+                        }
+                    )
+                )
+                counts["failed"] += 1
+                continue
+            completion = self._completion(body, Reply(self._generate(body)))
+            out.append(
+                json.dumps(
+                    {
+                        "id": f"req-{i}",
+                        "custom_id": cid,
+                        "response": {"status_code": 200, "request_id": f"r{i}", "body": completion},
+                        "error": None,
+                    }
+                )
+            )
+            counts["completed"] += 1
+        if out:
+            batch["output_file_id"] = self._add_file(("\n".join(out) + "\n").encode(), "batch_output", "out.jsonl")[
+                "id"
+            ]
+        if errors:
+            batch["error_file_id"] = self._add_file(("\n".join(errors) + "\n").encode(), "batch_output", "err.jsonl")[
+                "id"
+            ]
+        batch["status"] = "expired" if expire is not None else "completed"
 
     async def _embeddings(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
         with self._lock:
@@ -547,6 +720,22 @@ class FakeOpenAIServer:
         await event("[DONE]")
         writer.write(b"0\r\n\r\n")
         await writer.drain()
+
+
+def _multipart_file(content_type: str, raw: bytes) -> tuple[bytes, str | None]:
+    """The ``file`` part (and the ``purpose`` field) of a multipart/form-data upload."""
+    boundary = content_type.split("boundary=", 1)[-1].strip().strip('"').encode()
+    data, purpose = b"", None
+    for part in raw.split(b"--" + boundary):
+        if b"\r\n\r\n" not in part:
+            continue
+        head, payload = part.split(b"\r\n\r\n", 1)
+        payload = payload[:-2] if payload.endswith(b"\r\n") else payload
+        if b'name="file"' in head:
+            data = payload
+        elif b'name="purpose"' in head:
+            purpose = payload.decode("utf-8", "replace")
+    return data, purpose
 
 
 def start_fake_server(latency: float = 0.0, **kwargs: Any) -> FakeOpenAIServer:
