@@ -90,6 +90,16 @@ class RunInfo:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     llm_calls: int = 0
+    branched_from: tuple[str, int] | None = None
+    """``(parent run folder, last shared seq)`` for a run made by ``troupe branch`` / ``/branch``."""
+
+    @property
+    def branch_label(self) -> str | None:
+        """``a branch of runs/x at event #41`` — where this run left its parent, or None."""
+        if self.branched_from is None:
+            return None
+        run, seq = self.branched_from
+        return f"a branch of {run} at event #{seq}"
 
     @property
     def kind(self) -> str | None:

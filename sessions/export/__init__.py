@@ -19,6 +19,7 @@ from troupe.sessions.export.csv_export import render_csv
 from troupe.sessions.export.html import render_html
 from troupe.sessions.export.json_export import render_json
 from troupe.sessions.export.markdown import render_markdown
+from troupe.sessions.run import read_meta
 from troupe.sessions.transcript import Transcript, build_transcript
 
 FORMATS: dict[str, str] = {"md": "md", "json": "json", "csv": "csv", "html": "html"}
@@ -35,6 +36,9 @@ def load_transcript(run_dir: str | Path, *, include_thoughts: bool = False) -> T
         raise BadInputError("no events.jsonl here; is this a run folder?", path=str(root))
     transcript = build_transcript(read_events(log_path), include_thoughts=include_thoughts)
     transcript.run_dir = root
+    branched = read_meta(root).get("branched_from")  # written by troupe branch / the room's /branch
+    if isinstance(branched, dict) and isinstance(branched.get("seq"), int):
+        transcript.info.branched_from = (str(branched.get("run", "")), branched["seq"])
     return transcript
 
 

@@ -183,6 +183,17 @@ def test_branch_copies_a_prefix_that_resumes_differently(guide_file: Path, capsy
     assert run_ok(capsys, "resume", str(branch), "--headless") == branch
     lines = events(branch)
     assert lines[-1]["type"] == "session_ended" and sum(1 for e in lines if e["type"] == "round_ended") == 2
+    # every export and the report say which branch this is and where it left its parent
+    where = f"a branch of {source} at event #{at}"
+    for fmt in ("md", "html", "json"):
+        assert main(["export", str(branch), "--format", fmt]) == 0
+        assert where in (branch / f"transcript.{fmt}").read_text(encoding="utf-8")
+    assert main(["report", str(branch)]) == 0
+    assert where in next(branch.glob("report*.md")).read_text(encoding="utf-8")
+    assert json.loads((branch / "transcript.json").read_text())["session"]["branched_from"] == {
+        "run": str(source),
+        "seq": at,
+    }
     assert (source / "events.jsonl").read_text() == original
     assert main(["branch", str(source), "--at", "100000"]) == 2
     assert main(["resume", str(source), "--headless"]) == 1  # finished: branch it instead
