@@ -6,7 +6,7 @@ from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle,
 from troupe.core import events as ev
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.tui.launch import new_session_app
-from troupe.tui.widgets.session_header import HeaderInfo, header_text
+from troupe.tui.widgets.session_header import HeaderInfo, SessionHeader, header_text
 
 
 def app_for(guide, cards, tmp_path, backend=None, **config):
@@ -39,6 +39,30 @@ def test_header_keeps_the_paused_flag_figures_and_model_at_80_columns():
     auto = header_text(HeaderInfo(**{**LONG.__dict__, "auto": True}), "02:56", 80).plain
     assert "AUTO" in auto and "PAUSED" in auto and len(auto) <= 80
     assert "Concept reactions" in header_text(LONG, "02:56", 160).plain
+
+
+def test_header_projects_the_rest_of_the_guide_when_there_is_room() -> None:
+    from troupe.core.budget import Projection, projection_text
+
+    rest = projection_text(Projection(units=30, cost=0.12, tokens=41_000, seconds=170))
+    assert rest == "rest ≈ $0.12 · 41k tok · 3 min"
+    info = HeaderInfo(**{**LONG.__dict__, "projection": rest})
+    assert rest in header_text(info, "02:56", 200).plain
+    narrow = header_text(info, "02:56", 80).plain  # the first thing to give way
+    assert rest not in narrow and "97.1k" in narrow and len(narrow) <= 80
+    ended = HeaderInfo(**{**info.__dict__, "ended": True})
+    assert "rest ≈" not in header_text(ended, "02:56", 200).plain
+
+
+async def test_the_session_header_shows_the_projection(guide, cards, tmp_path):
+    app, run_dir = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=(200, 50)) as pilot:
+        screen = await session_screen(pilot)
+        await submit(pilot, "How much would you pay?")
+        await settle(pilot)
+        screen.flush()
+        await pilot.pause()
+        assert "rest ≈" in header_text(screen.query_one(SessionHeader).info, "00:00", 200).plain
 
 
 async def test_the_feed_is_rewrapped_when_the_terminal_gets_narrower(guide, cards, tmp_path):

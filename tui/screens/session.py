@@ -26,6 +26,7 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from troupe.core import events as ev
+from troupe.core.budget import projection_text
 from troupe.core.events import Event
 from troupe.core.poll_stats import collect_polls
 
@@ -75,6 +76,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self._drawn_upto = 0
         """The feed shows the events up to here; later ones wait in the bridge."""
         self._rewrap_timer: Timer | None = None
+        self._projected: tuple[int, str] | None = None
         self._last_error_notice: str | None = None
         self._asked_polls: set[str] = set()
         """Ids of the polls asked from the poll dialog that are still running."""
@@ -254,6 +256,18 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             self.auto = False
             self.notify("The session has ended. e exports it; ctrl+q quits.", title="Session ended")
 
+    def _projection(self) -> str:
+        """The rest of the guide at the rate so far (``Session.projection``), recomputed only
+        when the log has grown — the header is redrawn far more often than events arrive."""
+        seq = self.session.log.last_seq
+        if self._projected is None or self._projected[0] != seq:
+            try:
+                text = projection_text(self.session.projection())
+            except Exception:  # a projection is a convenience: never let it break the screen
+                text = ""
+            self._projected = (seq, text)
+        return self._projected[1]
+
     def _refresh_state(self) -> None:
         state = self.session.state
         for name, agent in state.agents.items():
@@ -273,6 +287,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
                 paused=state.paused,
                 ended=state.ended,
                 auto=self.auto,
+                projection=self._projection(),
             ),
             self._elapsed(),
         )

@@ -29,6 +29,9 @@ class HeaderInfo:
     paused: bool = False
     ended: bool = False
     auto: bool = False
+    projection: str = ""
+    """``rest ≈ $0.12 · 41k tok · 3 min``: the rest of the guide at the rate so far (the first
+    thing to give way when the line is too long)."""
 
 
 def format_elapsed(seconds: float) -> str:
@@ -80,7 +83,7 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
     model_short = info.model or info.backend or "?"
     tokens = format_tokens(info.tokens)
 
-    def build(model: str, section_room: int | None, tok: bool) -> tuple[Text, int]:
+    def build(model: str, section_room: int | None, tok: bool, rest_of_guide: bool = False) -> tuple[Text, int]:
         """The line, and how many cells its title got."""
         rest = Text(no_wrap=True)
         if started:
@@ -95,6 +98,8 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
             )
         rest.append(f" · {elapsed}")
         rest.append(f" · {tokens} tok ${info.cost_usd:.2f}" if tok else f" · {tokens} ${info.cost_usd:.2f}")
+        if rest_of_guide and info.projection and not info.ended:
+            rest.append(f" ({one_line(info.projection)})", style="dim")
         if model:
             rest.append(f" · {model}", style="dim")
         rest.append_text(flags)
@@ -107,17 +112,19 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
         return text, len(title) - 1
 
     # (model part, section title room, "tok", title cells wanted): the first that fits wins
-    steps: list[tuple[str, int | None, bool, int]] = [
-        (model_full, None, True, 24),
-        (model_short, None, True, 16),
-        (_ellipsize(model_short, 16), 14, True, 12),
-        (_ellipsize(model_short, 12), 12, False, 8),
-        (_ellipsize(model_short, 10), 0, False, 0),
-        ("", 0, False, 0),
+    steps: list[tuple[str, int | None, bool, int, bool]] = [
+        (model_full, None, True, 24, True),
+        (model_short, None, True, 16, True),
+        (model_full, None, True, 24, False),
+        (model_short, None, True, 16, False),
+        (_ellipsize(model_short, 16), 14, True, 12, False),
+        (_ellipsize(model_short, 12), 12, False, 8, False),
+        (_ellipsize(model_short, 10), 0, False, 0, False),
+        ("", 0, False, 0, False),
     ]
     text = Text()
-    for model, section_room, tok, wanted in steps:
-        text, title_cells = build(model, section_room, tok)
+    for model, section_room, tok, wanted, rest_of_guide in steps:
+        text, title_cells = build(model, section_room, tok, rest_of_guide)
         if not width or (text.cell_len <= width and title_cells >= min(wanted, len(info.title))):
             break
     return text
