@@ -242,6 +242,14 @@ VERBS: tuple[Verb, ...] = (
         palette=False,
     ),
     Verb(
+        "readouts",
+        "Dynamics panel",
+        "show or hide the live group-dynamics panel: airtime, who dominates, who answered whom, conformity, voices",
+        key="y",
+        command="readouts",
+        palette_title="Toggle the group-dynamics panel",
+    ),
+    Verb(
         "dynamics",
         "Group dynamics",
         "group dynamics now: airtime shares, who dominates, conformity, voice overlap",

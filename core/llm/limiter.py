@@ -93,6 +93,9 @@ class AdaptiveLimiter:
             pause = self._paused_until - self._clock()
             if pause > 0:
                 await asyncio.sleep(pause)
+                # The pause is over: the queue moves again. Without this, callers queued during
+                # a pause with nothing left in flight would wait for a release that never comes.
+                self._wake()
                 continue
             if self.in_flight < self.capacity and not self._waiters:
                 break
@@ -106,9 +109,12 @@ class AdaptiveLimiter:
                 elif future.done() and not future.cancelled():
                     self._wake()  # we were handed a turn we will not use: pass it on
                 raise
-            if self._paused_until - self._clock() <= 0 and self.in_flight < self.capacity:
+            if self._paused_until - self._clock() > 0:
+                continue  # a pause began meanwhile: wait it out above, then wake the queue
+            if self.in_flight < self.capacity:
                 break
-            # woken but the limit shrank or a pause began meanwhile: queue again (at the back)
+            # woken but the limit shrank meanwhile: queue again (at the back); a call in flight
+            # releases and wakes it
         self.in_flight += 1
         self.stats.acquired += 1
         self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.in_flight)

@@ -212,3 +212,23 @@ def test_the_budget_and_timeout_are_settings(tmp_path, monkeypatch) -> None:
     backend = OpenAIBackend.from_settings(settings.with_overrides(base_url="http://127.0.0.1:9/v1"))
     assert (backend.retry_budget_s, backend.timeout_s, backend.max_retries) == (45, 7.5, None)
     assert Settings().retry_budget_s == 300
+
+
+async def test_callers_queued_through_a_retry_after_pause_all_get_through() -> None:
+    """The last call in flight is told to wait (Retry-After) and leaves: the callers queued
+    behind it must move again once the pause is over, with nothing left in flight to wake them
+    (this deadlocked a panel under 429s before)."""
+    from troupe.core.llm.limiter import AdaptiveLimiter
+
+    limiter = AdaptiveLimiter(initial=1, maximum=1)
+    done: list[int] = []
+
+    async def call(i: int) -> None:
+        async with limiter.slot() as generation:
+            if i == 0:
+                await asyncio.sleep(0.01)
+                limiter.on_throttle(generation, retry_after_s=0.05)
+            done.append(i)
+
+    await asyncio.wait_for(asyncio.gather(*(call(i) for i in range(5))), timeout=5)
+    assert sorted(done) == [0, 1, 2, 3, 4] and limiter.in_flight == 0

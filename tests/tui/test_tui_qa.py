@@ -168,3 +168,27 @@ async def test_the_footer_shows_the_essential_keys_and_quit_at_80_columns(guide,
         palette = next(k for k in keys if "palette" in str(k.render()))
         shown = {str(k.render()).split()[0] for k in keys if k is not palette and k.region.right <= palette.region.x}
         assert {"space", "p", "m", "n", "e", "?", "^q"} <= shown, shown
+
+
+async def test_the_dynamics_panel_shows_the_readouts_live(guide, cards, tmp_path):
+    from troupe.core.dynamics import compute
+    from troupe.sessions.dynamics_render import dynamics_summary
+    from troupe.tui.widgets.dynamics_panel import DynamicsPanel, readouts_text
+
+    app, run_dir = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=(140, 42)) as pilot:
+        screen = await session_screen(pilot)
+        panel = screen.query_one(DynamicsPanel)
+        assert not panel.display
+        await submit(pilot, "What would you pay for it?")
+        await settle(pilot)
+        await pilot.press("escape", "y")  # a panel key: it acts while the panel has focus
+        await pilot.pause()
+        assert panel.display
+        shown = readouts_text(compute(events_of(run_dir))).plain
+        assert str(panel.render()) == shown  # what the panel draws is the log's readouts
+        assert dynamics_summary(compute(events_of(run_dir))).splitlines()[0] in shown
+        assert "Airtime (words)" in shown and "Who answered whom" in shown
+        await pilot.press("y")
+        await pilot.pause()
+        assert not panel.display

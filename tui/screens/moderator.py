@@ -514,6 +514,11 @@ class ModeratorVerbs:
     def verb_dynamics(self, _: str) -> None:
         self.show_dynamics()
 
+    def verb_readouts(self, _: str) -> None:
+        from ..widgets.dynamics_panel import DynamicsPanel
+
+        self.query_one(DynamicsPanel).toggle(self.session.events)
+
     def verb_branch(self, seq: str) -> None:
         self.branch_here(seq)
 

@@ -37,6 +37,7 @@ from ..palette import SpeakerPalette
 from ..session_api import ModeratedSession
 from ..verbs import BY_COMMAND, QUIT_TOOLTIP
 from ..widgets.control_bar import CommandInput, ControlBar
+from ..widgets.dynamics_panel import DynamicsPanel
 from ..widgets.feed import Feed
 from ..widgets.persona_grid import PersonaGrid
 from ..widgets.persona_pane import PersonaPane
@@ -91,6 +92,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         ]
         with Vertical(id="main"):
             yield PersonaGrid(panes)
+            yield DynamicsPanel()
             sections = getattr(self.session.guide, "sections", [])
             yield Feed(self.palette, goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)})
         yield ControlBar(self.names)
@@ -175,6 +177,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         batch = self.bridge.drain()
         if batch:
             self._apply(batch)
+        self.query_one(DynamicsPanel).follow(self.session.events)
         self._update_status()
 
     def _apply(self, batch: Batch) -> None:
