@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+
+from troupe.sessions.run import read_meta
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class RunSummary:
     """``ts`` of ``session_started`` (ISO 8601 UTC)."""
     last_section: str = ""
     """The title of the latest section started ("" before the first)."""
+    branched_from: tuple[Path, int] | None = None
+    """``(parent run folder, last shared seq)`` for a branch (``troupe branch``, ``/branch``)."""
+    depth: int = 0
+    """How deep in its branch tree the home screen shows it (0: a run of its own)."""
 
     @property
     def ended(self) -> bool:
@@ -45,7 +51,8 @@ class RunSummary:
         when = self.started[:16].replace("T", " ") if self.started else self.modified.strftime("%Y-%m-%d %H:%M")
         panel = ", ".join(p.split(" ", 1)[0] for p in self.personas[:4]) + ("…" if len(self.personas) > 4 else "")
         where = f"last: {self.last_section}" if self.last_section else "not started"
-        return f"{when} · {panel} · {self.status} · {where} · {self.last_seq} events"
+        branch = f"branch at #{self.branched_from[1]} · " if self.branched_from else ""
+        return f"{branch}{when} · {panel} · {self.status} · {where} · {self.last_seq} events"
 
 
 def _last_line(path: Path) -> bytes:
@@ -108,13 +115,52 @@ def summarize_run(run_dir: Path) -> RunSummary | None:
         modified=datetime.fromtimestamp(log.stat().st_mtime),
         started=str(first.get("ts", "")),
         last_section=_last_section(log),
+        branched_from=_branched_from(run_dir),
     )
 
 
+def _branched_from(run_dir: Path) -> tuple[Path, int] | None:
+    meta = read_meta(run_dir).get("branched_from")
+    if not isinstance(meta, dict) or not isinstance(meta.get("seq"), int) or not meta.get("run"):
+        return None
+    return Path(str(meta["run"])), int(meta["seq"])
+
+
 def recent_runs(runs_dir: Path, limit: int = 30) -> list[RunSummary]:
-    """Runs under ``runs_dir``, most recently touched first."""
+    """Runs under ``runs_dir`` as a tree: the most recently touched run of its own first, each
+    followed by its branches (and theirs), newest first, with their ``depth``."""
     if not runs_dir.is_dir():
         return []
     found = [summarize_run(p) for p in runs_dir.iterdir() if (p / "events.jsonl").is_file()]
-    runs = [r for r in found if r is not None]
-    return sorted(runs, key=lambda r: r.modified, reverse=True)[:limit]
+    runs = sorted((r for r in found if r is not None), key=lambda r: r.modified, reverse=True)[:limit]
+    by_path = {_key(r.path): r for r in runs}
+    children: dict[str, list[RunSummary]] = {}
+    roots: list[RunSummary] = []
+    for run in runs:
+        parent = _key(run.branched_from[0]) if run.branched_from else None
+        if parent is not None and parent in by_path and parent != _key(run.path):
+            children.setdefault(parent, []).append(run)
+        else:
+            roots.append(run)
+    ordered: list[RunSummary] = []
+
+    def visit(run: RunSummary, depth: int) -> None:
+        if any(r.path == run.path for r in ordered):
+            return  # a cycle in hand-edited meta.json: show each run once
+        ordered.append(replace(run, depth=depth))
+        for child in children.get(_key(run.path), []):
+            visit(child, depth + 1)
+
+    for root in roots:
+        visit(root, 0)
+    for run in runs:  # anything a cycle kept from the roots
+        if not any(r.path == run.path for r in ordered):
+            ordered.append(run)
+    return ordered
+
+
+def _key(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except OSError:
+        return str(path)

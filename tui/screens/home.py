@@ -187,7 +187,11 @@ class HomeScreen(WorkerScreen[None]):
         self.runs = recent_runs(self.config.runs_dir)
         options = []
         for run in self.runs:  # newest first
-            label = Text.assemble((visible(run.title), "bold"), ("\n  " + visible(run.describe()), "dim"))
+            indent = "   " * run.depth
+            tree = f"{indent[:-3]}└─ " if run.depth else ""
+            label = Text.assemble(
+                (tree, "dim"), (visible(run.title), "bold"), ("\n  " + indent + visible(run.describe()), "dim")
+            )
             options.append(Option(label, id=str(run.path)))
         runs = self.query_one("#runs", OptionList)
         runs.clear_options()
