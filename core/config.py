@@ -158,6 +158,17 @@ class MemorySettings(_Section):
         return value.strip() if value else value
 
 
+class BudgetSettings(_Section):
+    """A personal ceiling on every session (``[budget]``): a session pauses before a step that
+    would pass one. A guide's ``[defaults.budget]`` value wins over these for the same limit;
+    ``--max-cost/--max-tokens/--max-minutes`` replace both."""
+
+    max_cost: float | None = Field(default=None, gt=0)
+    """US dollars."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_minutes: float | None = Field(default=None, gt=0)
+
+
 class Settings(_Section):
     """Everything Troupe reads from the config file and the environment."""
 
@@ -191,6 +202,7 @@ class Settings(_Section):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     """Extra/override prices, USD per 1M tokens, keyed by model name."""
 

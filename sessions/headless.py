@@ -49,9 +49,10 @@ async def run_headless(
         seed=seed,
         rounds_cap=rounds_cap,
         unattended=True,
+        limits=limits,
         **session_options,
     )
-    return await _drive(session, progress=progress, limits=limits)
+    return await _drive(session, progress=progress)
 
 
 async def resume_headless(
@@ -64,7 +65,7 @@ async def resume_headless(
 
 
 async def _drive(session: Session, *, progress: bool, limits: Limits | None = None) -> Path:
-    """Raises :class:`~troupe.core.budget.BudgetReachedError` (exit 3) when a budget pauses it."""
+    """Raises :class:`~troupe.core.budget.BudgetReachedError` (exit 1) when a budget pauses it."""
     try:
         if limits is not None and limits.any:
             session.set_limits(limits)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from troupe.core.budget import Limits
 from troupe.core.card import PersonaCard
 from troupe.core.clock import Clock
 from troupe.core.config import Settings, load_settings
@@ -55,15 +56,19 @@ async def open_session(
     retrieval: str | None = None,
     unattended: bool = False,
     clock: Clock | None = None,
+    limits: Limits | None = None,
     **session_options: Any,
 ) -> Session:
     """Start a new session of ``guide`` with ``cards`` in ``run_dir`` (logs ``session_started``).
 
     ``settings`` default to :func:`load_settings` (config file and environment); explicit
-    ``session_options`` (``max_concurrency``, ``budget``, ``overhear``…) win over them.
+    ``session_options`` (``max_concurrency``, ``budget``, ``overhear``…) win over them. Budget
+    limits: ``limits`` (``--max-*``) replace the rest; otherwise each limit the guide's
+    ``[defaults.budget]`` sets, else the config's ``[budget]``.
     """
-    options = {**settings_options(settings or load_settings(), retrieval=retrieval), **session_options}
-    return await Session.start(
+    settings = settings or load_settings()
+    options = {**settings_options(settings, retrieval=retrieval), **session_options}
+    session = await Session.start(
         guide,
         list(cards),
         backend,
@@ -73,6 +78,20 @@ async def open_session(
         clock=clock,
         stop_on_backend_error=unattended,
         **options,
+    )
+    wanted = limits if limits is not None and limits.any else config_limits(settings, session.limits)
+    if wanted != session.limits:
+        session.set_limits(wanted)  # logged as budget_set: a resumed run keeps them
+    return session
+
+
+def config_limits(settings: Settings, guide_limits: Limits) -> Limits:
+    """The config's ``[budget]`` under the guide's: each limit the guide sets wins."""
+    mine = settings.budget
+    return Limits(
+        guide_limits.max_cost if guide_limits.max_cost is not None else mine.max_cost,
+        guide_limits.max_tokens if guide_limits.max_tokens is not None else mine.max_tokens,
+        guide_limits.max_minutes if guide_limits.max_minutes is not None else mine.max_minutes,
     )
 
 

@@ -151,3 +151,24 @@ def test_a_study_budget_applies_per_group(tmp_path: Path, capsys: pytest.Capture
         events = [json.loads(line) for line in (out / name / "events.jsonl").read_text().splitlines()]
         assert sum(e["prompt_tokens"] + e["completion_tokens"] for e in events if e["type"] == "llm_call") <= 20000
         assert events[-1]["type"] == "session_paused"
+
+
+def test_the_config_budget_applies_to_every_session_under_the_guides_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[budget]\nmax_tokens = 20000\nmax_cost = 5.0\n", encoding="utf-8")
+    monkeypatch.setenv("TROUPE_CONFIG", str(config))
+    run = tmp_path / "run"
+    assert main(["run", "concept-test", "--backend", "scripted", "--headless", "--out", str(run)]) == 1
+    assert "paused before passing the budget" in capsys.readouterr().err
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    [limits] = [e for e in events if e["type"] == "budget_set"]
+    assert (limits["max_tokens"], limits["max_cost"]) == (20000, 5.0)
+    spent = sum(e["prompt_tokens"] + e["completion_tokens"] for e in events if e["type"] == "llm_call")
+    assert spent <= 20000 and any(e["type"] == "budget_reached" for e in events)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[budget]\nmax_tokens = -3\n", encoding="utf-8")
+    monkeypatch.setenv("TROUPE_CONFIG", str(bad))
+    assert main(["run", "concept-test", "--backend", "scripted", "--headless", "--out", str(tmp_path / "b")]) == 2
+    assert "budget.max_tokens" in capsys.readouterr().err
