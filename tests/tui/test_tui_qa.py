@@ -192,3 +192,18 @@ async def test_the_dynamics_panel_shows_the_readouts_live(guide, cards, tmp_path
         await pilot.press("y")
         await pilot.pause()
         assert not panel.display
+
+
+async def test_moves_against_conformity_have_keys_on_the_selected_persona(guide, cards, tmp_path):
+    app, run_dir = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=(140, 42)) as pilot:
+        screen = await session_screen(pilot)
+        await pilot.press("escape")
+        selected = screen.grid.selected.persona
+        await pilot.press("h")  # hold back the selected persona
+        await settle(pilot)
+        held = [e for e in events_of(run_dir) if e.type == "agent_held"]
+        assert [e.agent for e in held] == [selected] and held[0].rounds == 2
+        await pilot.press("c")  # call on the quiet ones: a round for those with least airtime
+        await settle(pilot)
+        assert any(e.type == "quiet_called" for e in events_of(run_dir))

@@ -293,6 +293,16 @@ class ModeratorVerbs:
         if name is not None:
             self._set_paused(name, not self.session.state.agents[name].paused)
 
+    def action_devil_selected(self) -> None:
+        name = self._selected()
+        if name is not None:
+            self.run_verb("devil", name)
+
+    def action_hold_selected(self) -> None:
+        name = self._selected()
+        if name is not None:
+            self.run_verb("hold", name)
+
     def action_mute_selected(self) -> None:
         name = self._selected()
         if name is not None:
