@@ -114,7 +114,16 @@ class TroupeApp(App[int]):
         self.session = session
         await self.switch_screen(SessionScreen(session, self.config))
 
-    async def close_session(self) -> None:
+    async def switch_session(self, opener: SessionOpener, label: str) -> None:
+        """Leave the session on screen — closed, resumable, its backend kept — and open another
+        in its place (a branch made from the room goes on in the same window)."""
+        await self.close_session(keep_backend=True)
+        self._closed = False
+        self.session = None
+        await self.switch_screen(OpeningScreen(label))
+        self._open(opener, False)
+
+    async def close_session(self, *, keep_backend: bool = False) -> None:
         """Stop turns in flight and close the session (its log is already complete on disk)."""
         if self._closed:
             return
@@ -130,7 +139,8 @@ class TroupeApp(App[int]):
         if self.session is not None:
             # The backend is closed here too: it lives on this app's event loop, which is gone
             # once the app exits, so nobody could close it later.
-            for close in (self.session.aclose, getattr(self.session.backend, "aclose", None)):
+            backend_close = None if keep_backend else getattr(self.session.backend, "aclose", None)
+            for close in (self.session.aclose, backend_close):
                 if close is None:
                     continue
                 try:

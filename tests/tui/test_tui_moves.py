@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.tui.test_tui_session import SIZE, app_for
-from tests.tui.tui_fixtures import events_of, session_screen, settle, submit
+from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit
 from troupe.core import events as ev
 from troupe.tui.command_line import Command, CommandError, parse_line
 
@@ -62,10 +62,24 @@ async def test_branch_here_copies_the_prefix_and_the_branch_replays_it_with_no_c
         await settle(pilot)
         log = events_of(run_dir)
         last_say = max(e.seq for e in log if isinstance(e, ev.Say))
+        backend = app.session.backend
+        calls_before = backend.calls
         await submit(pilot, f"/branch {last_say}")
+        branch = run_dir.with_name(f"{run_dir.name}-branch-{last_say}")
+        for _ in range(200):  # the room goes on in the branch, in the same window
+            if app.session is not None and app.session.run_dir == branch:
+                break
+            await pilot.pause(0.02)
+        assert app.session.run_dir == branch
+        screen = await session_screen(pilot)
+        assert backend.calls == calls_before  # the prefix is rebuilt from the log: no call
+        assert "What do you drink at lunch?" in feed_text(screen)
+        await submit(pilot, "In the branch: and at dinner?")
         await settle(pilot)
-    branch = run_dir.with_name(f"{run_dir.name}-branch-{last_say}")
-    copied = events_of(branch)
+        in_branch = events_of(branch)
+        assert any(e.type == "moderator" and e.text == "In the branch: and at dinner?" for e in in_branch)
+        assert not any(e.type == "moderator" and e.text == "In the branch: and at dinner?" for e in events_of(run_dir))
+    copied = events_of(branch)[:last_say]
     assert [e.seq for e in copied] == list(range(1, last_say + 1))
     assert [e.to_json_dict() for e in copied] == [e.to_json_dict() for e in log if e.seq <= last_say]
     assert read_meta(branch)["branched_from"]["seq"] == last_say

@@ -195,10 +195,23 @@ class ModeratorVerbs:
             self.notify(str(exc), title="Branch", severity="error", markup=False)
             return None
         self.notify(
-            f"Events 1–{at} copied to {target}\ncontinue it with: troupe resume {target}",
+            f"Events 1–{at} copied to {target}; going on there (the original stays as it was)",
             title="Branched",
             timeout=12,
             markup=False,
+        )
+        backend = self.session.backend
+
+        async def opener(cfg: Any) -> Any:
+            from troupe.sessions.opening import reopen_session
+
+            return await reopen_session(target, backend, clock=cfg.clock)
+
+        # The app's worker, not this screen's: the switch closes this screen and its workers.
+        self.app.run_worker(
+            self.app.switch_session(opener, f"Opening the branch {target.name}…"),  # type: ignore[attr-defined]
+            group="switch",
+            exit_on_error=False,
         )
         return target
 
