@@ -264,10 +264,9 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         when the log has grown — the header is redrawn far more often than events arrive."""
         seq = self.session.log.last_seq
         if self._projected is None or self._projected[0] != seq:
-            try:
-                text = projection_text(self.session.projection())
-            except Exception:  # a projection is a convenience: never let it break the screen
-                text = ""
+            projection = self.session.projection()
+            # only a real estimate earns header room ("nothing left", "no estimate yet" do not)
+            text = projection_text(projection) if projection.units > 0 and projection.tokens else ""
             self._projected = (seq, text)
         return self._projected[1]
 
