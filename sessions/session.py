@@ -628,6 +628,26 @@ class Session:
             return
         self.room.record("exported", format=fmt, path=str(path))
 
+    def highlight(self, target: int, tag: str | None = None) -> Event:
+        """Star the event ``target`` (a ``seq`` of this log): a ``highlight`` event, for the
+        moderator and the exports only (the room routes it to nobody)."""
+        self._check_open()
+        if not 1 <= target <= self.log.last_seq:
+            raise BadInputError(f"no event {target} in this run (1–{self.log.last_seq})")
+        return self.room.record("highlight", target=target, tag=(tag or "").strip() or None)
+
+    def note(self, text: str) -> Event:
+        """The moderator's private note: a ``note`` event that never reaches any persona."""
+        self._check_open()
+        if not text.strip():
+            raise BadInputError("a note needs some text: /note TEXT")
+        return self.room.record("note", text=text.strip())
+
+    def observer_note(self, text: str, observer: str = "observer") -> Event:
+        """A note passed in by a ``troupe watch`` observer, logged as ``observer_note``."""
+        self._check_open()
+        return self.room.record("observer_note", text=text.strip(), observer=observer.strip() or "observer")
+
     async def discuss_results(self, poll_id: str | None = None) -> list[Event]:
         """A round in which the panel discusses a revealed poll's results (the latest by default).
 

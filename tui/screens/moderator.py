@@ -27,6 +27,7 @@ from ..verbs import BY_NAME, VERBS, Verb
 from .confirm import ConfirmDialog
 from .export import ExportDialog, ExportRequest, export_problem
 from .help import HelpScreen
+from .highlights import HighlightsScreen
 from .persona_detail import PersonaDetail, PersonaDetailScreen
 from .poll import PollDialog
 from .poll_results import PollResultsScreen
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ..palette import SpeakerPalette
     from ..session_api import ModeratedSession
     from ..widgets.control_bar import ControlBar
+    from ..widgets.feed import Feed
     from ..widgets.persona_grid import PersonaGrid
 
 
@@ -61,6 +63,7 @@ class ModeratorVerbs:
         _asked_polls: set[str]
         grid: PersonaGrid
         control_bar: ControlBar
+        feed: Feed
         app: Any
 
         def flush(self) -> None: ...
@@ -516,6 +519,56 @@ class ModeratorVerbs:
 
     def verb_branch(self, seq: str) -> None:
         self.branch_here(seq)
+
+    def verb_star(self, argument: str) -> None:
+        """``/star [SEQ] [tag]``; without a SEQ (and from ``*``): the selected persona's latest
+        line, else the room's latest."""
+        first, _, tag = argument.strip().partition(" ")
+        if first.isdigit():
+            target: int | None = int(first)
+        else:
+            target, tag = self._latest_line(), argument.strip()
+        if target is None:
+            self.notify("Nothing to star yet: nobody has spoken.", title="Star", severity="warning")
+            return
+        if self._log_moderator_mark(lambda: self.session.highlight(target, tag or None), "Star"):
+            self.notify(f"#{target} starred" + (f" [{tag.strip()}]" if tag.strip() else ""), timeout=3, markup=False)
+
+    def _latest_line(self) -> int | None:
+        """The seq of the selected persona's latest ``say`` (else anyone's): what ``*`` stars."""
+        name = self._selected()
+        says = [e for e in self.session.events if e.type == "say"]
+        mine = [e for e in says if getattr(e, "agent", None) == name]
+        latest = (mine or says)[-1:]
+        return latest[0].seq if latest else None
+
+    def verb_highlights(self, _: str) -> None:
+        from troupe.sessions.transcript import starred
+
+        self.app.push_screen(HighlightsScreen(starred(self.session.events)), self._jump_to)
+
+    def _jump_to(self, seq: int | None) -> None:
+        if seq is None:
+            return
+        self.flush()
+        if not self.feed.jump_to(seq):
+            self.notify(f"#{seq} is not shown in the feed.", title="Highlights", severity="warning")
+
+    def verb_note(self, text: str) -> None:
+        if self._log_moderator_mark(lambda: self.session.note(text), "Note"):
+            self.notify("Noted (private: the panel never sees it).", timeout=3)
+
+    def _log_moderator_mark(self, record: Callable[[], object], title: str) -> bool:
+        """Log a highlight or a note; a refusal (no such seq, session ended) is a notice."""
+        from troupe.core.errors import TroupeError
+
+        try:
+            record()
+        except TroupeError as exc:
+            self.notify(exc.message, title=title, severity="error", markup=False)
+            return False
+        self.flush()
+        return True
 
     def verb_help(self, _: str) -> None:
         self.action_help()

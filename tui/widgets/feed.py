@@ -161,6 +161,15 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
         return FeedRow(event.seq, "·", pal.SYSTEM, Text("session paused", style=pal.SYSTEM))
     if isinstance(event, ev.SessionResumed):
         return FeedRow(event.seq, "·", pal.SYSTEM, Text("session resumed", style=pal.SYSTEM))
+    if isinstance(event, ev.Highlight):
+        tag = f"  [{v(event.tag)}]" if event.tag else ""
+        return FeedRow(event.seq, "★ STARRED", pal.POLL, Text.assemble(f"#{event.target}", (tag, "dim")))
+    if isinstance(event, ev.Note):  # the moderator's own note: nobody in the room sees it
+        return FeedRow(event.seq, "NOTE", pal.SYSTEM, Text.assemble(("(private) ", "dim"), (v(event.text), "italic")))
+    if isinstance(event, ev.ObserverNote):
+        return FeedRow(
+            event.seq, "OBSERVER", pal.STIMULUS, Text.assemble((f"{v(event.observer)}: ", "bold"), v(event.text))
+        )
     if isinstance(event, ev.SessionEnded):
         return FeedRow(event.seq, "SESSION", pal.SYSTEM, Text(v(f"ended ({event.reason})"), style="bold"))
     return None
@@ -191,6 +200,10 @@ class Feed(RichLog):
         """How many events the feed has drawn (tests and the benchmark read it)."""
         self.wrapped_at = 0
         """The width the lines were wrapped to (0: nothing drawn yet)."""
+        self.line_of: dict[int, int] = {}
+        """Event seq → the (absolute) line its entry starts on; see :meth:`line_y`."""
+        self.rows: dict[int, FeedRow] = {}
+        """Event seq → its row as drawn (search reads the plain text)."""
 
     def needs_rewrap(self) -> bool:
         """Whether the lines were wrapped to another width than the feed has now."""
@@ -200,6 +213,8 @@ class Feed(RichLog):
     def clear(self) -> RichLog:
         self.shown = 0
         self.wrapped_at = 0
+        self.line_of.clear()
+        self.rows.clear()
         return super().clear()
 
     def add_events(self, events: Iterable[Event]) -> None:
@@ -212,8 +227,26 @@ class Feed(RichLog):
         for event in events:
             row = feed_row(event, self.palette, self.goals)
             if row is not None:
+                self.line_of[row.seq] = len(self.lines) + self._start_line
+                self.rows[row.seq] = row
                 self.write(layout_row(row, console, width), width=width, scroll_end=False)
                 self.shown += 1
                 wrote = True
         if wrote and follow:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
+
+    def line_y(self, seq: int) -> int | None:
+        """The line (in the feed's scroll coordinates) where event ``seq``'s entry starts, or
+        None when the feed does not show it (or it has scrolled out of the kept lines)."""
+        line = self.line_of.get(seq)
+        if line is None or line < self._start_line:
+            return None
+        return line - self._start_line
+
+    def jump_to(self, seq: int) -> bool:
+        """Scroll so that event ``seq`` is at the top of the feed (``False``: not shown)."""
+        y = self.line_y(seq)
+        if y is None:
+            return False
+        self.scroll_to(y=y, animate=False, immediate=True)
+        return True
