@@ -272,6 +272,15 @@ VERBS: tuple[Verb, ...] = (
         command="highlights",
     ),
     Verb(
+        "find",
+        "Find",
+        "search the feed (plain text, any case): /find TEXT; in the bar enter/↑ older match, ↓ newer, esc closes",
+        key="ctrl+f",
+        command="find",
+        argument="[TEXT]",
+        palette_title="Search the feed…",
+    ),
+    Verb(
         "note",
         "Note",
         "a private note for yourself (/note TEXT): logged, exported, never seen by the panel",

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..session_api import ModeratedSession
     from ..widgets.control_bar import ControlBar
     from ..widgets.feed import Feed
+    from ..widgets.find_bar import FindBar
     from ..widgets.persona_grid import PersonaGrid
 
 
@@ -64,6 +65,7 @@ class ModeratorVerbs:
         grid: PersonaGrid
         control_bar: ControlBar
         feed: Feed
+        find_bar: FindBar
         app: Any
 
         def flush(self) -> None: ...
@@ -553,6 +555,9 @@ class ModeratorVerbs:
         self.flush()
         if not self.feed.jump_to(seq):
             self.notify(f"#{seq} is not shown in the feed.", title="Highlights", severity="warning")
+
+    def verb_find(self, text: str) -> None:
+        self.find_bar.open(text)
 
     def verb_note(self, text: str) -> None:
         if self._log_moderator_mark(lambda: self.session.note(text), "Note"):

@@ -36,7 +36,8 @@ from ..palette import SpeakerPalette
 from ..session_api import ModeratedSession
 from ..verbs import BY_COMMAND, QUIT_TOOLTIP
 from ..widgets.control_bar import CommandInput, ControlBar
-from ..widgets.feed import Feed
+from ..widgets.feed import Feed, find_in
+from ..widgets.find_bar import FindBar
 from ..widgets.persona_grid import PersonaGrid
 from ..widgets.persona_pane import PersonaPane
 from ..widgets.session_header import HeaderInfo, SessionHeader, format_elapsed
@@ -78,6 +79,10 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self._last_error_notice: str | None = None
         self._asked_polls: set[str] = set()
         """Ids of the polls asked from the poll dialog that are still running."""
+        self.found: list[int] = []
+        """The seqs of the feed entries matching the search (the find bar), in feed order."""
+        self.found_at: int | None = None
+        """The match shown (highlighted) now."""
 
     # -- composition ---------------------------------------------------------------
 
@@ -91,6 +96,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             yield PersonaGrid(panes)
             sections = getattr(self.session.guide, "sections", [])
             yield Feed(self.palette, goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)})
+            yield FindBar()
         yield ControlBar(self.names)
         yield Footer(compact=True)
 
@@ -101,6 +107,10 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     @property
     def feed(self) -> Feed:
         return self.query_one(Feed)
+
+    @property
+    def find_bar(self) -> FindBar:
+        return self.query_one(FindBar)
 
     @property
     def control_bar(self) -> ControlBar:
@@ -337,6 +347,35 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             command = self.control_bar.input
             self.set_focus(command)
             command.insert_text_at_cursor(event.character)
+
+    # -- searching the feed (the find bar) ----------------------------------------------
+
+    @on(FindBar.Search)
+    def _search(self, message: FindBar.Search) -> None:
+        """Go to a match of the find bar's text: the latest (step 0), or the next older (−1)
+        or newer (+1) one from the match shown, wrapping; it is drawn highlighted."""
+        feed = self.feed
+        self.found = [seq for seq in find_in(feed.rows, message.query) if feed.line_y(seq) is not None]
+        if not self.found:
+            self.found_at = None
+            feed.mark(None)
+            self.find_bar.show_count(None, 0)
+            return
+        if message.step == 0 or self.found_at not in self.found:
+            index = len(self.found) - 1
+        else:
+            index = (self.found.index(self.found_at) + message.step) % len(self.found)
+        self.found_at = self.found[index]
+        feed.mark(self.found_at, message.query)
+        y = feed.line_y(self.found_at) or 0
+        feed.scroll_to(y=max(0, y - feed.scrollable_content_region.height // 3), animate=False, immediate=True)
+        self.find_bar.show_count(index, len(self.found))
+
+    @on(FindBar.Closed)
+    def _search_closed(self) -> None:
+        self.found, self.found_at = [], None
+        self.feed.mark(None)
+        self.set_focus(self.grid.selected or self.control_bar.input)
 
     @on(CommandInput.Leave)
     def _leave_input(self) -> None:

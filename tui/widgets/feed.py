@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.style import StyleType
 from rich.text import Text
+from textual.strip import Strip
 from textual.widgets import RichLog
 
 from troupe.core import events as ev
@@ -24,6 +26,8 @@ from .. import palette as pal
 from ..palette import SpeakerPalette
 from ..text import visible as v
 
+MATCH_STYLE = "bold black on #e5c07b"
+"""How a search match is shown in the feed."""
 LABEL_WIDTH = 12
 PREFIX_WIDTH = 5 + 1 + LABEL_WIDTH + 1
 """``" 1234 MODERATOR    "``: the sequence number, the speaker, then the text."""
@@ -56,6 +60,20 @@ def layout_row(row: FeedRow, console: Console, width: int) -> Text:
             head.append("\n" + " " * PREFIX_WIDTH)
         head.append_text(line)
     return head
+
+
+def row_text(row: FeedRow) -> str:
+    """The plain text a search looks in: the speaker's label and the entry's text."""
+    return f"{row.label} {row.body.plain}"
+
+
+def find_in(rows: Mapping[int, FeedRow], query: str) -> list[int]:
+    """The seqs of the rows containing ``query``: plain text, case-insensitive (never a
+    pattern nor markup: ``[b]`` or ``.*`` are looked for as typed), in feed order."""
+    needle = query.strip().casefold()
+    if not needle:
+        return []
+    return sorted(seq for seq, row in rows.items() if needle in row_text(row).casefold())
 
 
 def _short(name: str) -> str:
@@ -204,6 +222,8 @@ class Feed(RichLog):
         """Event seq → the (absolute) line its entry starts on; see :meth:`line_y`."""
         self.rows: dict[int, FeedRow] = {}
         """Event seq → its row as drawn (search reads the plain text)."""
+        self.marked: int | None = None
+        """The entry showing the search's current match."""
 
     def needs_rewrap(self) -> bool:
         """Whether the lines were wrapped to another width than the feed has now."""
@@ -215,6 +235,7 @@ class Feed(RichLog):
         self.wrapped_at = 0
         self.line_of.clear()
         self.rows.clear()
+        self.marked = None
         return super().clear()
 
     def add_events(self, events: Iterable[Event]) -> None:
@@ -249,4 +270,39 @@ class Feed(RichLog):
         if y is None:
             return False
         self.scroll_to(y=y, animate=False, immediate=True)
+        return True
+
+    def mark(self, seq: int | None, query: str = "") -> None:
+        """Show ``query`` highlighted in event ``seq``'s entry (the search's current match);
+        the entry marked before is drawn plain again. ``None`` unmarks."""
+        previous, self.marked = self.marked, None
+        if previous is not None:
+            self._redraw(previous, "")
+        if seq is not None and self._redraw(seq, query):
+            self.marked = seq
+
+    def _redraw(self, seq: int, query: str) -> bool:
+        """Draw ``seq``'s entry again in place (the same lines: only styles change)."""
+        y, row = self.line_y(seq), self.rows.get(seq)
+        if y is None or row is None or not self.wrapped_at:
+            return False
+        body = row.body.copy()
+        needle = query.strip().casefold()
+        if needle:
+            text, start = body.plain.casefold(), 0
+            while (at := text.find(needle, start)) >= 0:
+                body.stylize(MATCH_STYLE, at, at + len(needle))
+                start = at + len(needle)
+        width = self.wrapped_at
+        console = self.app.console
+        rendered = layout_row(FeedRow(row.seq, row.label, row.label_style, body), console, width)
+        options = console.options.update(overflow="ignore", no_wrap=True).update_width(width)
+        strips = Strip.from_lines(list(Segment.split_lines(console.render(rendered, options))))
+        for strip in strips:
+            strip.adjust_cell_length(width)
+        if y + len(strips) > len(self.lines):
+            return False
+        self.lines[y : y + len(strips)] = strips
+        self._line_cache.clear()
+        self.refresh()
         return True
