@@ -46,6 +46,7 @@ from troupe.core.recall import EmbeddingRecall, EmbeddingStore
 from troupe.core.room import ActivityListener, AgentActivity, Room
 
 from .guide import Guide, Section, StimulusSpec, parse_guide
+from .observers import read_inbox
 from .plan import Beat, Unanswered, beat_of, plan_guide, poll_progress, round_progress, unanswered
 from .run import EVENTS_FILE, already_ended, update_meta, write_meta
 from .state import AgentState, SessionState, StateTracker
@@ -124,6 +125,8 @@ class Session:
         """Moderator lines typed while a round runs, oldest first: each is logged (and heard)
         when the round before it is over."""
         self._adhoc = 0
+        self._inbox_at = 0
+        """How far the observers' inbox has been read (the latest ``observer_note``'s ``inbox_end``)."""
         self._poll_ids: set[str] = set()
         spec = guide.defaults.budget
         self.limits = budgets.Limits(spec.max_cost, spec.max_tokens, spec.max_minutes) if spec else budgets.Limits()
@@ -330,6 +333,8 @@ class Session:
             self._poll_ids.add(event.poll_id)  # type: ignore[attr-defined]
         elif event.type == "round_started" and getattr(event, "adhoc", False):
             self._adhoc += 1
+        elif event.type == "observer_note":
+            self._inbox_at = max(self._inbox_at, int(getattr(event, "inbox_end", 0) or 0))
         elif event.type == "budget_set":
             g = event.__dict__
             self.limits = budgets.Limits(g.get("max_cost"), g.get("max_tokens"), g.get("max_minutes"))
@@ -643,10 +648,20 @@ class Session:
             raise BadInputError("a note needs some text: /note TEXT")
         return self.room.record("note", text=text.strip())
 
-    def observer_note(self, text: str, observer: str = "observer") -> Event:
+    def observer_note(self, text: str, observer: str = "observer", *, inbox_end: int | None = None) -> Event:
         """A note passed in by a ``troupe watch`` observer, logged as ``observer_note``."""
         self._check_open()
-        return self.room.record("observer_note", text=text.strip(), observer=observer.strip() or "observer")
+        fields = {} if inbox_end is None else {"inbox_end": inbox_end}
+        return self.room.record("observer_note", text=text.strip(), observer=observer.strip() or "observer", **fields)
+
+    def pick_up_observer_notes(self) -> list[Event]:
+        """Log the notes observers put in the run's inbox since the last look
+        (``sessions/observers.py``); nothing once the session has ended."""
+        if self._ending or self._ended:
+            return []
+        return [
+            self.observer_note(n.text, n.observer, inbox_end=n.end) for n in read_inbox(self.run_dir, self._inbox_at)
+        ]
 
     async def discuss_results(self, poll_id: str | None = None) -> list[Event]:
         """A round in which the panel discusses a revealed poll's results (the latest by default).

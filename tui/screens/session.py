@@ -26,6 +26,7 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from troupe.core import events as ev
+from troupe.core.errors import TroupeError
 from troupe.core.events import Event
 from troupe.core.poll_stats import collect_polls
 
@@ -48,6 +49,8 @@ HISTORY_CHUNK = 250
 """Past events drawn per tick when a run opens, so a long run never freezes the screen."""
 REWRAP_DELAY = 0.25
 """Seconds after the last resize before the feed is re-wrapped to its new width."""
+OBSERVER_POLL = 0.5
+"""Seconds between two looks at the observers' inbox (``sessions/observers.py``)."""
 FREEZE_EVERY = 2000
 """Events drawn between two ``gc.freeze()`` calls (see :meth:`SessionScreen._settle_memory`)."""
 
@@ -124,6 +127,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self._fold_into_panes(self.session.events)
         self._refresh_state()
         self.set_interval(self.config.flush_interval, self.flush, name="flush")
+        self.set_interval(OBSERVER_POLL, self._pick_up_observer_notes, name="observers")
         if not self.config.freeze_elapsed:
             self.set_interval(1.0, self._tick, name="elapsed")
         self.control_bar.input.focus()
@@ -176,6 +180,13 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self._settle_memory(len(past))
         self.flush()
 
+    def _pick_up_observer_notes(self) -> None:
+        """Log what observers (``troupe watch``) put in the run's inbox: ``observer_note``."""
+        try:
+            self.session.pick_up_observer_notes()
+        except TroupeError as exc:  # e.g. the session ended meanwhile: nothing more is logged
+            self.notify(exc.message, title="Observer note", severity="warning", markup=False)
+
     def flush(self) -> None:
         """Draw everything the bridge recorded since the last flush (timer, ~10 Hz)."""
         if self.bridge is None or not self.history_loaded:
@@ -215,19 +226,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             gc.freeze()
 
     def _fold_into_panes(self, events: Iterable[Event]) -> None:
-        for event in events:
-            if isinstance(event, (ev.Say, ev.Think, ev.Pass, ev.Error)) and event.agent:
-                pane = self.grid.pane(event.agent)
-                if pane is None:
-                    continue
-                if isinstance(event, ev.Say):
-                    pane.add_said(event.text, event.feeling)
-                elif isinstance(event, ev.Think):
-                    pane.add_thought(event.text)
-                elif isinstance(event, ev.Pass):
-                    pane.add_pass()
-                elif not event.recovered:
-                    pane.set_activity("error", None)
+        self.grid.fold(events)
 
     def _announce(self, event: Event) -> None:
         """Notices for the events the moderator must not miss in a busy feed."""
@@ -260,6 +259,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             poll = next((p for p in collect_polls(self.session.events) if p.poll_id == event.poll_id), None)
             if poll is not None:
                 self.poll_closed_notice(poll)
+        elif isinstance(event, ev.ObserverNote):
+            self.notify(event.text, title=f"Note from {event.observer}", timeout=10, markup=False)
         elif isinstance(event, ev.SessionEnded):
             self.auto = False
             self.notify("The session has ended. e exports it; ctrl+q quits.", title="Session ended")
