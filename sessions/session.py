@@ -24,6 +24,7 @@ import logging
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 from troupe.core import budget as budgets
 from troupe.core import dynamics
@@ -526,7 +527,14 @@ class Session:
 
     # -- moderator commands ---------------------------------------------------------------
 
-    async def say(self, text: str, to: Sequence[str] | str | None = None) -> list[Event]:
+    async def probe(self, text: str) -> list[Event]:
+        """Fire one of the guide's probes: a ``moderator`` line with ``source="probe"``, to the
+        room, answered like :meth:`say` (the guide sidebar offers the section's unused ones)."""
+        return await self.say(text, source="probe")
+
+    async def say(
+        self, text: str, to: Sequence[str] | str | None = None, *, source: Literal["moderator", "probe"] = "moderator"
+    ) -> list[Event]:
         """The moderator speaks; the addressed personas (or everyone) respond.
 
         ``to`` may be names or first names; without it, leading ``@Name`` mentions in ``text``
@@ -551,7 +559,7 @@ class Session:
             async with self._lock:
                 self._check_open()
                 self.queued.remove(text)
-                said = self.room.record("moderator", text=text, to=names or None, source="moderator")
+                said = self.room.record("moderator", text=text, to=names or None, source=source)
                 situation = Situation(current=text, current_seq=said.seq)
                 self.room.restart()
                 policy = "directed" if names else self._current_policy()

@@ -272,6 +272,21 @@ VERBS: tuple[Verb, ...] = (
         command="highlights",
     ),
     Verb(
+        "guide",
+        "Guide",
+        "show or hide the guide sidebar: sections, goal, prompt, what is to come, probes, clocks",
+        key="g",
+        command="guide",
+        palette_title="Toggle the guide sidebar",
+    ),
+    Verb(
+        "probe",
+        "Probe",
+        "fire one of this section's unused probes: /probe [N] (default the first; enter in the sidebar)",
+        command="probe",
+        argument="[N]",
+    ),
+    Verb(
         "find",
         "Find",
         "search the feed (plain text, any case): /find TEXT; in the bar enter/↑ older match, ↓ newer, esc closes",

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from ..widgets.control_bar import ControlBar
     from ..widgets.feed import Feed
     from ..widgets.find_bar import FindBar
+    from ..widgets.guide_sidebar import GuideSidebar
     from ..widgets.persona_grid import PersonaGrid
 
 
@@ -66,10 +68,13 @@ class ModeratorVerbs:
         control_bar: ControlBar
         feed: Feed
         find_bar: FindBar
+        sidebar: GuideSidebar
+        show_guide: bool
         app: Any
 
         def flush(self) -> None: ...
         def _refresh_state(self) -> None: ...
+        def _relayout(self) -> None: ...
         def _update_status(self) -> None: ...
         def notify(self, message: str, **kwargs: Any) -> None: ...
         def run_worker(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -555,6 +560,29 @@ class ModeratorVerbs:
         self.flush()
         if not self.feed.jump_to(seq):
             self.notify(f"#{seq} is not shown in the feed.", title="Highlights", severity="warning")
+
+    def verb_guide(self, _: str) -> None:
+        self.show_guide = not self.show_guide
+        self._relayout()
+        if self.show_guide and not self.sidebar.display:
+            self.notify("The guide sidebar needs a wider terminal (120 columns or more).", title="Guide", timeout=4)
+
+    def verb_probe(self, number: str) -> None:
+        from troupe.sessions.guide_status import guide_status
+
+        events = self.session.events
+        now = datetime.fromisoformat(events[-1].ts.replace("Z", "+00:00")) if events else datetime.now(timezone.utc)
+        left = guide_status(self.session.guide, events, now).probes_left
+        index = int(number) - 1 if number.strip().isdigit() else 0
+        if not 0 <= index < len(left):
+            self.notify("No such unused probe in this section.", title="Probe", severity="warning")
+            return
+        self.fire_probe(left[index])
+
+    @work(exit_on_error=False, group="turns", description="firing a probe")
+    async def fire_probe(self, text: str) -> None:
+        async with self._turn():
+            await self.session.probe(text)
 
     def verb_find(self, text: str) -> None:
         self.find_bar.open(text)

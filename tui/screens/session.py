@@ -20,7 +20,7 @@ from typing import Any
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker
@@ -36,9 +36,11 @@ from ..config import TuiConfig
 from ..palette import SpeakerPalette
 from ..session_api import ModeratedSession
 from ..verbs import BY_COMMAND, QUIT_TOOLTIP
+from ..widgets import guide_sidebar
 from ..widgets.control_bar import CommandInput, ControlBar
 from ..widgets.feed import Feed, find_in
 from ..widgets.find_bar import FindBar
+from ..widgets.guide_sidebar import GuideSidebar
 from ..widgets.persona_grid import PersonaGrid
 from ..widgets.persona_pane import PersonaPane
 from ..widgets.session_header import HeaderInfo, SessionHeader, format_elapsed
@@ -86,6 +88,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         """The seqs of the feed entries matching the search (the find bar), in feed order."""
         self.found_at: int | None = None
         """The match shown (highlighted) now."""
+        self.show_guide = False
+        """The guide sidebar is on (g); it folds away below ``guide_sidebar.MIN_SCREEN_WIDTH``."""
 
     # -- composition ---------------------------------------------------------------
 
@@ -95,11 +99,13 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             PersonaPane(name, card.descriptor, self.palette.colour(name), history=self.config.pane_history, index=i)
             for i, (name, card) in enumerate(self.session.cards.items())
         ]
-        with Vertical(id="main"):
-            yield PersonaGrid(panes)
-            sections = getattr(self.session.guide, "sections", [])
-            yield Feed(self.palette, goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)})
-            yield FindBar()
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield PersonaGrid(panes)
+                sections = getattr(self.session.guide, "sections", [])
+                yield Feed(self.palette, goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)})
+                yield FindBar()
+            yield GuideSidebar()
         yield ControlBar(self.names)
         yield Footer(compact=True)
 
@@ -149,9 +155,35 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         if self.history_loaded and self.feed.needs_rewrap():
             self.load_history(self._drawn_upto)
 
+    @property
+    def sidebar(self) -> GuideSidebar:
+        return self.query_one(GuideSidebar)
+
     def _relayout(self) -> None:
         # header, control bar and footer take one row each; the grid and the feed share the rest
-        self.grid.apply_plan(self.size.width, max(1, self.size.height - 3))
+        shown = self.show_guide and self.size.width >= guide_sidebar.MIN_SCREEN_WIDTH
+        self.sidebar.display = shown
+        self.grid.apply_plan(self.size.width - (guide_sidebar.WIDTH if shown else 0), max(1, self.size.height - 3))
+        if shown:
+            self._update_sidebar()
+
+    def _update_sidebar(self) -> None:
+        """Draw where the session stands in its guide (``sessions/guide_status.py``)."""
+        from troupe.sessions.guide_status import guide_status
+
+        guide = getattr(self.session, "guide", None)
+        events = self.session.events
+        if guide is None or not events or not self.sidebar.display:
+            return
+        if self.config.freeze_elapsed:  # snapshots: the clocks stand at the latest event
+            now = datetime.fromisoformat(events[-1].ts.replace("Z", "+00:00"))
+        else:
+            now = self.config.clock.now()
+        self.sidebar.show(guide_status(guide, events, now, seed=getattr(self.session, "seed", 0)))
+
+    @on(GuideSidebar.ProbeChosen)
+    def _probe_chosen(self, message: GuideSidebar.ProbeChosen) -> None:
+        self.fire_probe(message.text)
 
     # -- drawing what the engine reports ---------------------------------------------
 
@@ -287,6 +319,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             ),
             self._elapsed(),
         )
+        self._update_sidebar()
 
     def _elapsed(self) -> str:
         if self.config.freeze_elapsed:
@@ -300,6 +333,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
 
     def _tick(self) -> None:
         self.query_one(SessionHeader).show(elapsed=self._elapsed())
+        self._update_sidebar()
 
     def _update_status(self) -> None:
         parts = []
