@@ -430,8 +430,11 @@ class ModeratorVerbs:
             command.cursor_position = len(prefix)
 
     def open_details(self, name: str) -> None:
+        from troupe.core.dynamics import airtime
+
         state = self.session.state
         agent = state.agents[name]
+        row = next((r for r in airtime(self.session.events).rows if r.agent == name), None)
         self.app.push_screen(
             PersonaDetailScreen(
                 PersonaDetail(
@@ -439,9 +442,9 @@ class ModeratorVerbs:
                     colour=self.palette.colour(name),
                     memory_summary=self.session.memory_summary(name),
                     answers=answers_by(self.session.events, name),
-                    turns=agent.turns,
-                    airtime_chars=agent.airtime_chars,
-                    room_airtime_chars=sum(a.airtime_chars for a in state.agents.values()),
+                    turns=row.turns if row else 0,
+                    words=row.words if row else 0,
+                    share=row.share if row else 0.0,
                     paused=agent.paused,
                     muted=agent.muted,
                 )

@@ -88,6 +88,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         """The seqs of the feed entries matching the search (the find bar), in feed order."""
         self.found_at: int | None = None
         """The match shown (highlighted) now."""
+        self._airtime_at = -1
+        """The log's last seq when the panes' airtime was last computed."""
         self.show_guide = False
         """The guide sidebar is on (g); it folds away below ``guide_sidebar.MIN_SCREEN_WIDTH``."""
 
@@ -303,6 +305,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             pane = self.grid.pane(name)
             if pane is not None:
                 pane.set_flags(paused=agent.paused, muted=agent.muted, turns=agent.turns)
+        self._show_airtime()
         self.query_one(SessionHeader).show(
             HeaderInfo(
                 title=state.title,
@@ -320,6 +323,22 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             self._elapsed(),
         )
         self._update_sidebar()
+
+    def _show_airtime(self) -> None:
+        """Turns, words and share on each pane, and who is silent this section: computed from
+        the log by ``core/dynamics.py`` (once per new event, not per redraw)."""
+        from troupe.core.dynamics import airtime, silent_in_section
+
+        events = self.session.events
+        last = events[-1].seq if events else 0
+        if last == self._airtime_at:
+            return
+        self._airtime_at = last
+        silent = set(silent_in_section(events))
+        for row in airtime(events).rows:
+            pane = self.grid.pane(row.agent)
+            if pane is not None:
+                pane.set_airtime(row.turns, row.words, row.share, silent=row.agent in silent)
 
     def _elapsed(self) -> str:
         if self.config.freeze_elapsed:
