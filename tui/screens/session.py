@@ -65,6 +65,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", id="troupe.session.quit", priority=True, tooltip=QUIT_TOOLTIP),
     ]
+    AUTO_FOCUS = "#command"
+    """The screen opens typing in the control bar (never with a pane, or the sidebar, focused)."""
 
     def __init__(self, session: ModeratedSession, config: TuiConfig) -> None:
         super().__init__(id="session")
@@ -164,7 +166,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     def _relayout(self) -> None:
         # header, control bar and footer take one row each; the grid and the feed share the rest
         shown = self.show_guide and self.size.width >= guide_sidebar.MIN_SCREEN_WIDTH
-        self.sidebar.display = shown
+        if self.sidebar.display != shown:  # (setting it moves the focus: only on a change)
+            self.sidebar.display = shown
         self.grid.apply_plan(self.size.width - (guide_sidebar.WIDTH if shown else 0), max(1, self.size.height - 3))
         if shown:
             self._update_sidebar()

@@ -36,7 +36,7 @@ def clock_line(label: str, seconds: float, minutes: float | None, over: bool) ->
     return out
 
 
-class GuideSidebar(VerticalScroll):
+class GuideSidebar(VerticalScroll, can_focus=False):
     class ProbeChosen(Message):
         def __init__(self, text: str) -> None:
             super().__init__()
