@@ -88,3 +88,10 @@ async def test_a_note_never_reaches_a_prompt_or_a_memory_and_exports_mark_it_the
     assert data["moderator_notes"][0]["author"] == "Moderator"
     csv_text = export_run(run_dir, "csv").read_text()
     assert "highlight" in csv_text and "starred #3" in csv_text and SECRET in csv_text
+
+
+def test_the_moderators_marks_are_never_among_what_personas_perceive():
+    from troupe.core.room import HELD_TYPES
+
+    assert ev.MODERATOR_ONLY_TYPES == {"highlight", "note", "observer_note"}
+    assert not ev.MODERATOR_ONLY_TYPES & HELD_TYPES
