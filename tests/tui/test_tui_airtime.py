@@ -39,9 +39,7 @@ async def test_panes_show_airtime_and_who_has_not_spoken_this_section(guide, car
         await pilot.pause()
         assert isinstance(app.screen, PersonaDetailScreen)
         row = rows[first]
-        assert f"{row.turns} turns · {row.words:,} words · {row.share:.0%} of the room" in str(
-            airtime_line(app.screen.detail)
-        )
+        assert f"{row.words:,} words · {row.share:.0%} of the room" in str(airtime_line(app.screen.detail))
 
 
 def test_silent_in_section_starts_over_at_each_section(cards):

@@ -52,7 +52,8 @@ def _traits(traits: dict[str, Any]) -> Table:
 def airtime_line(detail: PersonaDetail) -> Text:
     flags = " · paused" if detail.paused else ""
     flags += " · muted" if detail.muted else ""
-    return Text(f"{detail.turns} turns · {detail.words:,} words · {detail.share:.0%} of the room{flags}")
+    turns = f"{detail.turns} turn{'' if detail.turns == 1 else 's'}"
+    return Text(f"{turns} · {detail.words:,} words · {detail.share:.0%} of the room{flags}")
 
 
 class PersonaDetailScreen(ModalScreen[None]):
