@@ -156,6 +156,16 @@ def airtime(events: Sequence[Event]) -> AirtimeReport:
     return AirtimeReport(rows=rows, replies=replies, total_words=total)
 
 
+def silent_in_section(events: Sequence[Event]) -> list[str]:
+    """The personas who have said nothing aloud since the current section began (seating
+    order); empty before the first section."""
+    start = next((e.seq for e in reversed(events) if e.type == "section_started"), None)
+    if start is None:
+        return []
+    spoke = {e.agent for e in events if isinstance(e, Say) and e.seq > start}
+    return [p for p in personas_of(events) if p not in spoke]
+
+
 # -- opinion drift and conformity ----------------------------------------------------------------
 
 Direction = Literal["towards", "away", "same", "moved"]

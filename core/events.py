@@ -78,7 +78,7 @@ class Moderator(Event):
     type: Literal["moderator"] = "moderator"
     text: str
     to: list[str] | None = None
-    source: Literal["moderator", "guide", "discuss_results"] = "moderator"
+    source: Literal["moderator", "guide", "discuss_results", "probe"] = "moderator"
     """``guide`` for a section's scripted prompt, ``moderator`` for live speech,
     ``discuss_results`` for the question that opens a discussion of a revealed poll's results
     (``Session.discuss_results``; the event then also carries ``poll_id``)."""
@@ -324,6 +324,34 @@ class SessionEnded(Event):
     reason: str
 
 
+class Highlight(Event):
+    """The moderator starred an entry of the log (a quote for the debrief)."""
+
+    type: Literal["highlight"] = "highlight"
+    target: int
+    """The ``seq`` of the starred event."""
+    tag: str | None = None
+
+
+class Note(Event):
+    """The moderator's private note: never routed to any persona (no prompt, no memory)."""
+
+    type: Literal["note"] = "note"
+    text: str
+
+
+class ObserverNote(Event):
+    """A note passed in by a ``troupe watch`` observer (read from the run's observer inbox)."""
+
+    type: Literal["observer_note"] = "observer_note"
+    text: str
+    observer: str = "observer"
+
+
+MODERATOR_ONLY_TYPES = frozenset({"highlight", "note", "observer_note"})
+"""Events for the moderator's eyes only: the room routes none of them to a persona."""
+
+
 class GenericEvent(Event):
     """An event of a type this version does not know; kept verbatim."""
 
@@ -358,7 +386,10 @@ KnownEvent = Annotated[
     | DevilsAdvocate
     | AgentHeld
     | BudgetSet
-    | BudgetReached,
+    | BudgetReached
+    | Highlight
+    | Note
+    | ObserverNote,
     Field(discriminator="type"),
 ]
 

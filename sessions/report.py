@@ -45,7 +45,7 @@ from troupe.core.poll_stats import (
 )
 from troupe.sessions.quotes import Quote, sentence_with, verify_quote
 from troupe.sessions.themes import LLMOutcome, Method, Theme, lexical_themes, llm_themes
-from troupe.sessions.transcript import Entry, RunInfo, Transcript
+from troupe.sessions.transcript import Entry, ModeratorNote, RunInfo, StarredQuote, Transcript
 
 ThemeMode = Literal["auto", "lexical"]
 
@@ -114,6 +114,10 @@ class Report:
     """Polls answered privately and asked again later: before, after, who moved."""
     dynamics: group_dynamics.Dynamics | None = None
     """Airtime, who answered whom, drift, conformity, voice similarity (``docs/dynamics.md``)."""
+    highlights: list[StarredQuote] = field(default_factory=list)
+    """What the moderator starred (the transcript's)."""
+    notes: list[ModeratorNote] = field(default_factory=list)
+    """The moderator's and observers' notes (the transcript's)."""
 
     @property
     def utterance_count(self) -> int:
@@ -186,6 +190,8 @@ async def build_report(
         changes=poll_changes(t.polls),
         themes_source=_themes_source(sections, t.info, backend, model, mode, backend_note),
         dynamics=group_dynamics.compute(t.events),
+        highlights=t.highlights,
+        notes=t.notes,
     )
 
 

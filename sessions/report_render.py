@@ -12,8 +12,16 @@ from dataclasses import dataclass
 
 from troupe.sessions.dynamics_render import dynamics_html, dynamics_markdown
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance
-from troupe.sessions.export.html import change_html, esc, notice_html, page, poll_html, speaker_colours
-from troupe.sessions.export.markdown import change_markdown, md_block, md_escape, poll_markdown
+from troupe.sessions.export.html import (
+    change_html,
+    esc,
+    moderator_html,
+    notice_html,
+    page,
+    poll_html,
+    speaker_colours,
+)
+from troupe.sessions.export.markdown import change_markdown, md_block, md_escape, moderator_markdown, poll_markdown
 from troupe.sessions.quotes import Quote
 from troupe.sessions.report import Finding, Profile, Report, SectionFindings
 from troupe.sessions.themes import Theme
@@ -181,6 +189,7 @@ MD_PARTS: list[Callable[[Report], list[str]]] = [
     _md_polls,
     _md_changes,
     _md_profiles,
+    lambda r: moderator_markdown(r.highlights, r.notes),
 ]
 
 
@@ -341,6 +350,7 @@ HTML_PARTS: list[Callable[[Report, HtmlContext], str]] = [
     _html_polls,
     _html_changes,
     _html_profiles,
+    lambda r, ctx: moderator_html(r.highlights, r.notes),
 ]
 
 

@@ -24,6 +24,7 @@ import logging
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 from troupe.core import budget as budgets
 from troupe.core import dynamics
@@ -46,6 +47,7 @@ from troupe.core.recall import EmbeddingRecall, EmbeddingStore
 from troupe.core.room import ActivityListener, AgentActivity, Room
 
 from .guide import Guide, Section, StimulusSpec, parse_guide
+from .observers import read_inbox
 from .plan import Beat, Unanswered, beat_of, plan_guide, poll_progress, round_progress, unanswered
 from .run import EVENTS_FILE, already_ended, update_meta, write_meta
 from .state import AgentState, SessionState, StateTracker
@@ -124,6 +126,8 @@ class Session:
         """Moderator lines typed while a round runs, oldest first: each is logged (and heard)
         when the round before it is over."""
         self._adhoc = 0
+        self._inbox_at = 0
+        """How far the observers' inbox has been read (the latest ``observer_note``'s ``inbox_end``)."""
         self._poll_ids: set[str] = set()
         spec = guide.defaults.budget
         self.limits = budgets.Limits(spec.max_cost, spec.max_tokens, spec.max_minutes) if spec else budgets.Limits()
@@ -330,6 +334,8 @@ class Session:
             self._poll_ids.add(event.poll_id)  # type: ignore[attr-defined]
         elif event.type == "round_started" and getattr(event, "adhoc", False):
             self._adhoc += 1
+        elif event.type == "observer_note":
+            self._inbox_at = max(self._inbox_at, int(getattr(event, "inbox_end", 0) or 0))
         elif event.type == "budget_set":
             g = event.__dict__
             self.limits = budgets.Limits(g.get("max_cost"), g.get("max_tokens"), g.get("max_minutes"))
@@ -521,7 +527,14 @@ class Session:
 
     # -- moderator commands ---------------------------------------------------------------
 
-    async def say(self, text: str, to: Sequence[str] | str | None = None) -> list[Event]:
+    async def probe(self, text: str) -> list[Event]:
+        """Fire one of the guide's probes: a ``moderator`` line with ``source="probe"``, to the
+        room, answered like :meth:`say` (the guide sidebar offers the section's unused ones)."""
+        return await self.say(text, source="probe")
+
+    async def say(
+        self, text: str, to: Sequence[str] | str | None = None, *, source: Literal["moderator", "probe"] = "moderator"
+    ) -> list[Event]:
         """The moderator speaks; the addressed personas (or everyone) respond.
 
         ``to`` may be names or first names; without it, leading ``@Name`` mentions in ``text``
@@ -546,7 +559,7 @@ class Session:
             async with self._lock:
                 self._check_open()
                 self.queued.remove(text)
-                said = self.room.record("moderator", text=text, to=names or None, source="moderator")
+                said = self.room.record("moderator", text=text, to=names or None, source=source)
                 situation = Situation(current=text, current_seq=said.seq)
                 self.room.restart()
                 policy = "directed" if names else self._current_policy()
@@ -627,6 +640,36 @@ class Session:
             record_export(self.run_dir, fmt, Path(path))
             return
         self.room.record("exported", format=fmt, path=str(path))
+
+    def highlight(self, target: int, tag: str | None = None) -> Event:
+        """Star the event ``target`` (a ``seq`` of this log): a ``highlight`` event, for the
+        moderator and the exports only (the room routes it to nobody)."""
+        self._check_open()
+        if not 1 <= target <= self.log.last_seq:
+            raise BadInputError(f"no event {target} in this run (1–{self.log.last_seq})")
+        return self.room.record("highlight", target=target, tag=(tag or "").strip() or None)
+
+    def note(self, text: str) -> Event:
+        """The moderator's private note: a ``note`` event that never reaches any persona."""
+        self._check_open()
+        if not text.strip():
+            raise BadInputError("a note needs some text: /note TEXT")
+        return self.room.record("note", text=text.strip())
+
+    def observer_note(self, text: str, observer: str = "observer", *, inbox_end: int | None = None) -> Event:
+        """A note passed in by a ``troupe watch`` observer, logged as ``observer_note``."""
+        self._check_open()
+        fields = {} if inbox_end is None else {"inbox_end": inbox_end}
+        return self.room.record("observer_note", text=text.strip(), observer=observer.strip() or "observer", **fields)
+
+    def pick_up_observer_notes(self) -> list[Event]:
+        """Log the notes observers put in the run's inbox since the last look
+        (``sessions/observers.py``); nothing once the session has ended."""
+        if self._ending or self._ended:
+            return []
+        return [
+            self.observer_note(n.text, n.observer, inbox_end=n.end) for n in read_inbox(self.run_dir, self._inbox_at)
+        ]
 
     async def discuss_results(self, poll_id: str | None = None) -> list[Event]:
         """A round in which the panel discusses a revealed poll's results (the latest by default).

@@ -60,6 +60,30 @@ class Entry:
     """``devils_advocate``: a view argued on the moderator's request, not the persona's own."""
 
 
+@dataclass(frozen=True, slots=True)
+class StarredQuote:
+    """A ``highlight``: the entry the moderator starred, quoted (the moderator's mark)."""
+
+    seq: int
+    """The ``highlight`` event's own seq."""
+    target: int
+    """The starred event's seq."""
+    speaker: str
+    text: str
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModeratorNote:
+    """A ``note`` (the moderator's) or an ``observer_note`` (an observer's, passed in)."""
+
+    seq: int
+    ts: str
+    text: str
+    author: str
+    """``Moderator``, or ``Observer (name)``."""
+
+
 @dataclass(slots=True)
 class SectionBlock:
     index: int
@@ -128,6 +152,10 @@ class Transcript:
     """Every event of the log, thoughts included — the exports choose what to show."""
     include_thoughts: bool = False
     run_dir: Path | None = None
+    highlights: list[StarredQuote] = field(default_factory=list)
+    """What the moderator starred, in the order starred."""
+    notes: list[ModeratorNote] = field(default_factory=list)
+    """The moderator's private notes and the observers' notes, in log order."""
     """The run folder, when read from one (an image stimulus kept there is embedded by HTML)."""
 
     @property
@@ -173,7 +201,54 @@ def build_transcript(events: Sequence[Event], *, include_thoughts: bool = False)
         _account(info, event)
     if current.entries or current.index >= 0:
         sections.append(current)
-    return Transcript(info=info, sections=sections, polls=polls, events=list(events), include_thoughts=include_thoughts)
+    return Transcript(
+        info=info,
+        sections=sections,
+        polls=polls,
+        events=list(events),
+        include_thoughts=include_thoughts,
+        highlights=starred(events),
+        notes=moderator_notes(events),
+    )
+
+
+def quote_of(event: Event) -> tuple[str, str]:
+    """``(speaker, text)`` of any event, as a highlight quotes it."""
+    g = lambda name, default=None: getattr(event, name, default)  # noqa: E731
+    speaker = g("agent") or (MODERATOR if event.type in ("moderator", "poll_asked") else None)
+    if speaker is None:
+        speaker = "Guide" if g("source") == "guide" else event.type.replace("_", " ")
+    text = g("text") or g("question") or g("title") or ""
+    if event.type == "poll_answer":
+        text = f"{g('value')} — {g('rationale') or ''}".rstrip(" —")
+    return str(speaker), str(text)
+
+
+def starred(events: Sequence[Event]) -> list[StarredQuote]:
+    """The ``highlight`` events of a log, each with the entry it stars (one rule for all)."""
+    by_seq = {e.seq: e for e in events}
+    out: list[StarredQuote] = []
+    for event in events:
+        if event.type != "highlight":
+            continue
+        target = by_seq.get(int(getattr(event, "target", 0)))
+        speaker, text = quote_of(target) if target is not None else ("", "")
+        out.append(
+            StarredQuote(event.seq, int(getattr(event, "target", 0)), speaker, text, getattr(event, "tag", None))
+        )
+    return out
+
+
+def moderator_notes(events: Sequence[Event]) -> list[ModeratorNote]:
+    """The moderator's notes and the observers' notes of a log, in log order."""
+    out: list[ModeratorNote] = []
+    for event in events:
+        if event.type == "note":
+            out.append(ModeratorNote(event.seq, event.ts, str(getattr(event, "text", "")), MODERATOR))
+        elif event.type == "observer_note":
+            who = str(getattr(event, "observer", "") or "observer")
+            out.append(ModeratorNote(event.seq, event.ts, str(getattr(event, "text", "")), f"Observer ({who})"))
+    return out
 
 
 def _run_info(start: SessionStarted) -> RunInfo:

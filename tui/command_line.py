@@ -79,7 +79,9 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
             if BY_COMMAND[verb].keeps_rest:  # /devil Name [position], /hold Name [N]
                 return Command(verb, found[0], found[1].strip())
             argument = found[0]
-        elif BY_COMMAND[verb].needs_argument:
+        elif BY_COMMAND[verb].needs_argument and not argument:
+            if verb not in NAMED_COMMANDS:
+                raise CommandError(f"/{verb} needs its argument: {BY_COMMAND[verb].syntax}")
             raise CommandError(f"/{verb} needs a name, e.g. /{verb} {names[0] if names else 'Maria'}")
         return Command(verb, argument)
     return Speak(text[1:] if text.startswith("//") else text)

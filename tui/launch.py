@@ -92,3 +92,10 @@ def launch_session(
 def launch_resume(run_dir: str | Path, backend: Any) -> int:
     """Run the TUI on a stopped or crashed run; returns the exit code."""
     return run_app(resume_app(run_dir, backend, config=TuiConfig(runs_dir=Path(run_dir).parent)))
+
+
+def launch_watch(run_dir: str | Path, observer: str | None = None) -> int:
+    """``troupe watch RUN_DIR``: follow a run read-only (``tui/watch.py``)."""
+    from .watch import launch_watch as watch
+
+    return watch(run_dir, observer)

@@ -36,6 +36,15 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--seed", type=int, default=0, help="seed (rotates concept order; scripted replies)")
     demo.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-concept-test)")
     demo.set_defaults(handler=run_demo)
+    watch = subparsers.add_parser(
+        "watch",
+        help="follow a run read-only from another terminal (observers; notes go to the moderator)",
+        description="Follow a running (or finished) session read-only: no LLM calls, no writes to its log. "
+        "A note typed here goes to the run's observer inbox; the moderator's app logs it (observer_note).",
+    )
+    watch.add_argument("run_dir", metavar="RUN_DIR", help="the run folder to follow")
+    watch.add_argument("--as", dest="observer", metavar="NAME", help="your name on notes (default: your user name)")
+    watch.set_defaults(handler=run_watch)
 
 
 def open_home(args: argparse.Namespace) -> int:
@@ -72,6 +81,10 @@ def run_demo(args: argparse.Namespace) -> int:
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide, base=RUNS_DIR)
     launch_session = launcher("launch_session")
     return int(launch_session(guide, cards, backend, run_dir, settings=settings, seed=args.seed))
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    return int(launcher("launch_watch")(args.run_dir, args.observer))
 
 
 def launcher(function: str) -> Any:

@@ -54,6 +54,7 @@ def csv_rows(t: Transcript) -> list[dict[str, Any]]:
     asked_by_id: dict[str, Any] = {}
     section = ""
     rows: list[dict[str, Any]] = []
+    stars = {h.seq: h for h in t.highlights}
     for event in t.visible_events():
         kind = event.type
         if kind == "section_started":
@@ -62,6 +63,10 @@ def csv_rows(t: Transcript) -> list[dict[str, Any]]:
         if kind == "poll_asked":
             asked_by_id[event.poll_id] = polls.get(event.seq)
         row = _row(event, section, asked_by_id)
+        star = stars.get(event.seq)
+        if row is not None and star is not None:  # the quote, marked as the moderator's star
+            row |= {"addressee": star.speaker, "text": star.text, "value": star.tag or "", "poll_id": ""}
+            row["rationale"] = f"starred #{star.target}"
         if row is not None:
             rows.append(row)
     return rows
@@ -98,6 +103,10 @@ def _row(event: Event, section: str, asked_by_id: dict[str, Any]) -> dict[str, A
             "text": g("text", ""),
             "muted": "true" if g("muted", False) else "false",
         }
+    if kind in ("highlight", "note"):
+        return base | {"speaker": MODERATOR, "text": g("text", "")}
+    if kind == "observer_note":
+        return base | {"speaker": f"Observer ({g('observer', 'observer')})", "text": g("text", "")}
     if kind == "poll_asked":
         return base | {
             "speaker": MODERATOR,

@@ -22,7 +22,7 @@ from typing import Literal
 
 from troupe.core.poll_stats import CompareRow, PollChange, PollResult, format_share, poll_changes
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
-from troupe.sessions.transcript import ROLE_TAGS, Entry, SectionBlock, Transcript
+from troupe.sessions.transcript import ROLE_TAGS, Entry, ModeratorNote, SectionBlock, StarredQuote, Transcript
 
 PALETTE = [
     "#1f77b4",
@@ -338,7 +338,27 @@ def render_html(t: Transcript, *, generated_at: datetime | None = None) -> str:
     changes = {c.after.seq: c for c in poll_changes(t.polls)}
     for section in t.sections:
         body.append(_section(section, colours, changes, t.run_dir))
+    body.append(moderator_html(t.highlights, t.notes))
     return page(info.title, info.language, "\n".join(body))
+
+
+def moderator_html(highlights: Sequence[StarredQuote], notes: Sequence[ModeratorNote]) -> str:
+    """The "Highlights" section and the "Moderator notes" appendix (the moderator's marks)."""
+    parts: list[str] = []
+    if highlights:
+        parts.append('<section id="highlights"><h2>Highlights</h2><p class="small">Starred by the moderator.</p><ul>')
+        for h in highlights:
+            tag = f' <span class="small">[{esc(h.tag)}]</span>' if h.tag else ""
+            parts.append(f"<li>#{h.target} <strong>{esc(h.speaker)}</strong>{tag}: “{esc(h.text)}”</li>")
+        parts.append("</ul></section>")
+    if notes:
+        parts.append(
+            '<section id="moderator-notes"><h2>Moderator notes</h2>'
+            '<p class="small">Private to the moderator: no participant saw them.</p><ul>'
+        )
+        parts += [f"<li>#{n.seq} <em>{esc(n.author)}</em>: {esc(n.text)}</li>" for n in notes]
+        parts.append("</ul></section>")
+    return "\n".join(parts)
 
 
 def _section(

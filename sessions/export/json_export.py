@@ -56,6 +56,11 @@ def export_dict(t: Transcript, *, generated_at: datetime | None = None) -> dict[
         "guide": info.guide,
         "personas": [{"name": name, **info.cards.get(name, {})} for name in info.personas],
         "polls": [_poll(p) for p in t.polls],
+        "highlights": [
+            {"seq": h.seq, "target": h.target, "speaker": h.speaker, "text": h.text, "tag": h.tag, "by": "moderator"}
+            for h in t.highlights
+        ],
+        "moderator_notes": [{"seq": n.seq, "ts": n.ts, "author": n.author, "text": n.text} for n in t.notes],
         "thoughts_included": t.include_thoughts,
         "thoughts_omitted": 0 if t.include_thoughts else t.thought_count,
         "events": [e.to_json_dict() for e in t.visible_events()],

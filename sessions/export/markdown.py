@@ -12,7 +12,7 @@ from datetime import datetime
 
 from troupe.core.poll_stats import CompareRow, PollChange, PollResult, format_share, poll_changes
 from troupe.sessions.export.common import SIMULATED_NOTICE, provenance, session_facts
-from troupe.sessions.transcript import ROLE_TAGS, Entry, SectionBlock, Transcript
+from troupe.sessions.transcript import ROLE_TAGS, Entry, ModeratorNote, SectionBlock, StarredQuote, Transcript
 
 
 def md_escape(text: str) -> str:
@@ -68,7 +68,24 @@ def render_markdown(t: Transcript, *, generated_at: datetime | None = None) -> s
     changes = {c.after.seq: c for c in poll_changes(t.polls)}
     for section in t.sections:
         out += _section(section, changes)
+    out += moderator_markdown(t.highlights, t.notes)
     return "\n".join(out).rstrip() + "\n"
+
+
+def moderator_markdown(highlights: Sequence[StarredQuote], notes: Sequence[ModeratorNote]) -> list[str]:
+    """The "Highlights" section and the "Moderator notes" appendix (the moderator's marks)."""
+    out: list[str] = []
+    if highlights:
+        out += ["## Highlights", "", "_Starred by the moderator._", ""]
+        for h in highlights:
+            tag = f" `{md_escape(h.tag)}`" if h.tag else ""
+            out.append(f"- #{h.target} **{md_escape(h.speaker)}**{tag}: “{md_escape(' '.join(h.text.split()))}”")
+        out.append("")
+    if notes:
+        out += ["## Moderator notes", "", "_Private to the moderator: no participant saw them._", ""]
+        out += [f"- #{n.seq} _{md_escape(n.author)}_: {md_escape(' '.join(n.text.split()))}" for n in notes]
+        out.append("")
+    return out
 
 
 def _section(section: SectionBlock, changes: dict[int, PollChange]) -> list[str]:

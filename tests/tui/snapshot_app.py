@@ -22,6 +22,7 @@ from troupe.core.llm.scripted import ScriptedBackend, _Writer
 from troupe.core.llm.structured import to_json_text
 from troupe.core.polls import PollSpec
 from troupe.personas.model import Persona
+from troupe.sessions.guide import Guide
 from troupe.sessions.session import Session
 from troupe.tui.app import TroupeApp
 
@@ -112,10 +113,10 @@ def home_app(runs_dir: Path) -> TroupeApp:
     return TroupeApp(config)
 
 
-def session_app(run_dir: Path, personas: int, script: Script) -> TroupeApp:
+def session_app(run_dir: Path, personas: int, script: Script, guide: Guide | None = None) -> TroupeApp:
     async def opener(cfg):  # type: ignore[no-untyped-def]
         session = await Session.start(
-            make_guide(), make_cards(personas), StableScripted(), run_dir, seed=SEED, clock=cfg.clock
+            guide or make_guide(), make_cards(personas), StableScripted(), run_dir, seed=SEED, clock=cfg.clock
         )
         await script(session)
         return session
@@ -145,3 +146,26 @@ async def a_poll(session: Session) -> None:
 
 async def first_section_opened(session: Session) -> None:
     await session.step()
+
+
+def guided_guide() -> Guide:
+    """The snapshot guide with what the guide sidebar shows: goals, durations, probes."""
+    data = make_guide().model_dump(exclude_none=True)
+    first = data["sections"][0]
+    first.update(
+        goal="Learn what a normal lunch looks like before any concept is shown",
+        duration_min=8,
+        probes=["What would make you switch?", "Who decides what you eat at lunch?", "What did you have yesterday?"],
+    )
+    data["sections"][1]["duration_min"] = 15
+    data["sections"][2]["duration_min"] = 5
+    return Guide.model_validate(data)
+
+
+async def starred_and_noted(session: Session) -> None:
+    await session.step()
+    await session.step()
+    says = [e for e in session.events if e.type == "say"]
+    session.highlight(says[0].seq, "habits")
+    session.highlight(says[-1].seq)
+    session.note("Tom sounds price-sensitive: probe in the concept section")

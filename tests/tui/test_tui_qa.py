@@ -200,7 +200,7 @@ async def test_moves_against_conformity_have_keys_on_the_selected_persona(guide,
         screen = await session_screen(pilot)
         await pilot.press("escape")
         selected = screen.grid.selected.persona
-        await pilot.press("h")  # hold back the selected persona
+        await pilot.press("b")  # hold back the selected persona
         await settle(pilot)
         held = [e for e in events_of(run_dir) if e.type == "agent_held"]
         assert [e.agent for e in held] == [selected] and held[0].rounds == 2

@@ -156,7 +156,12 @@ async def test_every_slash_command_runs_its_verb(guide, cards, tmp_path):
         for verb in VERBS:
             if verb.command:
                 await submit(pilot, f"/{verb.command} {'Tom' if verb.needs_argument else ''}".strip())
-        expected = [(v.name, "Tom Becker" if v.needs_argument else "") for v in VERBS if v.command]
+        # a persona's name is resolved (Tom → Tom Becker); any other argument (/note TEXT) is kept
+        expected = [
+            (v.name, ("Tom Becker" if v.name_argument else "Tom") if v.needs_argument else "")
+            for v in VERBS
+            if v.command
+        ]
         assert ran == expected
 
 

@@ -117,8 +117,10 @@ async def test_persona_detail_shows_card_memory_answers_and_airtime(guide, cards
         detail = app.screen
         assert isinstance(detail, PersonaDetailScreen)
         airtime = plain(detail.query_one("#detail-airtime").content)
-        says = [e for e in events_of(tmp_path / "run") if isinstance(e, ev.Say) and e.agent == "Maria Lopez"]
-        assert f"{sum(len(e.text) for e in says):,} characters" in airtime
+        from troupe.core.dynamics import airtime as airtime_of
+
+        row = next(r for r in airtime_of(events_of(tmp_path / "run")).rows if r.agent == "Maria Lopez")
+        assert f"{row.words:,} words · {row.share:.0%} of the room" in airtime  # /dynamics' numbers
         assert "Is it tasty?" in plain(detail.query_one("#detail-answers").content, width=160)
         assert "You are Maria Lopez" in plain(detail.query_one("#detail-card").content)
         await pilot.press("escape")

@@ -84,3 +84,23 @@ def test_confirm_next_section_in_keys_mode(snap_compare, tmp_path):
 
     app = apps.session_app(tmp_path / "run", 4, apps.first_section_opened)
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def test_guide_sidebar_at_140x42(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await _ready_with_panel_keys(pilot)
+        await pilot.press("g")
+        await pilot.pause()
+
+    app = apps.session_app(tmp_path / "run", 4, apps.starred_and_noted, apps.guided_guide())
+    assert snap_compare(app, terminal_size=(140, 42), run_before=run_before)
+
+
+def test_highlights_dialog(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await _ready_with_panel_keys(pilot)
+        await pilot.press("h")
+        await pilot.pause()
+
+    app = apps.session_app(tmp_path / "run", 4, apps.starred_and_noted)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from ..verbs import BY_NAME, VERBS, Verb
 from .confirm import ConfirmDialog
 from .export import ExportDialog, ExportRequest, export_problem
 from .help import HelpScreen
+from .highlights import HighlightsScreen
 from .persona_detail import PersonaDetail, PersonaDetailScreen
 from .poll import PollDialog
 from .poll_results import PollResultsScreen
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
     from ..palette import SpeakerPalette
     from ..session_api import ModeratedSession
     from ..widgets.control_bar import ControlBar
+    from ..widgets.feed import Feed
+    from ..widgets.find_bar import FindBar
+    from ..widgets.guide_sidebar import GuideSidebar
     from ..widgets.persona_grid import PersonaGrid
 
 
@@ -61,10 +66,15 @@ class ModeratorVerbs:
         _asked_polls: set[str]
         grid: PersonaGrid
         control_bar: ControlBar
+        feed: Feed
+        find_bar: FindBar
+        sidebar: GuideSidebar
+        show_guide: bool
         app: Any
 
         def flush(self) -> None: ...
         def _refresh_state(self) -> None: ...
+        def _relayout(self) -> None: ...
         def _update_status(self) -> None: ...
         def notify(self, message: str, **kwargs: Any) -> None: ...
         def run_worker(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -443,8 +453,11 @@ class ModeratorVerbs:
             command.cursor_position = len(prefix)
 
     def open_details(self, name: str) -> None:
+        from troupe.core.dynamics import airtime
+
         state = self.session.state
         agent = state.agents[name]
+        row = next((r for r in airtime(self.session.events).rows if r.agent == name), None)
         self.app.push_screen(
             PersonaDetailScreen(
                 PersonaDetail(
@@ -452,9 +465,9 @@ class ModeratorVerbs:
                     colour=self.palette.colour(name),
                     memory_summary=self.session.memory_summary(name),
                     answers=answers_by(self.session.events, name),
-                    turns=agent.turns,
-                    airtime_chars=agent.airtime_chars,
-                    room_airtime_chars=sum(a.airtime_chars for a in state.agents.values()),
+                    turns=row.turns if row else 0,
+                    words=row.words if row else 0,
+                    share=row.share if row else 0.0,
                     paused=agent.paused,
                     muted=agent.muted,
                 )
@@ -544,6 +557,82 @@ class ModeratorVerbs:
 
     def verb_branch(self, seq: str) -> None:
         self.branch_here(seq)
+
+    def verb_star(self, argument: str) -> None:
+        """``/star [SEQ] [tag]``; without a SEQ (and from ``*``): the selected persona's latest
+        line, else the room's latest."""
+        first, _, tag = argument.strip().partition(" ")
+        if first.isdigit():
+            target: int | None = int(first)
+        else:
+            target, tag = self._latest_line(), argument.strip()
+        if target is None:
+            self.notify("Nothing to star yet: nobody has spoken.", title="Star", severity="warning")
+            return
+        if self._log_moderator_mark(lambda: self.session.highlight(target, tag or None), "Star"):
+            self.notify(f"#{target} starred" + (f" [{tag.strip()}]" if tag.strip() else ""), timeout=3, markup=False)
+
+    def _latest_line(self) -> int | None:
+        """The seq of the selected persona's latest ``say`` (else anyone's): what ``*`` stars."""
+        name = self._selected()
+        says = [e for e in self.session.events if e.type == "say"]
+        mine = [e for e in says if getattr(e, "agent", None) == name]
+        latest = (mine or says)[-1:]
+        return latest[0].seq if latest else None
+
+    def verb_highlights(self, _: str) -> None:
+        from troupe.sessions.transcript import starred
+
+        self.app.push_screen(HighlightsScreen(starred(self.session.events)), self._jump_to)
+
+    def _jump_to(self, seq: int | None) -> None:
+        if seq is None:
+            return
+        self.flush()
+        if not self.feed.jump_to(seq):
+            self.notify(f"#{seq} is not shown in the feed.", title="Highlights", severity="warning")
+
+    def verb_guide(self, _: str) -> None:
+        self.show_guide = not self.show_guide
+        self._relayout()
+        if self.show_guide and not self.sidebar.display:
+            self.notify("The guide sidebar needs a wider terminal (120 columns or more).", title="Guide", timeout=4)
+
+    def verb_probe(self, number: str) -> None:
+        from troupe.sessions.guide_status import guide_status
+
+        events = self.session.events
+        now = datetime.fromisoformat(events[-1].ts.replace("Z", "+00:00")) if events else datetime.now(timezone.utc)
+        left = guide_status(self.session.guide, events, now).probes_left
+        index = int(number) - 1 if number.strip().isdigit() else 0
+        if not 0 <= index < len(left):
+            self.notify("No such unused probe in this section.", title="Probe", severity="warning")
+            return
+        self.fire_probe(left[index])
+
+    @work(exit_on_error=False, group="turns", description="firing a probe")
+    async def fire_probe(self, text: str) -> None:
+        async with self._turn():
+            await self.session.probe(text)
+
+    def verb_find(self, text: str) -> None:
+        self.find_bar.open(text)
+
+    def verb_note(self, text: str) -> None:
+        if self._log_moderator_mark(lambda: self.session.note(text), "Note"):
+            self.notify("Noted (private: the panel never sees it).", timeout=3)
+
+    def _log_moderator_mark(self, record: Callable[[], object], title: str) -> bool:
+        """Log a highlight or a note; a refusal (no such seq, session ended) is a notice."""
+        from troupe.core.errors import TroupeError
+
+        try:
+            record()
+        except TroupeError as exc:
+            self.notify(exc.message, title=title, severity="error", markup=False)
+            return False
+        self.flush()
+        return True
 
     def verb_help(self, _: str) -> None:
         self.action_help()

@@ -28,8 +28,9 @@ class PersonaDetail:
     memory_summary: str
     answers: list[tuple[PollResult, Answer]] = field(default_factory=list)
     turns: int = 0
-    airtime_chars: int = 0
-    room_airtime_chars: int = 0
+    words: int = 0
+    share: float = 0.0
+    """Share of the room's words (``core/dynamics.py``: the numbers of the panes and /dynamics)."""
     paused: bool = False
     muted: bool = False
 
@@ -49,10 +50,10 @@ def _traits(traits: dict[str, Any]) -> Table:
 
 
 def airtime_line(detail: PersonaDetail) -> Text:
-    share = detail.airtime_chars / detail.room_airtime_chars if detail.room_airtime_chars else 0.0
     flags = " · paused" if detail.paused else ""
     flags += " · muted" if detail.muted else ""
-    return Text(f"{detail.turns} turns · {detail.airtime_chars:,} characters spoken · {share:.0%} of the room{flags}")
+    turns = f"{detail.turns} turn{'' if detail.turns == 1 else 's'}"
+    return Text(f"{turns} · {detail.words:,} words · {detail.share:.0%} of the room{flags}")
 
 
 class PersonaDetailScreen(ModalScreen[None]):

@@ -20,13 +20,14 @@ from typing import Any
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker
 
 from troupe.core import events as ev
 from troupe.core.budget import projection_text
+from troupe.core.errors import TroupeError
 from troupe.core.events import Event
 from troupe.core.poll_stats import collect_polls
 
@@ -36,9 +37,12 @@ from ..config import TuiConfig
 from ..palette import SpeakerPalette
 from ..session_api import ModeratedSession
 from ..verbs import BY_COMMAND, QUIT_TOOLTIP
+from ..widgets import guide_sidebar
 from ..widgets.control_bar import CommandInput, ControlBar
 from ..widgets.dynamics_panel import DynamicsPanel
-from ..widgets.feed import Feed
+from ..widgets.feed import Feed, find_in
+from ..widgets.find_bar import FindBar
+from ..widgets.guide_sidebar import GuideSidebar
 from ..widgets.persona_grid import PersonaGrid
 from ..widgets.persona_pane import PersonaPane
 from ..widgets.session_header import HeaderInfo, SessionHeader, format_elapsed
@@ -49,6 +53,8 @@ HISTORY_CHUNK = 250
 """Past events drawn per tick when a run opens, so a long run never freezes the screen."""
 REWRAP_DELAY = 0.25
 """Seconds after the last resize before the feed is re-wrapped to its new width."""
+OBSERVER_POLL = 0.5
+"""Seconds between two looks at the observers' inbox (``sessions/observers.py``)."""
 FREEZE_EVERY = 2000
 """Events drawn between two ``gc.freeze()`` calls (see :meth:`SessionScreen._settle_memory`)."""
 
@@ -61,6 +67,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", id="troupe.session.quit", priority=True, tooltip=QUIT_TOOLTIP),
     ]
+    AUTO_FOCUS = "#command"
+    """The screen opens typing in the control bar (never with a pane, or the sidebar, focused)."""
 
     def __init__(self, session: ModeratedSession, config: TuiConfig) -> None:
         super().__init__(id="session")
@@ -81,6 +89,14 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self._last_error_notice: str | None = None
         self._asked_polls: set[str] = set()
         """Ids of the polls asked from the poll dialog that are still running."""
+        self.found: list[int] = []
+        """The seqs of the feed entries matching the search (the find bar), in feed order."""
+        self.found_at: int | None = None
+        """The match shown (highlighted) now."""
+        self._airtime_at = -1
+        """The log's last seq when the panes' airtime was last computed."""
+        self.show_guide = False
+        """The guide sidebar is on (g); it folds away below ``guide_sidebar.MIN_SCREEN_WIDTH``."""
 
     # -- composition ---------------------------------------------------------------
 
@@ -90,11 +106,14 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             PersonaPane(name, card.descriptor, self.palette.colour(name), history=self.config.pane_history, index=i)
             for i, (name, card) in enumerate(self.session.cards.items())
         ]
-        with Vertical(id="main"):
-            yield PersonaGrid(panes)
-            yield DynamicsPanel()
-            sections = getattr(self.session.guide, "sections", [])
-            yield Feed(self.palette, goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)})
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield PersonaGrid(panes)
+                yield DynamicsPanel()
+                sections = getattr(self.session.guide, "sections", [])
+                yield Feed(self.palette, goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)})
+                yield FindBar()
+            yield GuideSidebar()
         yield ControlBar(self.names)
         yield Footer(compact=True)
 
@@ -105,6 +124,10 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     @property
     def feed(self) -> Feed:
         return self.query_one(Feed)
+
+    @property
+    def find_bar(self) -> FindBar:
+        return self.query_one(FindBar)
 
     @property
     def control_bar(self) -> ControlBar:
@@ -118,6 +141,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self._fold_into_panes(self.session.events)
         self._refresh_state()
         self.set_interval(self.config.flush_interval, self.flush, name="flush")
+        self.set_interval(OBSERVER_POLL, self._pick_up_observer_notes, name="observers")
         if not self.config.freeze_elapsed:
             self.set_interval(1.0, self._tick, name="elapsed")
         self.control_bar.input.focus()
@@ -139,9 +163,36 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         if self.history_loaded and self.feed.needs_rewrap():
             self.load_history(self._drawn_upto)
 
+    @property
+    def sidebar(self) -> GuideSidebar:
+        return self.query_one(GuideSidebar)
+
     def _relayout(self) -> None:
         # header, control bar and footer take one row each; the grid and the feed share the rest
-        self.grid.apply_plan(self.size.width, max(1, self.size.height - 3))
+        shown = self.show_guide and self.size.width >= guide_sidebar.MIN_SCREEN_WIDTH
+        if self.sidebar.display != shown:  # (setting it moves the focus: only on a change)
+            self.sidebar.display = shown
+        self.grid.apply_plan(self.size.width - (guide_sidebar.WIDTH if shown else 0), max(1, self.size.height - 3))
+        if shown:
+            self._update_sidebar()
+
+    def _update_sidebar(self) -> None:
+        """Draw where the session stands in its guide (``sessions/guide_status.py``)."""
+        from troupe.sessions.guide_status import guide_status
+
+        guide = getattr(self.session, "guide", None)
+        events = self.session.events
+        if guide is None or not events or not self.sidebar.display:
+            return
+        if self.config.freeze_elapsed:  # snapshots: the clocks stand at the latest event
+            now = datetime.fromisoformat(events[-1].ts.replace("Z", "+00:00"))
+        else:
+            now = self.config.clock.now()
+        self.sidebar.show(guide_status(guide, events, now, seed=getattr(self.session, "seed", 0)))
+
+    @on(GuideSidebar.ProbeChosen)
+    def _probe_chosen(self, message: GuideSidebar.ProbeChosen) -> None:
+        self.fire_probe(message.text)
 
     # -- drawing what the engine reports ---------------------------------------------
 
@@ -169,6 +220,13 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self.history_loaded = True
         self._settle_memory(len(past))
         self.flush()
+
+    def _pick_up_observer_notes(self) -> None:
+        """Log what observers (``troupe watch``) put in the run's inbox: ``observer_note``."""
+        try:
+            self.session.pick_up_observer_notes()
+        except TroupeError as exc:  # e.g. the session ended meanwhile: nothing more is logged
+            self.notify(exc.message, title="Observer note", severity="warning", markup=False)
 
     def flush(self) -> None:
         """Draw everything the bridge recorded since the last flush (timer, ~10 Hz)."""
@@ -210,19 +268,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             gc.freeze()
 
     def _fold_into_panes(self, events: Iterable[Event]) -> None:
-        for event in events:
-            if isinstance(event, (ev.Say, ev.Think, ev.Pass, ev.Error)) and event.agent:
-                pane = self.grid.pane(event.agent)
-                if pane is None:
-                    continue
-                if isinstance(event, ev.Say):
-                    pane.add_said(event.text, event.feeling)
-                elif isinstance(event, ev.Think):
-                    pane.add_thought(event.text)
-                elif isinstance(event, ev.Pass):
-                    pane.add_pass()
-                elif not event.recovered:
-                    pane.set_activity("error", None)
+        self.grid.fold(events)
 
     def _announce(self, event: Event) -> None:
         """Notices for the events the moderator must not miss in a busy feed."""
@@ -255,6 +301,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             poll = next((p for p in collect_polls(self.session.events) if p.poll_id == event.poll_id), None)
             if poll is not None:
                 self.poll_closed_notice(poll)
+        elif isinstance(event, ev.ObserverNote):
+            self.notify(event.text, title=f"Note from {event.observer}", timeout=10, markup=False)
         elif isinstance(event, ev.SessionEnded):
             self.auto = False
             self.notify("The session has ended. e exports it; ctrl+q quits.", title="Session ended")
@@ -276,6 +324,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             pane = self.grid.pane(name)
             if pane is not None:
                 pane.set_flags(paused=agent.paused, muted=agent.muted, turns=agent.turns)
+        self._show_airtime()
         self.query_one(SessionHeader).show(
             HeaderInfo(
                 title=state.title,
@@ -293,6 +342,23 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             ),
             self._elapsed(),
         )
+        self._update_sidebar()
+
+    def _show_airtime(self) -> None:
+        """Turns, words and share on each pane, and who is silent this section: computed from
+        the log by ``core/dynamics.py`` (once per new event, not per redraw)."""
+        from troupe.core.dynamics import airtime, silent_in_section
+
+        events = self.session.events
+        last = events[-1].seq if events else 0
+        if last == self._airtime_at:
+            return
+        self._airtime_at = last
+        silent = set(silent_in_section(events))
+        for row in airtime(events).rows:
+            pane = self.grid.pane(row.agent)
+            if pane is not None:
+                pane.set_airtime(row.turns, row.words, row.share, silent=row.agent in silent)
 
     def _elapsed(self) -> str:
         if self.config.freeze_elapsed:
@@ -306,6 +372,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
 
     def _tick(self) -> None:
         self.query_one(SessionHeader).show(elapsed=self._elapsed())
+        self._update_sidebar()
 
     def _update_status(self) -> None:
         parts = []
@@ -354,6 +421,35 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             command = self.control_bar.input
             self.set_focus(command)
             command.insert_text_at_cursor(event.character)
+
+    # -- searching the feed (the find bar) ----------------------------------------------
+
+    @on(FindBar.Search)
+    def _search(self, message: FindBar.Search) -> None:
+        """Go to a match of the find bar's text: the latest (step 0), or the next older (−1)
+        or newer (+1) one from the match shown, wrapping; it is drawn highlighted."""
+        feed = self.feed
+        self.found = [seq for seq in find_in(feed.rows, message.query) if feed.line_y(seq) is not None]
+        if not self.found:
+            self.found_at = None
+            feed.mark(None)
+            self.find_bar.show_count(None, 0)
+            return
+        if message.step == 0 or self.found_at not in self.found:
+            index = len(self.found) - 1
+        else:
+            index = (self.found.index(self.found_at) + message.step) % len(self.found)
+        self.found_at = self.found[index]
+        feed.mark(self.found_at, message.query)
+        y = feed.line_y(self.found_at) or 0
+        feed.scroll_to(y=max(0, y - feed.scrollable_content_region.height // 3), animate=False, immediate=True)
+        self.find_bar.show_count(index, len(self.found))
+
+    @on(FindBar.Closed)
+    def _search_closed(self) -> None:
+        self.found, self.found_at = [], None
+        self.feed.mark(None)
+        self.set_focus(self.grid.selected or self.control_bar.input)
 
     @on(CommandInput.Leave)
     def _leave_input(self) -> None:

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.style import StyleType
 from rich.text import Text
+from textual.strip import Strip
 from textual.widgets import RichLog
 
 from troupe.core import events as ev
@@ -24,6 +26,8 @@ from .. import palette as pal
 from ..palette import SpeakerPalette
 from ..text import visible as v
 
+MATCH_STYLE = "bold black on #e5c07b"
+"""How a search match is shown in the feed."""
 LABEL_WIDTH = 12
 PREFIX_WIDTH = 5 + 1 + LABEL_WIDTH + 1
 """``" 1234 MODERATOR    "``: the sequence number, the speaker, then the text."""
@@ -56,6 +60,20 @@ def layout_row(row: FeedRow, console: Console, width: int) -> Text:
             head.append("\n" + " " * PREFIX_WIDTH)
         head.append_text(line)
     return head
+
+
+def row_text(row: FeedRow) -> str:
+    """The plain text a search looks in: the speaker's label and the entry's text."""
+    return f"{row.label} {row.body.plain}"
+
+
+def find_in(rows: Mapping[int, FeedRow], query: str) -> list[int]:
+    """The seqs of the rows containing ``query``: plain text, case-insensitive (never a
+    pattern nor markup: ``[b]`` or ``.*`` are looked for as typed), in feed order."""
+    needle = query.strip().casefold()
+    if not needle:
+        return []
+    return sorted(seq for seq, row in rows.items() if needle in row_text(row).casefold())
 
 
 def _short(name: str) -> str:
@@ -161,6 +179,15 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
         return FeedRow(event.seq, "·", pal.SYSTEM, Text("session paused", style=pal.SYSTEM))
     if isinstance(event, ev.SessionResumed):
         return FeedRow(event.seq, "·", pal.SYSTEM, Text("session resumed", style=pal.SYSTEM))
+    if isinstance(event, ev.Highlight):
+        tag = f"  [{v(event.tag)}]" if event.tag else ""
+        return FeedRow(event.seq, "★ STARRED", pal.POLL, Text.assemble(f"#{event.target}", (tag, "dim")))
+    if isinstance(event, ev.Note):  # the moderator's own note: nobody in the room sees it
+        return FeedRow(event.seq, "NOTE", pal.SYSTEM, Text.assemble(("(private) ", "dim"), (v(event.text), "italic")))
+    if isinstance(event, ev.ObserverNote):
+        return FeedRow(
+            event.seq, "OBSERVER", pal.STIMULUS, Text.assemble((f"{v(event.observer)}: ", "bold"), v(event.text))
+        )
     if isinstance(event, ev.SessionEnded):
         return FeedRow(event.seq, "SESSION", pal.SYSTEM, Text(v(f"ended ({event.reason})"), style="bold"))
     return None
@@ -191,6 +218,12 @@ class Feed(RichLog):
         """How many events the feed has drawn (tests and the benchmark read it)."""
         self.wrapped_at = 0
         """The width the lines were wrapped to (0: nothing drawn yet)."""
+        self.line_of: dict[int, int] = {}
+        """Event seq → the (absolute) line its entry starts on; see :meth:`line_y`."""
+        self.rows: dict[int, FeedRow] = {}
+        """Event seq → its row as drawn (search reads the plain text)."""
+        self.marked: int | None = None
+        """The entry showing the search's current match."""
 
     def needs_rewrap(self) -> bool:
         """Whether the lines were wrapped to another width than the feed has now."""
@@ -200,6 +233,9 @@ class Feed(RichLog):
     def clear(self) -> RichLog:
         self.shown = 0
         self.wrapped_at = 0
+        self.line_of.clear()
+        self.rows.clear()
+        self.marked = None
         return super().clear()
 
     def add_events(self, events: Iterable[Event]) -> None:
@@ -212,8 +248,61 @@ class Feed(RichLog):
         for event in events:
             row = feed_row(event, self.palette, self.goals)
             if row is not None:
+                self.line_of[row.seq] = len(self.lines) + self._start_line
+                self.rows[row.seq] = row
                 self.write(layout_row(row, console, width), width=width, scroll_end=False)
                 self.shown += 1
                 wrote = True
         if wrote and follow:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
+
+    def line_y(self, seq: int) -> int | None:
+        """The line (in the feed's scroll coordinates) where event ``seq``'s entry starts, or
+        None when the feed does not show it (or it has scrolled out of the kept lines)."""
+        line = self.line_of.get(seq)
+        if line is None or line < self._start_line:
+            return None
+        return line - self._start_line
+
+    def jump_to(self, seq: int) -> bool:
+        """Scroll so that event ``seq`` is at the top of the feed (``False``: not shown)."""
+        y = self.line_y(seq)
+        if y is None:
+            return False
+        self.scroll_to(y=y, animate=False, immediate=True)
+        return True
+
+    def mark(self, seq: int | None, query: str = "") -> None:
+        """Show ``query`` highlighted in event ``seq``'s entry (the search's current match);
+        the entry marked before is drawn plain again. ``None`` unmarks."""
+        previous, self.marked = self.marked, None
+        if previous is not None:
+            self._redraw(previous, "")
+        if seq is not None and self._redraw(seq, query):
+            self.marked = seq
+
+    def _redraw(self, seq: int, query: str) -> bool:
+        """Draw ``seq``'s entry again in place (the same lines: only styles change)."""
+        y, row = self.line_y(seq), self.rows.get(seq)
+        if y is None or row is None or not self.wrapped_at:
+            return False
+        body = row.body.copy()
+        needle = query.strip().casefold()
+        if needle:
+            text, start = body.plain.casefold(), 0
+            while (at := text.find(needle, start)) >= 0:
+                body.stylize(MATCH_STYLE, at, at + len(needle))
+                start = at + len(needle)
+        width = self.wrapped_at
+        console = self.app.console
+        rendered = layout_row(FeedRow(row.seq, row.label, row.label_style, body), console, width)
+        options = console.options.update(overflow="ignore", no_wrap=True).update_width(width)
+        strips = Strip.from_lines(list(Segment.split_lines(console.render(rendered, options))))
+        for strip in strips:
+            strip.adjust_cell_length(width)
+        if y + len(strips) > len(self.lines):
+            return False
+        self.lines[y : y + len(strips)] = strips
+        self._line_cache.clear()
+        self.refresh()
+        return True

@@ -12,6 +12,9 @@ from collections.abc import Iterable
 from textual.binding import Binding
 from textual.containers import Container
 
+from troupe.core import events as ev
+from troupe.core.events import Event
+
 from ..layout import GridPlan, plan_grid
 from ..verbs import panel_bindings
 from .persona_pane import PersonaPane
@@ -56,6 +59,23 @@ class PersonaGrid(Container, can_focus=False):
 
     def pane(self, name: str) -> PersonaPane | None:
         return next((p for p in self._panes if p.persona == name), None)
+
+    def fold(self, events: Iterable[Event]) -> None:
+        """Show the personas' turns among ``events`` in their panes (the session screen and
+        the watch screen draw the panes from the log the same way)."""
+        for event in events:
+            if isinstance(event, (ev.Say, ev.Think, ev.Pass, ev.Error)) and event.agent:
+                pane = self.pane(event.agent)
+                if pane is None:
+                    continue
+                if isinstance(event, ev.Say):
+                    pane.add_said(event.text, event.feeling)
+                elif isinstance(event, ev.Think):
+                    pane.add_thought(event.text)
+                elif isinstance(event, ev.Pass):
+                    pane.add_pass()
+                elif not event.recovered:
+                    pane.set_activity("error", None)
 
     def apply_plan(self, width: int, height: int) -> GridPlan:
         """Lay the panes out for a region of ``width`` × ``height`` shared with the feed."""

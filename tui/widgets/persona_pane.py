@@ -73,6 +73,8 @@ class PersonaPane(Widget, can_focus=True):
         self.partial: str | None = None
         self.feeling: str | None = None
         self.turns = 0
+        self.airtime: tuple[int, int, float, bool] = (0, 0, 0.0, False)
+        """Turns, words, share of the room's words, silent this section (``set_airtime``)."""
         self.said: deque[str] = deque(maxlen=history)
         self.thoughts: deque[str] = deque(maxlen=2)
         self.quiet: str | None = None
@@ -117,8 +119,18 @@ class PersonaPane(Widget, can_focus=True):
             self.paused, self.muted, self.turns = paused, muted, turns
             self.set_class(paused, "-paused")
             self.set_class(muted, "-muted")
-            self.border_subtitle = f"{turns} turn{'s' if turns != 1 else ''}" if turns else ""
             self.refresh()
+
+    def set_airtime(self, turns: int, words: int, share: float, *, silent: bool) -> None:
+        """Who is talking, from ``core/dynamics.py`` (the numbers of ``/dynamics`` and the
+        details screen): turns, words and share of the room's words; and whether the persona
+        has not spoken yet in this section."""
+        parts = [f"{turns} turn{'s' if turns != 1 else ''}", f"{words} words", f"{share:.0%}"] if turns else []
+        if silent:
+            parts.append("silent this section")
+        self.airtime = (turns, words, share, silent)
+        self.set_class(silent, "-silent")
+        self.border_subtitle = " · ".join(parts)
 
     def set_show_thoughts(self, show: bool) -> None:
         if show != self.show_thoughts:

@@ -1,0 +1,93 @@
+"""``troupe watch``: observers follow a live run read-only and pass notes to the moderator (issue 10)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.tui.test_tui_session import SIZE, app_for
+from tests.tui.tui_fixtures import events_of, session_screen, settle, submit
+from troupe.core import events as ev
+from troupe.core.llm.scripted import ScriptedBackend
+from troupe.sessions.observers import INBOX, read_inbox, send_note
+from troupe.sessions.session import Session
+from troupe.tui.watch import WatchApp, WatchScreen
+
+
+async def _watch_screen(pilot) -> WatchScreen:
+    for _ in range(200):
+        if isinstance(pilot.app.screen, WatchScreen) and pilot.app.screen.seen:
+            return pilot.app.screen
+        await pilot.pause(0.02)
+    raise AssertionError("no watch screen")
+
+
+async def _until(pilot, predicate, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("timed out")
+        await pilot.pause(0.05)
+
+
+async def test_two_watchers_follow_a_live_run_and_their_notes_reach_the_moderators_log(guide, cards, tmp_path):
+    app, run_dir = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await session_screen(pilot)
+        log_before = (run_dir / "events.jsonl").read_bytes()
+        ana, ben = WatchApp(run_dir, "Ana"), WatchApp(run_dir, "Ben")
+        async with ana.run_test(size=(140, 42)) as watch_a, ben.run_test(size=(80, 24)) as watch_b:
+            seen_a, seen_b = await _watch_screen(watch_a), await _watch_screen(watch_b)
+            await submit(pilot, "What do you drink at lunch?")
+            await settle(pilot)
+            said = [e for e in events_of(run_dir) if isinstance(e, ev.Say)]
+            await _until(watch_a, lambda: said[-1].seq in {e.seq for e in seen_a.seen})
+            await _until(watch_b, lambda: said[-1].seq in {e.seq for e in seen_b.seen})
+            assert "What do you drink at lunch?" in "\n".join(s.text for s in seen_a.feed.lines)
+            assert seen_a.grid.pane(said[-1].agent) is not None
+            # each observer passes a note: the moderator's app logs both (observer_note)
+            for watch, text in ((watch_a, "Ask Tom about price"), (watch_b, "Probe [b]taste[/b]")):
+                box = watch.app.screen.query_one("#observer-note")
+                box.value = text
+                box.focus()
+                await watch.press("enter")
+            assert [n.observer for n in read_inbox(run_dir)] == ["Ana", "Ben"]
+            await _until(pilot, lambda: len([e for e in events_of(run_dir) if isinstance(e, ev.ObserverNote)]) == 2)
+            await settle(pilot)
+            notes = [e for e in events_of(run_dir) if isinstance(e, ev.ObserverNote)]
+            assert [(n.observer, n.text) for n in notes] == [
+                ("Ana", "Ask Tom about price"),
+                ("Ben", "Probe [b]taste[/b]"),
+            ]
+            # the watchers see the notes come back through the log, and never wrote to it
+            await _until(watch_a, lambda: notes[-1].seq in {e.seq for e in seen_a.seen})
+        assert (run_dir / "events.jsonl").read_bytes().startswith(log_before)
+        assert [e.seq for e in events_of(run_dir)] == list(range(1, len(events_of(run_dir)) + 1))
+        assert "Probe [b]taste[/b]" in "\n".join(s.text for s in screen.feed.lines)
+
+
+async def test_a_resumed_session_never_logs_an_observer_note_twice(guide, cards, tmp_path):
+    run_dir = tmp_path / "run"
+    session = await Session.start(guide, cards, ScriptedBackend(seed=1), run_dir)
+    send_note(run_dir, "first", "Ana")
+    assert [e.text for e in session.pick_up_observer_notes()] == ["first"]
+    assert session.pick_up_observer_notes() == []
+    await session.aclose()
+    send_note(run_dir, "second", "Ben")
+    with open(run_dir / INBOX, "a", encoding="utf-8") as fh:
+        fh.write('{"text": "half-writ')  # a note being written is read next time
+    again = await Session.reopen(run_dir, ScriptedBackend(seed=1))
+    assert [(e.observer, e.text) for e in again.pick_up_observer_notes()] == [("Ben", "second")]
+    await again.end()
+    send_note(run_dir, "too late", "Ana")
+    assert again.pick_up_observer_notes() == []
+    await again.aclose()
+
+
+def test_troupe_watch_on_a_folder_without_a_run_is_bad_input(tmp_path, capsys):
+    from troupe.sessions.cli import build_parser, main
+
+    args = build_parser().parse_args(["watch", str(tmp_path), "--as", "Ana"])
+    assert (args.run_dir, args.observer) == (str(tmp_path), "Ana")
+    assert main(["watch", str(tmp_path / "nope")]) == 2
+    assert "no event log" in capsys.readouterr().err
