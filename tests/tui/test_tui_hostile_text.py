@@ -193,7 +193,8 @@ async def a_round(pilot: Pilot[Any], backend: Echo, text: str, via: str) -> None
     for event in said:
         pane = screen.grid.pane(event.agent)
         assert pane is not None and pane.said[-1] == event.text
-        assert f"“{visible(event.text)}”" in pane.text().plain  # all of it (drawn: what fits)
+        # all of it (drawn: what fits; a tab is one space in a pane)
+        assert f"“{visible(event.text).replace(chr(9), ' ')}”" in pane.text().plain
         assert pane.render().plain.splitlines()[-1] in pane.text().plain.splitlines()[-1]
         if event.feeling:
             assert visible(event.feeling) in pane.text().plain

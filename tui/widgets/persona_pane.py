@@ -200,7 +200,8 @@ class PersonaPane(Widget, can_focus=True):
         said = list(self.said)
         for age, text in enumerate(said):  # oldest first, like the feed: the newest is last
             fresh = age == len(said) - 1 and self.partial is None
-            parts += ["\n", (f"“{visible(text)}”", "" if fresh else QUIET)]
+            # a tab is one space in a pane (drawn, a tab's width would depend on where it falls)
+            parts += ["\n", (f"“{visible(text).replace(chr(9), ' ')}”", "" if fresh else QUIET)]
         return Content.assemble(*parts)
 
     def _fit(self, content: Content) -> Content:
