@@ -248,9 +248,10 @@ def number_bins(values: Sequence[float]) -> list[tuple[str, int, bool]]:
       largest: one bin per integer, empty ones included (``7``, ``8``, ``9``);
     * integers over a wider range: :data:`NUMBER_BINS` or fewer equal-width bins of whole
       numbers (``10–19``);
-    * other numbers: one bin per distinct value when there are at most :data:`NUMBER_BINS`
-      of them (``1.5``, ``2.5``), else :data:`NUMBER_BINS` equal-width bins, the last closed
-      (``2.5–3.25``).
+    * other numbers: one bin per distinct value when there are at most three of them
+      (``1.5``, ``2.5``), else a few equal-width bins — about the square root of the number of
+      answers, at most :data:`NUMBER_BINS` — the last closed (``2.5–3.25``): six different
+      answers are two or three bars, not six bars of one.
 
     The median's bin is marked: the bin where the answers, counted from the lowest, reach half
     (the bin of the lower median), so a median of 8.5 between the answers 8 and 9 marks 8.
@@ -275,11 +276,12 @@ def _bin_layout(values: Sequence[float]) -> tuple[list[str], list[float]]:
         width = math.ceil(span / NUMBER_BINS)
         starts = [lo + i * width for i in range(math.ceil(span / width))]
         return [f"{format_number(a)}–{format_number(a + width - 1)}" for a in starts], [a - 0.5 for a in starts[1:]]
-    if len(distinct) <= NUMBER_BINS:
+    if len(distinct) <= 3:
         return [format_number(v) for v in distinct], [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
-    step = (hi - lo) / NUMBER_BINS
-    bounds = [lo + i * step for i in range(NUMBER_BINS)] + [hi]
-    labels = [f"{format_number(bounds[i])}–{format_number(bounds[i + 1])}" for i in range(NUMBER_BINS)]
+    bins = min(NUMBER_BINS, max(2, math.ceil(math.sqrt(len(values)))))
+    step = (hi - lo) / bins
+    bounds = [lo + i * step for i in range(bins)] + [hi]
+    labels = [f"{format_number(bounds[i])}–{format_number(bounds[i + 1])}" for i in range(bins)]
     return labels, bounds[1:-1]
 
 

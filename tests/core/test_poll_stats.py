@@ -138,3 +138,13 @@ def test_bins_count_every_answer_once_and_mark_one_median(values: list[float]) -
     assert sum(count for _, count, _ in bins) == len(values)
     assert sum(1 for *_, median in bins if median) == 1
     assert len(bins) <= 12
+
+
+def test_six_different_decimal_answers_are_a_few_bars_not_six_bars_of_one() -> None:
+    """Issue 16's example: 0.1, 0.33, 1.8, 2.02, 2.31, 3.33 bottles a week."""
+    from troupe.core.poll_stats import number_bins
+
+    bins = number_bins([0.1, 0.33, 1.8, 2.02, 2.31, 3.33])
+    assert [(label, count) for label, count, _ in bins] == [("0.1–1.18", 2), ("1.18–2.25", 2), ("2.25–3.33", 2)]
+    assert [marked for *_, marked in bins] == [False, True, False]  # the median (1.8) is marked
+    assert [label for label, *_ in number_bins([1.5, 2.5, 1.5])] == ["1.5", "2.5"]  # few values: one bar each

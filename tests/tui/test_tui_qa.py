@@ -207,3 +207,29 @@ async def test_moves_against_conformity_have_keys_on_the_selected_persona(guide,
         await pilot.press("c")  # call on the quiet ones: a round for those with least airtime
         await settle(pilot)
         assert any(e.type == "quiet_called" for e in events_of(run_dir))
+
+
+async def test_a_question_typed_during_a_round_shows_as_queued_until_the_panel_hears_it(guide, cards, tmp_path):
+    from troupe.core.llm.scripted import ScriptedBackend
+
+    app, run_dir = app_for(guide, cards, tmp_path, backend=ScriptedBackend(seed=2, latency=1.5))
+    async with app.run_test(size=(140, 42)) as pilot:
+        screen = await session_screen(pilot)
+        await submit(pilot, "First: would you try it?")
+        for _ in range(100):  # the first round is under way
+            await pilot.pause(0.02)
+            if any(e.type == "moderator" for e in events_of(run_dir)):
+                break
+        await submit(pilot, "Second: [b]and at two euros?")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if "queued" in screen.control_bar._status:
+                break
+        assert "1 queued: “Second: [b]and at two euros?”" in screen.control_bar._status
+        assert "Second:" not in feed_text(screen)  # not logged, so not in the feed, until heard
+        await settle(pilot)
+        lines = [e for e in events_of(run_dir) if e.type in ("moderator", "say")]
+        second = next(i for i, e in enumerate(lines) if e.type == "moderator" and e.text.startswith("Second"))
+        first_seq = lines[0].seq
+        assert all(e.reply_to == first_seq for e in lines[1:second])  # the first round's answers first
+        assert "queued" not in screen.control_bar._status

@@ -36,6 +36,7 @@ from ..command_line import Ask, Command, Parsed, Speak
 from ..config import TuiConfig
 from ..palette import SpeakerPalette
 from ..session_api import ModeratedSession
+from ..text import one_line
 from ..verbs import BY_COMMAND, QUIT_TOOLTIP
 from ..widgets import guide_sidebar
 from ..widgets.control_bar import CommandInput, ControlBar
@@ -376,6 +377,9 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
 
     def _update_status(self) -> None:
         parts = []
+        queued = getattr(self.session, "queued", [])
+        if queued:  # typed during a round: logged (and in the feed) when the panel hears it
+            parts.append(f"✉ {len(queued)} queued: “{one_line(queued[0])[:40]}”")
         if self._queued:
             waiting = self.session.state.paused and not self.session.state.ended
             parts.append(f"‖ {self._queued} waiting" if waiting else f"⟳ {self._queued} running")

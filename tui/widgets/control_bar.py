@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from ..command_line import CommandError, CommandSuggester, Parsed, parse_line
+from ..text import plain
 
 PLACEHOLDER = "speak to the room · @Name ask one · /command (try /help) · esc: keys"
 TYPING_PAUSE_S = 2.0
@@ -144,7 +145,7 @@ class ControlBar(Horizontal):
     def set_status(self, text: str) -> None:
         if text != self._status:  # called on every flush: repaint only on change
             self._status = text
-            self.query_one("#run-status", Static).update(text)
+            self.query_one("#run-status", Static).update(plain(text))  # may quote the moderator: data
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
