@@ -43,9 +43,16 @@ class PollSpec(BaseModel):
     """Collect every answer in isolation before anyone hears anyone."""
     reveal: bool = True
     """After a private-first poll, tell the room the answers (to discuss them)."""
+    discuss: bool = False
+    """In a guide: once the results are revealed, a round in which the panel discusses them
+    (a ``moderator`` line with ``source="discuss_results"``, then one round)."""
 
     @model_validator(mode="after")
     def _check(self) -> PollSpec:
+        if self.discuss and not (self.private_first and self.reveal):
+            raise LocatedValueError(
+                ("discuss",), "a poll is discussed after its results are revealed: it needs private_first and reveal"
+            )
         if self.kind in ("single", "multi"):
             if not self.options:
                 raise LocatedValueError(("options",), f"a {self.kind} poll needs options")

@@ -28,7 +28,7 @@ from troupe.core.polls import PollSpec
 
 from .guide import Guide, StimulusSpec
 
-BeatKind = Literal["open", "stimulus", "round", "poll", "close"]
+BeatKind = Literal["open", "stimulus", "round", "poll", "discuss", "close"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,12 @@ def plan_guide(guide: Guide, *, seed: int = 0, rounds_cap: int | None = None) ->
         rounds = guide.rounds_for(section)
         if rounds_cap is not None:
             rounds = min(rounds, max(0, rounds_cap))
-        polls = [Beat(f"s{i}.poll.{p.id}", "poll", i, poll=p) for p in section.polls]
+        polls: list[Beat] = []
+        for p in section.polls:
+            polls.append(Beat(f"s{i}.poll.{p.id}", "poll", i, poll=p))
+            if p.discuss:  # the revealed results, then one round on them
+                polls.append(Beat(f"s{i}.discuss.{p.id}", "discuss", i, poll=p))
+                polls.append(Beat(f"s{i}.discuss.{p.id}.r0", "round", i, round=0))
         beats.append(Beat(f"s{i}.open", "open", i))
         stimuli = section.ordered_stimuli(seed)
         if stimuli:

@@ -439,6 +439,18 @@ class Session:
         elif beat.kind == "poll":
             assert beat.poll is not None
             await self._poll(beat.poll, beat=beat.key)
+        elif beat.kind == "discuss":
+            assert beat.poll is not None
+            revealed = [e for e in self.events if isinstance(e, PollRevealed) and e.poll_id == beat.poll.id]
+            if revealed:  # (a poll nobody could answer reveals nothing: there is nothing to discuss)
+                record(
+                    "moderator",
+                    text=discussion_prompt(revealed[-1]),
+                    to=None,
+                    source="discuss_results",
+                    poll_id=beat.poll.id,
+                    beat=beat.key,
+                )
         elif beat.kind == "close":
             record("section_ended", index=beat.section, skipped=False, beat=beat.key)
 
@@ -686,11 +698,7 @@ class Session:
                 f"poll {poll_id} has not been revealed" if poll_id else "no poll's results have been revealed yet"
             )
         poll = revealed[-1]
-        about = f"“{poll.question}”" if poll.question else poll.poll_id
-        text = (
-            f"You have all seen the results of the poll {about}. Discuss them: what surprises you, "
-            "and why do you think people answered differently?"
-        )
+        text = discussion_prompt(poll)
         async with self._lock:
             self._check_open()
             self.room.restart()
@@ -984,3 +992,13 @@ def _budget(total: int) -> PromptBudget:
 
 
 __all__ = ["AgentActivity", "AgentState", "Session", "SessionState", "minority_view"]
+
+
+def discussion_prompt(poll: PollRevealed) -> str:
+    """What the moderator says to open a discussion of a revealed poll (the key in the results
+    dialog, ``/discuss`` and a guide poll's ``discuss = true`` all say this)."""
+    about = f"“{poll.question}”" if poll.question else poll.poll_id
+    return (
+        f"You have all seen the results of the poll {about}. Discuss them: what surprises you, "
+        "and why do you think people answered differently?"
+    )

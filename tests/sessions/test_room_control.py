@@ -106,3 +106,27 @@ async def test_a_question_typed_during_a_round_is_logged_when_the_panel_hears_it
     assert all(e.seq < moderator_seqs[1] for e in session.events if e.type == "say" and e.reply_to == moderator_seqs[0])
     assert moderator_seqs[1] in replies
     await session.aclose()
+
+
+async def test_a_guide_poll_can_ask_for_a_discussion_of_its_revealed_results(tmp_path: Path) -> None:
+    data = guide_data()
+    data["sections"][1]["polls"][0]["discuss"] = True
+    guide = parse_guide(data)
+    session = await Session.start(guide, make_cards(), ScriptedBackend(), tmp_path / "run", clock=FixedClock())
+    await session.run_to_end()
+    events = session.events
+    revealed = next(e for e in events if e.type == "poll_revealed")
+    [opening] = [e for e in events if e.type == "moderator" and getattr(e, "source", None) == "discuss_results"]
+    assert opening.seq > revealed.seq and opening.poll_id == "intent" and "Would you buy it?" in opening.text
+    answers = [e for e in events if e.type == "say" and e.reply_to == opening.seq]
+    assert answers, "the panel discussed the results"
+    await session.aclose()
+
+
+def test_discuss_needs_results_that_are_revealed() -> None:
+    from troupe.core.errors import BadInputError
+
+    data = guide_data()
+    data["sections"][1]["polls"][0].update(discuss=True, reveal=False)
+    with pytest.raises(BadInputError, match=r"polls\[0\]\.discuss: .*needs private_first and reveal"):
+        parse_guide(data)
