@@ -248,10 +248,11 @@ def number_bins(values: Sequence[float]) -> list[tuple[str, int, bool]]:
       largest: one bin per integer, empty ones included (``7``, ``8``, ``9``);
     * integers over a wider range: :data:`NUMBER_BINS` or fewer equal-width bins of whole
       numbers (``10–19``);
-    * other numbers: one bin per distinct value when there are at most three of them
-      (``1.5``, ``2.5``), else a few equal-width bins — about the square root of the number of
-      answers, at most :data:`NUMBER_BINS` — the last closed (``2.5–3.25``): six different
-      answers are two or three bars, not six bars of one.
+    * other numbers: one bin per distinct value when there are at most :data:`NUMBER_BINS` of
+      them and they read as a scale — answers repeat, or the values are evenly spaced
+      (``1.5``, ``2``, ``2.5``) — else a few equal-width bins, about the square root of the
+      number of answers, the last closed (``2.5–3.25``): six scattered answers (0.1, 0.33,
+      1.8, 2.02, 2.31, 3.33) are three bars, not six bars of one.
 
     The median's bin is marked: the bin where the answers, counted from the lowest, reach half
     (the bin of the lower median), so a median of 8.5 between the answers 8 and 9 marks 8.
@@ -276,7 +277,9 @@ def _bin_layout(values: Sequence[float]) -> tuple[list[str], list[float]]:
         width = math.ceil(span / NUMBER_BINS)
         starts = [lo + i * width for i in range(math.ceil(span / width))]
         return [f"{format_number(a)}–{format_number(a + width - 1)}" for a in starts], [a - 0.5 for a in starts[1:]]
-    if len(distinct) <= 3:
+    gaps = [b - a for a, b in zip(distinct, distinct[1:])]
+    evenly = bool(gaps) and max(gaps) - min(gaps) <= 1e-9 * max(1.0, abs(hi))
+    if len(distinct) <= 3 or (len(distinct) <= NUMBER_BINS and (len(distinct) < len(values) or evenly)):
         return [format_number(v) for v in distinct], [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
     bins = min(NUMBER_BINS, max(2, math.ceil(math.sqrt(len(values)))))
     step = (hi - lo) / bins
