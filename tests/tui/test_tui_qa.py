@@ -233,3 +233,22 @@ async def test_a_question_typed_during_a_round_shows_as_queued_until_the_panel_h
         first_seq = lines[0].seq
         assert all(e.reply_to == first_seq for e in lines[1:second])  # the first round's answers first
         assert "queued" not in screen.control_bar._status
+
+
+async def test_the_export_notice_never_wraps_a_path_mid_word(guide, cards, tmp_path):
+    from troupe.tui.screens.moderator import NOTICE_WIDTH
+
+    deep = tmp_path / ("a-rather-long-folder-name-for-runs-" * 3)
+    deep.mkdir()
+    app, run_dir = app_for(guide, cards, deep)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await session_screen(pilot)
+        await submit(pilot, "/export md")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            notices = [n for n in app._notifications if n.title == "Exported md"]
+            if notices:
+                break
+        folder, name = notices[-1].message.split("\n")
+        assert len(folder) <= NOTICE_WIDTH and folder.startswith("…") and folder.endswith("run/")
+        assert name == "transcript.md" and (run_dir / "transcript.md").is_file()

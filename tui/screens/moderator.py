@@ -290,7 +290,13 @@ class ModeratorVerbs:
             export_run, self.session.run_dir, request.fmt, out=request.path, force=request.force, audit=False
         )
         self.session.record_export(request.fmt, path)  # an `exported` event (exports.jsonl once ended)
-        self.notify(f"{path.parent}/\n{path.name}", title=f"Exported {request.fmt}", timeout=8)
+        # Folder and file on lines of their own, each cut from the left to fit a notice, so a
+        # path never wraps mid-word (the full path is in the log's `exported` event).
+        self.notify(
+            f"{fit_left(str(path.parent) + '/', NOTICE_WIDTH)}\n{fit_left(path.name, NOTICE_WIDTH)}",
+            title=f"Exported {request.fmt}",
+            timeout=8,
+        )
 
     # -- actions (keys, palette) ------------------------------------------------------
 
@@ -696,3 +702,12 @@ def _hint(verb: Verb) -> str:
     ways = ", ".join(w for w in (verb.shown_key, verb.syntax) if w)
     text = verb.description[:1].upper() + verb.description[1:]
     return f"{text} ({ways})" if ways else text
+
+
+NOTICE_WIDTH = 44
+"""Cells of text a notice line holds (Textual's toasts are about 50 wide, less padding)."""
+
+
+def fit_left(text: str, width: int) -> str:
+    """``text`` cut from the left to ``width`` cells with a leading ``…`` (a path's end matters)."""
+    return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
