@@ -62,31 +62,11 @@ def resume_app(run_dir: str | Path, backend: Any, *, config: TuiConfig | None = 
     return TroupeApp(config, opener=opener, opening_label=f"Resuming {run_dir}…")
 
 
-def launch_session(
-    guide: Any,
-    cards: Sequence[PersonaCard],
-    backend: Any,
-    run_dir: str | Path,
-    *,
-    settings: Settings | None = None,
-    seed: int = 0,
-    rounds_cap: int | None = None,
-    retrieval: str | None = None,
-) -> int:
-    """Run the TUI on a new session; returns the exit code (0, or 1/2 if it could not start)."""
-    return run_app(
-        new_session_app(
-            guide,
-            cards,
-            backend,
-            run_dir,
-            settings=settings,
-            seed=seed,
-            rounds_cap=rounds_cap,
-            retrieval=retrieval,
-            config=TuiConfig(runs_dir=Path(run_dir).parent),
-        )
-    )
+def launch_session(guide: Any, cards: Sequence[PersonaCard], backend: Any, run_dir: str | Path, **opening: Any) -> int:
+    """Run the TUI on a new session; returns the exit code (0, or 1/2 if it could not start).
+    ``opening`` is :func:`new_session_app`'s (settings, seed, rounds_cap, retrieval)."""
+    config = TuiConfig(runs_dir=Path(run_dir).parent)
+    return run_app(new_session_app(guide, cards, backend, run_dir, config=config, **opening))
 
 
 def launch_resume(run_dir: str | Path, backend: Any) -> int:
