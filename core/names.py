@@ -70,16 +70,7 @@ def leading_mentions(text: str, names: Sequence[str]) -> tuple[list[str], str]:
 def why_unresolved(query: str, names: Sequence[str]) -> str:
     """A one-line reason ``query`` names nobody: unknown, or a first name several share."""
     key = query.strip().casefold()
-    shown = _quoted(query.strip())
     shared = [name for name in names if _first(name) == key]
     if len(shared) > 1:
-        return f"{shown} could be {' or '.join(shared)}: use the full name"
-    return f"nobody called {shown} is on the panel"
-
-
-QUOTED_MAX = 40
-"""What a message quotes of a name typed: a 2,000-character paste is not a name to repeat."""
-
-
-def _quoted(text: str) -> str:
-    return f"“{text if len(text) <= QUOTED_MAX else text[: QUOTED_MAX - 1] + '…'}”"
+        return f"“{query.strip()}” could be {' or '.join(shared)}: use the full name"
+    return f"nobody called “{query.strip()}” is on the panel"

@@ -32,8 +32,3 @@ def test_leading_mentions_take_every_addressee_and_leave_the_rest() -> None:
     )
     assert leading_mentions("@Maria hello", NAMES) == ([], "@Maria hello")
     assert leading_mentions("no mention @Tom", NAMES) == ([], "no mention @Tom")
-
-
-def test_a_long_paste_is_not_repeated_whole_in_the_message() -> None:
-    message = why_unresolved("x" * 2000, NAMES)
-    assert message == f"nobody called “{'x' * 39}…” is on the panel"
