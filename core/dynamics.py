@@ -12,6 +12,10 @@ Every number here is a pure function of the event log, so the live panel, the re
   answer, the share that did.
 * :func:`voice_similarity` — distinct word n-grams across personas, pairwise overlap, and a
   warning when the panel collapses into one voice.
+* :func:`embedding_similarity` — the same question asked of embeddings: the cosine between the
+  personas' mean remark vectors. The vectors come from a backend (a model call), so this module
+  only does the arithmetic on vectors it is given; ``sessions/voice_embeddings.py`` makes the
+  calls and fills :attr:`Dynamics.embeddings`.
 
 Poll answers are read through :func:`troupe.core.poll_stats.collect_polls` (the one poll
 computation); nothing here re-parses a logged value.
@@ -19,9 +23,10 @@ computation); nothing here re-parses a logged value.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import Any, Literal
@@ -40,6 +45,11 @@ MIN_NGRAMS = 20
 """A persona needs at least this many distinct n-grams to be compared (else: too little speech)."""
 COLLAPSE_JACCARD = 0.30
 """Mean pairwise Jaccard overlap at or above this reads as "the panel speaks with one voice"."""
+
+EMBED_MIN_REMARKS = 3
+"""A persona needs at least this many embedded remarks to be compared by embeddings."""
+EMBED_COLLAPSE_COSINE = 0.90
+"""Mean pairwise cosine of the personas' voice vectors at or above this reads as "one voice"."""
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 
@@ -386,6 +396,120 @@ def voice_similarity(events: Sequence[Event], *, n: int = NGRAM) -> VoiceSimilar
     )
 
 
+def voice_texts(events: Sequence[Event]) -> dict[str, list[str]]:
+    """Persona → the texts of its ``say`` events in log order (muted ones included, blank ones
+    left out), every persona of :func:`personas_of` present — what the embedding readout embeds."""
+    texts: dict[str, list[str]] = {p: [] for p in personas_of(events)}
+    for event in events:
+        if isinstance(event, Say) and event.text.strip():
+            texts[event.agent].append(event.text)
+    return texts
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """The cosine of two vectors (None when either is the zero vector)."""
+    na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(x * x for x in b))
+    if not na or not nb:
+        return None
+    return max(-1.0, min(1.0, sum(x * y for x, y in zip(a, b)) / (na * nb)))  # (rounding can pass ±1)
+
+
+def voice_vector(vectors: Iterable[Sequence[float]]) -> list[float] | None:
+    """A persona's voice: the mean of its remarks' vectors, each scaled to unit length first (so a
+    long remark weighs no more than a short one); zero vectors are skipped. None: no usable vector."""
+    total: list[float] | None = None
+    count = 0
+    for vec in vectors:
+        norm = math.sqrt(sum(x * x for x in vec))
+        if not norm:
+            continue
+        if total is None:
+            total = [0.0] * len(vec)
+        for i, x in enumerate(vec):
+            total[i] += x / norm
+        count += 1
+    return [x / count for x in total] if total is not None and count else None
+
+
+@dataclass(slots=True)
+class EmbeddingSimilarity:
+    remarks: dict[str, int]
+    """Persona → remarks with a usable (non-zero) vector."""
+    pairs: dict[str, float]
+    """``"A | B"`` → cosine of the two personas' voice vectors (1 = the same voice)."""
+    mean_similarity: float | None
+    most_alike: list[str] | None
+    """The pair with the highest cosine (the first in seating order on a tie)."""
+    most_alike_similarity: float | None
+    compared: list[str]
+    """Personas with at least :data:`EMBED_MIN_REMARKS` usable remarks (the others said too little)."""
+    collapsed: bool
+    warning: str | None
+
+
+def embedding_similarity(
+    vectors: Mapping[str, Sequence[Sequence[float]]], *, min_remarks: int = EMBED_MIN_REMARKS
+) -> EmbeddingSimilarity:
+    """Voice similarity by embeddings, from each persona's remark vectors (persona order kept):
+    the cosine between every two compared personas' :func:`voice_vector`, their mean, the most
+    alike pair, and a warning at :data:`EMBED_COLLAPSE_COSINE` (``docs/dynamics.md``)."""
+    usable = {p: [v for v in vecs if any(v)] for p, vecs in vectors.items()}
+    voices = {p: voice_vector(vecs) for p, vecs in usable.items() if len(vecs) >= max(1, min_remarks)}
+    compared = [p for p, v in voices.items() if v is not None]
+    pairs: dict[str, float] = {}
+    best: tuple[float, list[str]] | None = None
+    for a, b in combinations(compared, 2):
+        va, vb = voices[a], voices[b]
+        assert va is not None and vb is not None
+        value = cosine(va, vb)
+        if value is None:
+            continue
+        pairs[f"{a} | {b}"] = value
+        if best is None or value > best[0]:
+            best = (value, [a, b])
+    mean = statistics.fmean(pairs.values()) if pairs else None
+    collapsed = mean is not None and mean >= EMBED_COLLAPSE_COSINE
+    warning = (
+        f"the panel speaks with one voice: the personas' remarks embed alike (mean cosine {mean:.2f} between "
+        f"their voices, warning at {EMBED_COLLAPSE_COSINE:.2f}); vary the personas or raise the temperature"
+        if collapsed and mean is not None
+        else None
+    )
+    return EmbeddingSimilarity(
+        remarks={p: len(vecs) for p, vecs in usable.items()},
+        pairs=pairs,
+        mean_similarity=mean,
+        most_alike=best[1] if best else None,
+        most_alike_similarity=best[0] if best else None,
+        compared=compared,
+        collapsed=collapsed,
+        warning=warning,
+    )
+
+
+EmbeddingStatus = Literal["not_requested", "unavailable", "failed", "computed"]
+
+
+@dataclass(slots=True)
+class EmbeddingReadout:
+    """The embedding readout of a run and what it took: made by the command or report that
+    asked for embeddings (``sessions/voice_embeddings.py``); :func:`compute` leaves it
+    ``not_requested`` (no model call)."""
+
+    status: EmbeddingStatus = "not_requested"
+    note: str = "not requested: embedding the remarks takes model calls"
+    """Plain words: why there are no figures, or which model made them and what it cost."""
+    model: str | None = None
+    texts: int = 0
+    """Distinct remark texts embedded."""
+    prompt_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+    cached_calls: int = 0
+    """Of ``calls``, those served from the record/replay cache (no tokens billed)."""
+    similarity: EmbeddingSimilarity | None = None
+
+
 # -- all together --------------------------------------------------------------------------------
 
 
@@ -395,6 +519,14 @@ class Dynamics:
     drift: list[Drift]
     conformity: Conformity
     voices: VoiceSimilarity
+    embeddings: EmbeddingReadout = field(default_factory=EmbeddingReadout)
+    """Voice similarity by embeddings (filled in only when a command asked for it)."""
+
+    @property
+    def warnings(self) -> list[str]:
+        """The "one voice" warnings, n-grams first, then embeddings."""
+        sim = self.embeddings.similarity
+        return [w for w in (self.voices.warning, sim.warning if sim is not None else None) if w]
 
     def to_json_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -404,6 +536,7 @@ class Dynamics:
         }
         for d, raw in zip(self.drift, data["drift"]):
             raw.update(moved=d.moved, towards=d.towards, mean_abs_delta=d.mean_abs_delta)
+        data["warnings"] = self.warnings
         data["definitions"] = "docs/dynamics.md"
         return data
 
@@ -417,6 +550,8 @@ def compute(events: Sequence[Event]) -> Dynamics:
 
 __all__ = [
     "COLLAPSE_JACCARD",
+    "EMBED_COLLAPSE_COSINE",
+    "EMBED_MIN_REMARKS",
     "MIN_NGRAMS",
     "MODERATOR",
     "NGRAM",
@@ -426,16 +561,22 @@ __all__ = [
     "Conformity",
     "Drift",
     "Dynamics",
+    "EmbeddingReadout",
+    "EmbeddingSimilarity",
     "Move",
     "VoiceSimilarity",
     "airtime",
     "compute",
     "conformity",
+    "cosine",
     "drift_of",
     "drift_pairs",
+    "embedding_similarity",
     "opinion_drift",
     "personas_of",
     "reply_target",
     "voice_similarity",
+    "voice_texts",
+    "voice_vector",
     "words",
 ]

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import json
 
-from troupe.core.dynamics import COLLAPSE_JACCARD, MIN_NGRAMS, MODERATOR, NGRAM, ROOM, Dynamics
+from troupe.core.dynamics import (
+    COLLAPSE_JACCARD,
+    EMBED_COLLAPSE_COSINE,
+    EMBED_MIN_REMARKS,
+    MIN_NGRAMS,
+    MODERATOR,
+    NGRAM,
+    ROOM,
+    Dynamics,
+)
 from troupe.sessions.export.html import esc
 from troupe.sessions.export.markdown import md_escape
 
 DYNAMICS_NOTE = (
-    "Computed from the event log only (no model): airtime counts words of every `say`; "
-    "who answered whom reads each remark's addressee and `reply_to`; drift and conformity read "
-    "re-asked private-first polls. Definitions: docs/dynamics.md."
+    "Computed from the event log only: airtime counts words of every `say`; who answered whom reads "
+    "each remark's addressee and `reply_to`; drift and conformity read re-asked private-first polls; "
+    "voice similarity compares word phrases (no model) and, only when asked for, the remarks' "
+    "embeddings (model calls). Definitions: docs/dynamics.md."
 )
 
 
@@ -55,6 +65,30 @@ def voice_line(d: Dynamics) -> str:
     return (
         f"Voice similarity: mean pairwise overlap of {NGRAM}-word phrases {v.mean_overlap:.0%} "
         f"(warning at {COLLAPSE_JACCARD:.0%}); distinct phrases across the panel {_pct(v.distinct_ratio)}."
+    )
+
+
+def embedding_line(d: Dynamics) -> str:
+    """The embedding readout in one sentence: the figures and what they cost, or why there are none."""
+    e = d.embeddings
+    if e.status == "not_requested":
+        return "Voice similarity by embeddings: not computed (it takes embedding calls; ask with --embeddings)."
+    sim = e.similarity
+    if e.status != "computed" or sim is None:
+        return f"Voice similarity by embeddings: {e.note}."
+    if sim.mean_similarity is None:
+        return (
+            f"Voice similarity by embeddings: too little speech to compare (two personas need at least "
+            f"{EMBED_MIN_REMARKS} remarks each); {e.note}."
+        )
+    alike = (
+        f"; most alike: {sim.most_alike[0]} and {sim.most_alike[1]} ({sim.most_alike_similarity:.2f})"
+        if sim.most_alike and sim.most_alike_similarity is not None
+        else ""
+    )
+    return (
+        f"Voice similarity by embeddings: mean cosine between the personas' voices {sim.mean_similarity:.2f} "
+        f"(warning at {EMBED_COLLAPSE_COSINE:.2f}){alike}; {e.note}."
     )
 
 
@@ -106,9 +140,12 @@ def dynamics_markdown(d: Dynamics, *, heading: str = "##") -> list[str]:
             out.append(f"  - {md_escape(m.agent)}: {md_escape(m.before)} → {md_escape(m.after)}{delta} — {m.direction}")
     if d.drift:
         out.append("")
-    out += [f"- {md_escape(conformity_line(d))}", f"- {md_escape(voice_line(d))}"]
-    if d.voices.warning:
-        out.append(f"- **Warning:** {md_escape(d.voices.warning)}")
+    out += [
+        f"- {md_escape(conformity_line(d))}",
+        f"- {md_escape(voice_line(d))}",
+        f"- {md_escape(embedding_line(d))}",
+    ]
+    out += [f"- **Warning:** {md_escape(w)}" for w in d.warnings]
     return out + [""]
 
 
@@ -143,9 +180,8 @@ def dynamics_html(d: Dynamics) -> str:
             delta = f" ({_signed(m.delta)})" if m.delta is not None else ""
             parts.append(f"<li>{esc(m.agent)}: {esc(m.before)} → {esc(m.after)}{delta} — {esc(m.direction)}</li>")
         parts.append("</ul>")
-    parts.append(f"<p>{esc(conformity_line(d))}</p><p>{esc(voice_line(d))}</p>")
-    if d.voices.warning:
-        parts.append(f'<p class="warning"><strong>Warning:</strong> {esc(d.voices.warning)}</p>')
+    parts.append(f"<p>{esc(conformity_line(d))}</p><p>{esc(voice_line(d))}</p><p>{esc(embedding_line(d))}</p>")
+    parts += [f'<p class="warning"><strong>Warning:</strong> {esc(w)}</p>' for w in d.warnings]
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -161,5 +197,6 @@ __all__ = [
     "dynamics_html",
     "dynamics_json",
     "dynamics_markdown",
+    "embedding_line",
     "voice_line",
 ]

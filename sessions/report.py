@@ -138,9 +138,13 @@ async def build_report(
     mode: ThemeMode = "auto",
     backend_note: str | None = None,
     generated_at: datetime | None = None,
+    embeddings: bool = False,
+    embedding_model: str | None = None,
 ) -> Report:
     """Analyse a transcript. ``backend`` None (or ``mode="lexical"``) means lexical themes only;
-    ``backend_note`` explains why there is no backend, for the report's method line."""
+    ``backend_note`` explains why there is no backend, for the report's method line.
+    ``embeddings``: also compare the voices by embeddings through ``backend`` (model calls;
+    ``sessions/voice_embeddings.py``) — never without being asked."""
     use_llm = backend is not None and mode == "auto"
     blocks = [s for s in t.sections if s.utterances()]
     outcomes: list[LLMOutcome | None] = [None] * len(blocks)
@@ -189,10 +193,21 @@ async def build_report(
         overall=lexical_themes(every_say),
         changes=poll_changes(t.polls),
         themes_source=_themes_source(sections, t.info, backend, model, mode, backend_note),
-        dynamics=group_dynamics.compute(t.events),
+        dynamics=await _dynamics(t, backend, embeddings, embedding_model, backend_note),
         highlights=t.highlights,
         notes=t.notes,
     )
+
+
+async def _dynamics(
+    t: Transcript, backend: ChatBackend | None, embeddings: bool, model: str | None, backend_note: str | None
+) -> group_dynamics.Dynamics:
+    readouts = group_dynamics.compute(t.events)
+    if embeddings:
+        from troupe.sessions.voice_embeddings import embed_voices
+
+        readouts.embeddings = await embed_voices(t.events, backend, model=model, unavailable=backend_note)
+    return readouts
 
 
 def _section_themes(

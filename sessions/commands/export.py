@@ -4,7 +4,7 @@
 
     troupe export RUN_DIR --format md|json|csv|html [-o PATH] [--force] [--include-thoughts] [--bom]
     troupe report RUN_DIR [--format md|html] [-o PATH] [--force] [--backend B --model M]
-                  [--themes auto|lexical] [--judge]
+                  [--themes auto|lexical] [--judge] [--embeddings]
 
 Both read only ``RUN_DIR/events.jsonl`` and never change it. Output rules (default path, no
 overwrite without ``--force``, no path outside the run folder or the current directory) are
@@ -78,6 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="also score each persona per section for adherence to its card and self-consistency (0-9) with "
         "an LLM judge: one call per persona per section, costed; writes RUN_DIR/judge.md and judge.json",
     )
+    r.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="also compare the personas' voices by embeddings in the group-dynamics section: one embedding per "
+        "distinct remark through the backend (model calls, costed; cached when the record/replay cache is on)",
+    )
     r.set_defaults(handler=_report)
 
 
@@ -110,6 +116,7 @@ def _report(args: argparse.Namespace) -> int:
             backend_name=args.backend,
             model=args.model,
             mode=args.themes,
+            embeddings=args.embeddings,
         )
     )
     print(f"wrote {path}", file=sys.stderr)
@@ -168,9 +175,11 @@ async def write_report(
     backend: ChatBackend | None = None,
     generated_at: datetime | None = None,
     cwd: Path | None = None,
+    embeddings: bool = False,
 ) -> Path:
     """Analyse a run and write its report; returns the path. ``backend`` overrides selection
-    (tests inject a scripted backend); otherwise :func:`report_backend` picks one."""
+    (tests inject a scripted backend); otherwise :func:`report_backend` picks one.
+    ``embeddings``: add the embedding readout to the group-dynamics section (model calls)."""
     if fmt not in REPORT_FORMATS:
         raise BadInputError(f"unknown report format {fmt!r} (choose from {', '.join(REPORT_FORMATS)})")
     target = resolve_output(Path(run_dir), out, f"report.{fmt}", cwd=cwd)
@@ -179,7 +188,7 @@ async def write_report(
     transcript = load_transcript(run_dir)
     note = None
     owned = False
-    if backend is None and mode == "auto":
+    if backend is None and (mode == "auto" or embeddings):
         backend, model, note = report_backend(transcript.info, backend_name, model)
         owned = backend is not None
     try:
@@ -190,10 +199,13 @@ async def write_report(
             mode=mode,
             backend_note=note,
             generated_at=generated_at,
+            embeddings=embeddings,
         )
     finally:
         if owned and backend is not None:
             await backend.aclose()
+    if embeddings and report.dynamics is not None:
+        print(f"embeddings: {report.dynamics.embeddings.note}", file=sys.stderr)
     if fmt == "html":
         beside = target.parent / "transcript.html"
         text = render_report_html(report, transcript_href="transcript.html" if beside.exists() else None)
