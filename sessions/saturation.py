@@ -20,6 +20,7 @@ from typing import Any
 
 from troupe.core.events import Event
 
+from .export.html import ChartRow, bar_chart_svg, esc
 from .themes import Theme, lexical_themes
 from .transcript import build_transcript
 
@@ -104,6 +105,12 @@ def chart_lines(sat: Saturation, width: int = 30) -> list[str]:
     return lines
 
 
+def saturation_line(sat: Saturation) -> str:
+    """Whether (and where) the study saturated, in one sentence."""
+    at = sat.saturated_at
+    return f"Saturation: group {at} added no new theme." if at else "Not saturated: every group added new themes."
+
+
 def saturation_markdown(sat: Saturation) -> list[str]:
     lines = ["## Theme saturation", "", f"_{METHOD_NOTE}_", ""]
     if not sat.groups:
@@ -112,11 +119,62 @@ def saturation_markdown(sat: Saturation) -> list[str]:
     for name, themes, fresh, c in zip(sat.groups, sat.themes, sat.new, sat.cumulative):
         lines.append(f"| {name} | {len(themes)} | {len(fresh)} | {c} | {', '.join(fresh) or '—'} |")
     lines += ["", "```", *chart_lines(sat), "```", ""]
-    at = sat.saturated_at
-    lines.append(
-        f"Saturation: group {at} added no new theme." if at else "Not saturated: every group added new themes."
-    )
+    lines.append(saturation_line(sat))
     return lines + [""]
 
 
-__all__ = ["METHOD_NOTE", "Saturation", "chart_lines", "group_themes", "saturation", "saturation_markdown", "theme_key"]
+NEW_COLOUR = "#3b5bdb"
+SEEN_COLOUR = "#adb5bd"
+
+
+def saturation_chart_rows(sat: Saturation) -> list[ChartRow]:
+    """One chart row per group: its new themes and the cumulative count, each with its share of
+    every distinct theme of the study (the cumulative share reaching 100 % is the curve levelling off)."""
+    total = max(sat.cumulative, default=0)
+    return [
+        ChartRow(name, (fresh, c), (fresh / total if total else 0.0, c / total if total else 0.0))
+        for name, fresh, c in zip(sat.groups, sat.new_counts, sat.cumulative)
+    ]
+
+
+def saturation_html(sat: Saturation) -> str:
+    """``study.html``'s section: the curve as an inline SVG bar chart (the report's one chart
+    renderer), the numbers and every group's new themes in a table, and the verdict."""
+    parts = ['<section class="saturation" id="saturation"><h2>Theme saturation</h2>']
+    parts.append(f'<p class="small">{esc(METHOD_NOTE)}</p>')
+    if not sat.groups:
+        return "\n".join([*parts, "<p>No finished group.</p></section>"])
+    rows = saturation_chart_rows(sat)
+    series = [("new themes", NEW_COLOUR), ("cumulative", SEEN_COLOUR)]
+    parts.append(
+        '<figure class="chart">'
+        + bar_chart_svg(rows, series, title="Theme saturation: new and cumulative themes per group", scale="count")
+        + '<figcaption class="small">Per group, in study order: the themes not seen in an earlier group, and the '
+        "distinct themes so far (each with its share of all the study's themes).</figcaption></figure>"
+    )
+    parts.append(
+        '<table class="chart-data"><caption>Themes per group</caption><thead><tr><th>group</th>'
+        '<th class="num">themes</th><th class="num">new</th><th class="num">cumulative</th><th>new themes</th>'
+        "</tr></thead><tbody>"
+    )
+    for name, themes, fresh, c in zip(sat.groups, sat.themes, sat.new, sat.cumulative):
+        parts.append(
+            f'<tr><td>{esc(name)}</td><td class="num">{len(themes)}</td><td class="num">{len(fresh)}</td>'
+            f'<td class="num">{c}</td><td>{esc(", ".join(fresh) or "—")}</td></tr>'
+        )
+    parts.append(f"</tbody></table><p>{esc(saturation_line(sat))}</p></section>")
+    return "\n".join(parts)
+
+
+__all__ = [
+    "METHOD_NOTE",
+    "Saturation",
+    "chart_lines",
+    "group_themes",
+    "saturation",
+    "saturation_chart_rows",
+    "saturation_html",
+    "saturation_line",
+    "saturation_markdown",
+    "theme_key",
+]

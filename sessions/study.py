@@ -52,7 +52,7 @@ from .export.common import SIMULATED_NOTICE
 from .export.html import PALETTE, ChartRow, bar_chart_svg, compare_table, esc, page
 from .headless import run_headless
 from .run import EVENTS_FILE
-from .saturation import Saturation, saturation, saturation_markdown
+from .saturation import Saturation, saturation, saturation_html, saturation_markdown
 
 if TYPE_CHECKING:
     from .guide import Guide
@@ -557,7 +557,8 @@ STUDY_CSS = """
 
 def render_html(report: StudyReport) -> str:
     """``study.html``: per poll, the pooled distribution with 95 % intervals, then the groups
-    side by side (so their spread shows), each chart with its numbers in a table beside it."""
+    side by side (so their spread shows), each chart with its numbers in a table beside it;
+    then the theme saturation curve (``sessions/saturation.py``, as in ``study.md``)."""
     ok = len(report.outcomes) - len(report.failed)
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(report.outcomes))]
     body = [
@@ -588,8 +589,11 @@ def render_html(report: StudyReport) -> str:
         body.append("<p>No poll was answered in a finished group.</p>")
     for poll in report.polls:
         body.append(_poll_html(poll, colours))
+    body.append("</section>")
+    if report.saturation is not None:
+        body.append(saturation_html(report.saturation))
     body.append(
-        "</section><section><h2>Reading these numbers</h2><ul><li>The intervals treat every answer as "
+        "<section><h2>Reading these numbers</h2><ul><li>The intervals treat every answer as "
         "independent. Participants in one group hear each other, so the interval over group means (the group "
         "as the unit) is the more honest one.</li><li>A large between-group spread means the result depends on "
         "who was seated and in which order: run more groups before trusting it.</li></ul></section>"
