@@ -2,11 +2,11 @@
 
 ``core/dynamics.py`` does the arithmetic on vectors (:func:`~troupe.core.dynamics.embedding_similarity`);
 this module gets the vectors: every distinct remark text of the log (:func:`voice_texts`) is
-embedded once through the backend's embedding capability, by the same
-:class:`~troupe.core.recall.EmbeddingStore` that memory recall uses (one home for batching,
-truncating long texts and normalising vectors). Calls go through whatever the backend is
-wrapped in: with the record/replay cache on (``[cache] mode``), vectors are stored per
-(model, text) and a replay recomputes the readout with zero calls.
+embedded once, in one ``embed`` call of the backend's embedding capability
+(:func:`~troupe.core.llm.protocol.embedding_backend`, the one that memory recall uses; the
+backend batches as its provider requires). Calls go through whatever the backend is wrapped
+in: with the record/replay cache on (``[cache] mode``), vectors are stored per (model, text)
+and a replay recomputes the readout with zero calls.
 
 Never an error: a backend that cannot embed, a failed call or a replay cache without the
 vectors give a readout whose ``status`` and ``note`` say so in plain words
@@ -18,10 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from troupe.core.dynamics import EmbeddingReadout, embedding_similarity, voice_texts
-from troupe.core.errors import BackendError
+from troupe.core.errors import BackendError, TroupeError
 from troupe.core.events import Event
-from troupe.core.llm.protocol import CallUsage, embedding_backend
-from troupe.core.recall import EmbeddingStore
+from troupe.core.llm.protocol import embedding_backend
 
 
 async def embed_voices(
@@ -49,13 +48,15 @@ async def embed_voices(
         return EmbeddingReadout(
             "computed", "nobody said anything: nothing to embed", model=chosen, similarity=embedding_similarity({})
         )
-    usage: list[CallUsage] = []
-    errors: list[BackendError] = []
-    store = EmbeddingStore(embedder, model=chosen, on_calls=usage.extend, on_error=errors.append)
+    failure: TroupeError | None = None
     try:
-        vectors = await store.vectors(texts)
-    finally:
-        await store.aclose()
+        response = await embedder.embed(texts, model=chosen)
+        if len(response.vectors) != len(texts):
+            raise BackendError(f"{len(response.vectors)} embeddings came back for {len(texts)} texts")
+    except TroupeError as exc:  # no endpoint, unknown model, a replay without these texts…
+        failure, usage = exc, []
+    else:
+        usage = response.calls
     tokens = sum(c.prompt_tokens for c in usage if not c.cached)
     cost = sum(c.cost_usd for c in usage)
     cached = sum(1 for c in usage if c.cached)
@@ -69,11 +70,10 @@ async def embed_voices(
         calls=len(usage),
         cached_calls=cached,
     )
-    if vectors is None:
-        why = errors[0].message if errors else "the replay cache has no recorded embedding for some remarks"
-        readout.status, readout.note = "failed", f"not computed: embedding the remarks failed ({why})"
+    if failure is not None:
+        readout.status, readout.note = "failed", f"not computed: embedding the remarks failed ({failure.message})"
         return readout
-    by_text = dict(zip(texts, vectors))
+    by_text = dict(zip(texts, response.vectors))
     readout.similarity = embedding_similarity({p: [by_text[t] for t in said] for p, said in by_persona.items()})
     from_cache = f", {cached} from the cache" if cached else ""
     readout.note = (
