@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from troupe.core import dynamics
+from troupe.core.errors import BadInputError
 from troupe.core.events import Event
 from troupe.sessions.dynamics_render import dynamics_json, dynamics_markdown
 from troupe.sessions.export import load_transcript
@@ -43,6 +44,8 @@ def register(subparsers: Any) -> None:
 
 
 def _dynamics(args: argparse.Namespace) -> int:
+    if not args.embeddings and (args.backend or args.embedding_model):
+        raise BadInputError("--backend and --embedding-model apply with --embeddings only")
     transcript = load_transcript(args.run_dir)
     readouts = dynamics.compute(transcript.events)
     if args.embeddings:

@@ -166,6 +166,8 @@ def test_troupe_dynamics_makes_no_call_unless_asked(tmp_path: Path, capsys: pyte
     assert "Voice similarity by embeddings: not computed (it takes embedding calls; ask with --embeddings)" in (
         capsys.readouterr().out
     )
+    assert main(["dynamics", str(run), "--backend", "scripted"]) == 2  # a backend for nothing
+    assert "apply with --embeddings only" in capsys.readouterr().err
 
 
 def test_troupe_dynamics_embeddings_through_an_openai_compatible_server(
