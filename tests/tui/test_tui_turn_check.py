@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.tui.tui_fixtures import events_of, session_screen, settle, submit, tui_config
+from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit, tui_config
 from troupe.core.llm.scripted import ScriptedBackend
 from troupe.core.turn_check import tally
 from troupe.tui.launch import new_session_app
@@ -51,3 +51,9 @@ async def test_a_live_session_with_the_check_on_counts_checks_in_the_header(guid
         shown = screen.query_one(SessionHeader).info.checks
         assert shown == f"checks {counts.checks} · regen {counts.regenerated}" == counts.short()
         assert shown in header_text(screen.query_one(SessionHeader).info, "00:00", 220).plain
+        # the feed says a turn was asked again, and never shows the rejected answer
+        text = " ".join(feed_text(screen).split())
+        rejected = [e for e in events_of(run_dir) if e.type == "turn_checked"]
+        assert text.count("by the persona check; asked again") == len(rejected)
+        for verdict in rejected:
+            assert " ".join(str(verdict.rejected_text).split()) not in text
