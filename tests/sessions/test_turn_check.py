@@ -292,3 +292,41 @@ def test_the_cli_turns_it_on_and_every_export_and_the_report_count_it(
         main([*args[:-1], str(tmp_path / "bad"), "--turn-check-threshold", "11"])
     assert info.value.code == 2
     assert "between 0 and 10" in capsys.readouterr().err
+
+
+async def test_a_checked_session_replays_from_the_cache_with_zero_calls(tmp_path: Path) -> None:
+    from tests.sessions.test_replay import PANEL, Jittery, Unreachable, spoken
+    from troupe.core.llm.cache import CachedBackend
+    from troupe.core.log import read_events
+    from troupe.personas.card import render_card
+    from troupe.personas.library import resolve_persona
+    from troupe.sessions.guide import load_guide
+
+    concept = load_guide("concept-test")
+    cards = [render_card(resolve_persona(slug)) for slug in PANEL]
+    cache = tmp_path / "llm.sqlite"
+    check = TurnCheckSettings(threshold=7)
+    recorder = Jittery(seed=1)
+    recording = await Session.start(
+        concept, cards, CachedBackend(recorder, cache, "record"), tmp_path / "rec", seed=4, turn_check=check
+    )
+    await recording.run_to_end()
+    await recording.aclose()
+    counts = tally(recording.events)
+    assert counts.checks > 0 and 0 < counts.regenerated < counts.checks  # some kept, some asked again
+
+    replay = await Session.start(
+        concept, cards, CachedBackend(Unreachable(seed=2), cache, "replay"), tmp_path / "rep", seed=4, turn_check=check
+    )
+    await replay.run_to_end()
+    await replay.aclose()
+
+    def verdicts(run: Path) -> list[tuple[Any, ...]]:
+        return [
+            (e.agent, e.turn, e.score, e.regenerated, e.rejected_text)
+            for e in read_events(run / "events.jsonl")
+            if e.type == "turn_checked"
+        ]
+
+    assert spoken(tmp_path / "rep") == spoken(tmp_path / "rec")
+    assert verdicts(tmp_path / "rep") == verdicts(tmp_path / "rec")
