@@ -34,6 +34,10 @@ Example file::
     retrieval = "embeddings"        # lexical (default, BM25) | embeddings (through the backend)
     embedding_model = "text-embedding-3-small"
 
+    [turn_check]                    # judge each utterance before the room hears it (off by default)
+    enabled = true
+    threshold = 5                   # below this (0-9) the turn is regenerated once
+
     [prices."my-finetune"]          # USD per 1M tokens, extends the built-in table
     input = 0.3
     output = 1.2
@@ -62,6 +66,9 @@ Retrieval = Literal["lexical", "embeddings"]
 RETRIEVALS: tuple[str, ...] = ("lexical", "embeddings")
 
 BACKEND_NAMES: tuple[str, ...] = ("openai", "local", "scripted")
+
+TURN_CHECK_THRESHOLD = 5
+"""The per-turn check's default threshold: a judge's score (0-9) below it is low."""
 
 # Environment variable → dotted settings field. Empty values count as unset.
 ENV_VARS: dict[str, str] = {
@@ -169,6 +176,18 @@ class BudgetSettings(_Section):
     max_minutes: float | None = Field(default=None, gt=0)
 
 
+class TurnCheckConfig(_Section):
+    """``[turn_check]``: the per-turn persona check (``core/turn_check.py``), off by default. A
+    guide's ``[defaults.turn_check]`` wins over these; ``--turn-check``/``--no-turn-check`` and
+    ``--turn-check-threshold`` over both."""
+
+    enabled: bool = False
+    threshold: int = Field(default=TURN_CHECK_THRESHOLD, ge=0, le=10)
+    """A draft scoring below this (0–9) is regenerated once; 0 checks and logs only."""
+    model: str | None = None
+    """The judge's model (None: the session's)."""
+
+
 class Settings(_Section):
     """Everything Troupe reads from the config file and the environment."""
 
@@ -203,6 +222,7 @@ class Settings(_Section):
     local: LocalSettings = Field(default_factory=LocalSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    turn_check: TurnCheckConfig = Field(default_factory=TurnCheckConfig)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     """Extra/override prices, USD per 1M tokens, keyed by model name."""
 

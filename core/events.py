@@ -300,6 +300,28 @@ class TurnWithdrawn(Event):
     reason: str = "paused"
 
 
+class TurnChecked(Event):
+    """The per-turn persona check's verdict on one turn (``core/turn_check.py``), logged just
+    before the turn's ``say``. ``rejected_text``: the first answer, when it was regenerated (kept
+    for audit; no persona perceives this event, so it never reaches a memory or a prompt)."""
+
+    type: Literal["turn_checked"] = "turn_checked"
+    agent: str
+    turn: int
+    """The turn checked: the ``turn`` of the agent's ``say`` (or of what it said instead) that follows."""
+    score: int | None = None
+    """The lower of ``adherence`` and ``self_consistency`` (0–9); None when the check failed."""
+    adherence: int | None = None
+    self_consistency: int | None = None
+    threshold: int
+    regenerated: bool = False
+    """True: the turn's text is the second answer, given after the judge's note."""
+    justification: str = ""
+    rejected_text: str | None = None
+    error: str | None = None
+    """Why the check (or the regeneration) failed; the first answer was kept."""
+
+
 TURN_EVENT_TYPES = ("say", "think", "pass", "error", "turn_withdrawn")
 
 
@@ -382,6 +404,7 @@ KnownEvent = Annotated[
     | RoundStarted
     | RoundEnded
     | TurnWithdrawn
+    | TurnChecked
     | QuietCalled
     | DevilsAdvocate
     | AgentHeld

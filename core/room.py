@@ -28,7 +28,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -43,6 +43,9 @@ from .memory import MemoryNote, PendingConsolidation
 from .names import resolve_name
 from .prompt import Prompt
 from .recall import EmbeddingStore
+
+if TYPE_CHECKING:
+    from .turn_check import TurnCheck
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,8 @@ class Room:
         self._unsubscribe = log.subscribe(self.apply)
         self.names: list[str] = list(self.agents)
         """Seating order."""
+        self.turn_check: TurnCheck | None = None
+        """The optional per-turn persona check (``core/turn_check.py``), set by the session."""
 
     # -- recording and routing --------------------------------------------------------------
 
@@ -434,6 +439,9 @@ class Room:
                     return None
                 self._activity(agent.name, "thinking")
                 outcome = await self._call(agent, situation, prepared)
+                checked: list[Item] = []
+                if outcome is not None and self.turn_check is not None and agent.name not in self.paused:
+                    outcome, checked = await self._check(agent, outcome, situation)
             if outcome is None:
                 return None
             if outcome.error is not None and self.halts(outcome.error):
@@ -441,7 +449,7 @@ class Room:
             # Written at once (never half a turn), then durable and routed.
             if order is not None:
                 await order.wait(agent.name)
-            items = self._turn_items(agent, outcome, situation, key)  # after the wait: reads room state
+            items = self._turn_items(agent, outcome, situation, key, checked)  # after the wait: reads room state
             events = await self.commit(items, on_written=order.releaser(agent.name) if order else None)
         except BackendError as exc:
             if not self.halts(exc):
@@ -469,6 +477,17 @@ class Room:
         if self.stopping:
             return None
         return await agent.call(self.backend, prompt, request, on_delta=on_delta)
+
+    async def _check(self, agent: Agent, outcome: TurnOutcome, situation: Situation) -> tuple[TurnOutcome, list[Item]]:
+        """The per-turn check (``core/turn_check.py``): the outcome to log, and its events."""
+        assert self.turn_check is not None
+        if not self.turn_check.applies(outcome, situation):
+            return outcome, []
+        self._activity(agent.name, "thinking")  # the draft leaves the pane while it is judged
+        on_delta = self._streamer(agent.name) if self._text_listeners else None
+        return await self.turn_check.review(
+            agent, outcome, situation, backend=self.backend, events=self.log.events, on_delta=on_delta
+        )
 
     async def consult(
         self,
@@ -511,9 +530,12 @@ class Room:
                 self._activity(agent.name, self._rest_status(agent.name))
         return outcome
 
-    def _turn_items(self, agent: Agent, outcome: TurnOutcome, situation: Situation, key: str) -> list[Item]:
-        """A finished turn as events: its ``llm_call`` events, then the action or the error."""
-        items = call_items(agent.name, "turn", outcome.calls)
+    def _turn_items(
+        self, agent: Agent, outcome: TurnOutcome, situation: Situation, key: str, checked: Sequence[Item] = ()
+    ) -> list[Item]:
+        """A finished turn as events: its ``llm_call`` events, the check's events (``checked``),
+        then the action or the error."""
+        items = call_items(agent.name, "turn", outcome.calls) + list(checked)
         if outcome.error is not None or outcome.action is None:
             err = outcome.error
             items.append(

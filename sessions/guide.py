@@ -85,6 +85,18 @@ class BudgetSpec(_Strict):
     """Active minutes."""
 
 
+class TurnCheckSpec(_Strict):
+    """``[defaults.turn_check]``: the per-turn persona check for every run of this guide
+    (``core/turn_check.py``). Each key set here wins over the config's ``[turn_check]``;
+    ``--turn-check``/``--no-turn-check``/``--turn-check-threshold`` win over both."""
+
+    enabled: bool | None = None
+    threshold: int | None = Field(default=None, ge=0, le=10)
+    """A draft scoring below this (0–9) is regenerated once; 0 checks and logs only."""
+    model: str | None = None
+    """The judge's model (None: the session's)."""
+
+
 class Defaults(_Strict):
     policy: Policy = "parallel"
     rounds: int = Field(default=1, ge=0, le=1000)
@@ -97,6 +109,8 @@ class Defaults(_Strict):
     seeds, an instruction set); off when unset. See :mod:`troupe.core.poll_sampling`."""
     budget: BudgetSpec | None = None
     """Budget limits for every run of this guide; ``--max-cost``… on the command line win."""
+    turn_check: TurnCheckSpec | None = None
+    """The per-turn persona check (off unless enabled here, in the config or on the command line)."""
 
 
 class Section(_Strict):

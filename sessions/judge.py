@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from troupe.core.errors import BackendError
 from troupe.core.llm.protocol import CallUsage, ChatBackend, ChatRequest, Message
+from troupe.core.turn_check import DEFAULT_THRESHOLD, EARLIER_LIMIT
 
 from .quotes import Quote, verify_quote
 from .transcript import Entry, Transcript
 
-LOW_SCORE = 5
-"""Scores below this are listed with their justification and quotes."""
-EARLIER_LIMIT = 12
-"""At most this many earlier utterances are shown for self-consistency (the most recent)."""
+LOW_SCORE = DEFAULT_THRESHOLD
+"""Scores below this are listed with their justification and quotes (the per-turn check's default
+threshold: one meaning of "low")."""
 MAX_QUOTES = 3
 
 SYSTEM = (
@@ -206,15 +207,71 @@ async def judge_run(
     return JudgeReport(list(scores), getattr(backend, "name", "unknown"), model or getattr(backend, "model", None))
 
 
-def judge_messages(card: dict[str, Any], title: str, mine: list[Entry], earlier: list[Entry]) -> list[Message]:
-    """The judge's prompt: the card, earlier utterances (for consistency), this section's."""
+class Numbered(Protocol):
+    """An utterance as the judge reads it: ``[seq] text``."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+
+
+def judge_prompt(
+    card: dict[str, Any],
+    earlier_heading: str,
+    earlier: Sequence[Numbered],
+    heading: str,
+    mine: Sequence[Numbered],
+    instruction: str,
+) -> list[Message]:
+    """The judge's prompt: the card, earlier utterances (for consistency), the ones judged.
+    Shared by the section judge (:func:`judge_messages`) and the per-turn check."""
     prompt = str(card.get("prompt") or card.get("descriptor") or "(no card recorded)")
     parts = [f"# Persona card\n{prompt}"]
     if earlier:
-        parts.append("# Earlier, in previous sections\n" + "\n".join(f"[{e.seq}] {e.text}" for e in earlier))
-    parts.append(f"# This section: {title}\n" + "\n".join(f"[{e.seq}] {e.text}" for e in mine))
-    parts.append("Judge the utterances of this section (the earlier ones only for self-consistency).")
+        parts.append(f"# {earlier_heading}\n" + "\n".join(f"[{e.seq}] {e.text}" for e in earlier))
+    parts.append(f"# {heading}\n" + "\n".join(f"[{e.seq}] {e.text}" for e in mine))
+    parts.append(instruction)
     return [Message("system", SYSTEM), Message("user", "\n\n".join(parts))]
+
+
+def judge_messages(card: dict[str, Any], title: str, mine: list[Entry], earlier: list[Entry]) -> list[Message]:
+    """The section judge's prompt: the card, earlier utterances (for consistency), this section's."""
+    return judge_prompt(
+        card,
+        "Earlier, in previous sections",
+        earlier,
+        f"This section: {title}",
+        mine,
+        "Judge the utterances of this section (the earlier ones only for self-consistency).",
+    )
+
+
+async def judge_call(
+    backend: ChatBackend,
+    messages: list[Message],
+    *,
+    model: str | None = None,
+    purpose: str = "judge",
+    agent: str | None = None,
+) -> tuple[JudgeOutput | None, list[CallUsage], BackendError | None]:
+    """One structured judge call: the scores (None if the reply had none), the calls' usage, and
+    the error if the call failed (never raised: a judge that fails judges nothing)."""
+    request = ChatRequest(
+        messages=messages,
+        output_model=JudgeOutput,
+        model=model,
+        temperature=0.0,
+        max_tokens=600,
+        purpose=purpose,
+        agent=agent,
+    )
+    try:
+        response = await backend.complete(request)
+    except BackendError as exc:
+        return None, list(getattr(exc, "calls", []) or []), exc
+    out = response.parsed
+    return (out if isinstance(out, JudgeOutput) else None), list(response.calls), None
 
 
 async def judge_one(
@@ -229,24 +286,11 @@ async def judge_one(
     model: str | None = None,
 ) -> JudgeScore:
     score = JudgeScore(name, index, title, len(mine))
-    request = ChatRequest(
-        messages=judge_messages(card, title, mine, earlier),
-        output_model=JudgeOutput,
-        model=model,
-        temperature=0.0,
-        max_tokens=600,
-        purpose="judge",
-        agent=None,
-    )
-    try:
-        response = await backend.complete(request)
-    except BackendError as exc:
-        score.error = exc.message
-        score.calls = list(getattr(exc, "calls", []) or [])
+    out, score.calls, error = await judge_call(backend, judge_messages(card, title, mine, earlier), model=model)
+    if error is not None:
+        score.error = error.message
         return score
-    score.calls = list(response.calls)
-    out = response.parsed
-    if not isinstance(out, JudgeOutput):
+    if out is None:
         score.error = "the judge returned no scores"
         return score
     score.adherence, score.self_consistency = out.adherence, out.self_consistency
@@ -271,4 +315,13 @@ def _cell(text: str) -> str:
     return text.replace("|", r"\|")
 
 
-__all__ = ["JudgeOutput", "JudgeReport", "JudgeScore", "judge_messages", "judge_one", "judge_run"]
+__all__ = [
+    "JudgeOutput",
+    "JudgeReport",
+    "JudgeScore",
+    "judge_call",
+    "judge_messages",
+    "judge_one",
+    "judge_prompt",
+    "judge_run",
+]

@@ -8,6 +8,11 @@ and :func:`reopen_session`, so every setting applies the same way however a sess
   ``$TROUPE_RETRIEVAL``, else lexical. A resumed run keeps the one it recorded.
 - ``max_concurrency``: the config's value when it was set explicitly (file or environment),
   else the guide's ``[defaults] max_concurrency`` (64). A resumed run keeps the one it recorded.
+- ``turn_check``: the per-turn persona check (``core/turn_check.py``), off by default. Each
+  of on/off, threshold and model: the caller's (``--turn-check``/``--no-turn-check``,
+  ``--turn-check-threshold``, which also turns it on), else the guide's
+  ``[defaults.turn_check]``, else the config's ``[turn_check]``. A resumed run keeps the one
+  it recorded.
 - ``unattended`` (headless runs and studies): any backend failure that survived the backend's
   retries halts the run — resumable — instead of failing one turn unseen.
 
@@ -28,8 +33,9 @@ from troupe.core.clock import Clock
 from troupe.core.config import Settings, load_settings
 from troupe.core.errors import BadInputError
 from troupe.core.llm.protocol import ChatBackend
+from troupe.core.turn_check import TurnCheckSettings
 
-from .guide import Guide
+from .guide import Guide, TurnCheckSpec
 from .session import Session
 
 if TYPE_CHECKING:
@@ -57,6 +63,8 @@ async def open_session(
     unattended: bool = False,
     clock: Clock | None = None,
     limits: Limits | None = None,
+    turn_check: bool | None = None,
+    turn_check_threshold: int | None = None,
     **session_options: Any,
 ) -> Session:
     """Start a new session of ``guide`` with ``cards`` in ``run_dir`` (logs ``session_started``).
@@ -67,7 +75,8 @@ async def open_session(
     ``[defaults.budget]`` sets, else the config's ``[budget]``.
     """
     settings = settings or load_settings()
-    options = {**settings_options(settings, retrieval=retrieval), **session_options}
+    check = turn_check_settings(settings, guide, enabled=turn_check, threshold=turn_check_threshold)
+    options = {**settings_options(settings, retrieval=retrieval), "turn_check": check, **session_options}
     session = await Session.start(
         guide,
         list(cards),
@@ -93,6 +102,28 @@ def config_limits(settings: Settings, guide_limits: Limits) -> Limits:
         guide_limits.max_tokens if guide_limits.max_tokens is not None else mine.max_tokens,
         guide_limits.max_minutes if guide_limits.max_minutes is not None else mine.max_minutes,
     )
+
+
+def turn_check_settings(
+    settings: Settings, guide: Guide, *, enabled: bool | None = None, threshold: int | None = None
+) -> TurnCheckSettings | None:
+    """The per-turn check a new session gets (None: off), by the precedence in the module
+    docstring: the caller's choice, else the guide's ``[defaults.turn_check]``, else the config's."""
+    mine = settings.turn_check
+    spec = guide.defaults.turn_check or TurnCheckSpec()
+    if threshold is not None and not 0 <= threshold <= 10:
+        raise BadInputError("must be between 0 and 10", field="--turn-check-threshold")
+    on = enabled if enabled is not None else (threshold is not None or _first(spec.enabled, mine.enabled))
+    if not on:
+        return None
+    return TurnCheckSettings(
+        threshold=_first(threshold, spec.threshold, mine.threshold), model=_first(spec.model, mine.model)
+    )
+
+
+def _first(*values: Any) -> Any:
+    """The first value that is set (None: not set)."""
+    return next((v for v in values if v is not None), None)
 
 
 async def reopen_session(

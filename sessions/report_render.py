@@ -43,6 +43,10 @@ OVERALL_NOTE = "Words that recur across sections, by lexical clustering over all
 
 POLL_NOTE = "Poll statistics are computed from the event log (sample standard deviation); no model is involved in them."
 CHANGES_NOTE = "Polls answered privately first and asked again later in the session, side by side."
+TURN_CHECK_NOTE = (
+    "Each remark was checked against its persona card by an LLM judge before the room heard it, and "
+    "regenerated once below the threshold:"
+)
 UNCARRIED = "The model claimed a stance the verified quotes do not carry; its summary is left out."
 
 
@@ -60,11 +64,13 @@ def quoted(text: str) -> str:
 def _intro(r: Report) -> list[str]:
     seated = len(r.profiles)
     numbered = [s for s in r.sections if s.index >= 0]
+    checks = r.info.turn_checks
     return [
         f"{plural(seated, 'simulated participant')}, {plural(len(numbered), 'section')}, "
         f"{plural(r.utterance_count, 'remark')}, {plural(len(r.polls), 'poll')}.",
         r.themes_source,
         POLL_NOTE,
+        *([f"{TURN_CHECK_NOTE} {checks.summary()}."] if checks.shown else []),
     ]
 
 

@@ -45,12 +45,14 @@ from troupe.core.polls import PollSpec
 from troupe.core.prompt import PromptBudget
 from troupe.core.recall import EmbeddingRecall, EmbeddingStore
 from troupe.core.room import ActivityListener, AgentActivity, Room
+from troupe.core.turn_check import TurnCheck, TurnCheckSettings
 
 from .guide import Guide, Section, StimulusSpec, parse_guide
 from .observers import read_inbox
 from .plan import Beat, Unanswered, beat_of, plan_guide, poll_progress, round_progress, unanswered
 from .run import EVENTS_FILE, already_ended, update_meta, write_meta
 from .state import AgentState, SessionState, StateTracker
+from .turn_check import JudgeTurnCheck
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class Session:
         retrieval: str = "lexical",
         embedding_model: str | None = None,
         stop_on_backend_error: bool = False,
+        turn_check: TurnCheckSettings | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.log = log
@@ -112,6 +115,10 @@ class Session:
             stop_on_backend_error=stop_on_backend_error,
             embeddings=store,
         )
+        self.turn_check = turn_check
+        """The per-turn persona check in effect (None: off); recorded, and kept on resume."""
+        if turn_check is not None:
+            self.room.turn_check = TurnCheck(JudgeTurnCheck(), turn_check, model=defaults.model)
         self.plan: list[Beat] = plan_guide(guide, seed=seed, rounds_cap=rounds_cap)
         self._beat_index = {b.key: i for i, b in enumerate(self.plan)}
         self._cursor = 0
@@ -157,6 +164,7 @@ class Session:
         retrieval: str = "lexical",
         embedding_model: str | None = None,
         stop_on_backend_error: bool = False,
+        turn_check: TurnCheckSettings | None = None,
     ) -> Session:
         """Seat ``cards``, open ``run_dir/events.jsonl`` and log ``session_started``.
 
@@ -168,7 +176,8 @@ class Session:
         retrieval in effect and the embedding model are recorded, and a resumed run uses them.
         ``stop_on_backend_error=True`` (unattended runs) halts the session on any backend
         failure that survived the backend's retries (5xx, 429, timeout), not only on an outage,
-        so that no turn is silently lost; see :class:`~troupe.core.room.Room`.
+        so that no turn is silently lost; see :class:`~troupe.core.room.Room`. ``turn_check``
+        turns on the per-turn persona check (``core/turn_check.py``); it is recorded too.
         """
         card_list = list(cards.values()) if isinstance(cards, Mapping) else list(cards)
         if not card_list:
@@ -199,6 +208,7 @@ class Session:
             retrieval=retrieval,
             embedding_model=embedding_model,
             stop_on_backend_error=stop_on_backend_error,
+            turn_check=turn_check,
         )
         model = guide.defaults.model or getattr(backend, "model", None)
         session.room.record(
@@ -217,6 +227,7 @@ class Session:
             budget=budget,
             retrieval=session.retrieval,
             **({"embedding_model": session.embeddings.model} if session.embeddings is not None else {}),
+            **({"turn_check": turn_check.to_json()} if turn_check is not None else {}),
         )
         write_meta(
             run,
@@ -279,6 +290,7 @@ class Session:
             # the recorded embedding model, unless the run is resumed on another kind of backend
             embedding_model=extra.get("embedding_model") if getattr(backend, "name", None) == first.backend else None,
             stop_on_backend_error=stop_on_backend_error,
+            turn_check=TurnCheckSettings.from_json(extra.get("turn_check")),
         )
         for event in events:
             session._observe(event)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from troupe.core.events import Event
 from troupe.core.room import ActivityStatus, AgentActivity
+from troupe.core.turn_check import TurnCheckTally
 
 
 @dataclass
@@ -53,6 +54,8 @@ class SessionState:
     """Rounds finished (guide and moderator rounds)."""
     beats_done: int = 0
     beats_total: int = 0
+    turn_checks: TurnCheckTally = field(default_factory=TurnCheckTally)
+    """The per-turn persona check's counts (``core/turn_check.py``; the header shows them)."""
 
 
 class StateTracker:
@@ -68,6 +71,7 @@ class StateTracker:
         t = event.type
         e = event.__dict__
         agent = s.agents.get(e.get("agent") or "")
+        s.turn_checks.add(event)
         if t == "session_started":
             s.title = e["title"]
             s.backend = e.get("backend")
@@ -122,7 +126,7 @@ class StateTracker:
         if self._snapshot is None:
             s = self.state
             agents = {name: replace(a, last_texts=list(a.last_texts)) for name, a in s.agents.items()}
-            self._snapshot = replace(s, agents=agents)
+            self._snapshot = replace(s, agents=agents, turn_checks=replace(s.turn_checks))
         return self._snapshot
 
 

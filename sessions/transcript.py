@@ -21,6 +21,7 @@ from typing import Any, Literal
 from troupe.core.errors import BadRunError
 from troupe.core.events import Event, SessionStarted
 from troupe.core.poll_stats import PollResult, collect_polls
+from troupe.core.turn_check import TurnCheckTally
 
 EntryKind = Literal["moderator", "say", "think", "pass", "stimulus", "poll", "note"]
 
@@ -116,6 +117,8 @@ class RunInfo:
     llm_calls: int = 0
     branched_from: tuple[str, int] | None = None
     """``(parent run folder, last shared seq)`` for a run made by ``troupe branch`` / ``/branch``."""
+    turn_checks: TurnCheckTally = field(default_factory=TurnCheckTally)
+    """The per-turn persona check's counts (``core/turn_check.py``)."""
 
     @property
     def branch_label(self) -> str | None:
@@ -252,7 +255,7 @@ def moderator_notes(events: Sequence[Event]) -> list[ModeratorNote]:
 
 
 def _run_info(start: SessionStarted) -> RunInfo:
-    return RunInfo(
+    info = RunInfo(
         title=start.title,
         spec=start.spec,
         backend=start.backend,
@@ -265,9 +268,12 @@ def _run_info(start: SessionStarted) -> RunInfo:
         cards=dict(start.persona_cards or {}),
         guide=start.guide,
     )
+    info.turn_checks.add(start)
+    return info
 
 
 def _account(info: RunInfo, event: Event) -> None:
+    info.turn_checks.add(event)
     if event.type == "llm_call":
         info.llm_calls += 1
         info.prompt_tokens += int(getattr(event, "prompt_tokens", 0) or 0)

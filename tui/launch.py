@@ -29,6 +29,8 @@ def new_session_app(
     seed: int = 0,
     rounds_cap: int | None = None,
     retrieval: str | None = None,
+    turn_check: bool | None = None,
+    turn_check_threshold: int | None = None,
     config: TuiConfig | None = None,
 ) -> TroupeApp:
     """An app that starts a new session of ``guide`` with ``cards`` in ``run_dir``."""
@@ -45,6 +47,8 @@ def new_session_app(
             seed=seed,
             rounds_cap=rounds_cap,
             retrieval=retrieval,
+            turn_check=turn_check,
+            turn_check_threshold=turn_check_threshold,
             clock=cfg.clock,
         )
 
@@ -64,7 +68,7 @@ def resume_app(run_dir: str | Path, backend: Any, *, config: TuiConfig | None = 
 
 def launch_session(guide: Any, cards: Sequence[PersonaCard], backend: Any, run_dir: str | Path, **opening: Any) -> int:
     """Run the TUI on a new session; returns the exit code (0, or 1/2 if it could not start).
-    ``opening`` is :func:`new_session_app`'s (settings, seed, rounds_cap, retrieval)."""
+    ``opening`` is :func:`new_session_app`'s (settings, seed, rounds_cap, retrieval, turn_check…)."""
     config = TuiConfig(runs_dir=Path(run_dir).parent)
     return run_app(new_session_app(guide, cards, backend, run_dir, config=config, **opening))
 

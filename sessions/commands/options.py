@@ -36,6 +36,31 @@ def positive(text: str) -> int:
     return _whole_number(text, 1)
 
 
+def threshold(text: str) -> int:
+    value = _whole_number(text, 0)
+    if value > 10:
+        raise argparse.ArgumentTypeError("must be between 0 and 10")
+    return value
+
+
+def add_turn_check_options(parser: argparse.ArgumentParser) -> None:
+    """The per-turn persona check (off by default; see docs/research.md)."""
+    group = parser.add_argument_group("per-turn persona check (one extra judge call per utterance)")
+    group.add_argument(
+        "--turn-check",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="judge each utterance against the persona card before the room hears it, and regenerate it once "
+        "below the threshold (default: the guide's [defaults.turn_check], else the config's [turn_check], else off)",
+    )
+    group.add_argument(
+        "--turn-check-threshold",
+        type=threshold,
+        metavar="N",
+        help="regenerate a turn scoring below N (0-9; 0 checks and logs only; default 5); implies --turn-check",
+    )
+
+
 def add_poll_sampling_options(parser: argparse.ArgumentParser) -> None:
     """Tools against variance collapse in polls (each off by default; see docs/research.md)."""
     group = parser.add_argument_group("poll sampling (against variance collapse; off by default)")

@@ -31,6 +31,7 @@ from ..run import EVENTS_FILE, already_ended, branch_run, check_new_run_dir, def
 from .options import (
     add_backend_options,
     add_poll_sampling_options,
+    add_turn_check_options,
     apply_poll_sampling,
     non_negative,
     poll_sampling_note,
@@ -61,6 +62,7 @@ def register(subparsers: Any) -> None:
         "embeddings endpoint; model from [memory] embedding_model) (default: $TROUPE_RETRIEVAL or lexical)",
     )
     add_poll_sampling_options(run)
+    add_turn_check_options(run)
     add_budget_options(run)
     run.set_defaults(handler=cmd_run)
 
@@ -124,7 +126,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     backend = make_backend(settings, args.backend, args.model)
     # The same session whichever way it runs: opened by troupe.sessions.opening either way.
-    opening = dict(settings=settings, seed=args.seed, rounds_cap=args.rounds, retrieval=args.retrieval)
+    opening = dict(
+        settings=settings,
+        seed=args.seed,
+        rounds_cap=args.rounds,
+        retrieval=args.retrieval,
+        turn_check=args.turn_check,
+        turn_check_threshold=args.turn_check_threshold,
+    )
     if not args.headless:
         launch = _tui("launch_session")
         try:

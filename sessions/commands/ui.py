@@ -14,7 +14,7 @@ from typing import Any
 
 from troupe.core.errors import TroupeError
 
-from .options import add_backend_options
+from .options import add_backend_options, add_turn_check_options
 
 DEMO_GUIDE = "concept-test"
 RUNS_DIR = Path("runs")
@@ -35,6 +35,7 @@ def register(subparsers: Any) -> None:
     add_backend_options(demo)
     demo.add_argument("--seed", type=int, default=0, help="seed (rotates concept order; scripted replies)")
     demo.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<time>-concept-test)")
+    add_turn_check_options(demo)
     demo.set_defaults(handler=run_demo)
     watch = subparsers.add_parser(
         "watch",
@@ -80,7 +81,18 @@ def run_demo(args: argparse.Namespace) -> int:
     backend = pace_for_demo(make_backend(settings, args.backend, args.model))
     run_dir = check_new_run_dir(args.out) if args.out else default_run_dir(guide, base=RUNS_DIR)
     launch_session = launcher("launch_session")
-    return int(launch_session(guide, cards, backend, run_dir, settings=settings, seed=args.seed))
+    return int(
+        launch_session(
+            guide,
+            cards,
+            backend,
+            run_dir,
+            settings=settings,
+            seed=args.seed,
+            turn_check=args.turn_check,
+            turn_check_threshold=args.turn_check_threshold,
+        )
+    )
 
 
 def run_watch(args: argparse.Namespace) -> int:

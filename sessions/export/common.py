@@ -68,6 +68,7 @@ def session_facts(t: Transcript) -> list[tuple[str, str]]:
             "Model calls",
             f"{info.llm_calls} · {info.prompt_tokens:,} tokens in · {info.completion_tokens:,} out · ${info.cost_usd:.4f}",
         ),
+        *([("Persona checks per turn", info.turn_checks.summary())] if info.turn_checks.shown else []),
         ("Private thoughts", "included" if t.include_thoughts else f"not included ({t.thought_count} omitted)"),
     ]
 

@@ -2,8 +2,11 @@
 
 Columns (stable; scripts depend on them): ``seq, ts, section, speaker, type, addressee, text,
 poll_id, value, score, rationale, muted``. ``type`` is the event type (``moderator``,
-``stimulus``, ``say``, ``think``, ``poll_asked``, ``poll_answer``); ``score`` is the numeric
-reading of a Likert or number answer so a spreadsheet can average it directly.
+``stimulus``, ``say``, ``think``, ``poll_asked``, ``poll_answer``, ``turn_checked``); ``score`` is
+the numeric reading of a Likert or number answer so a spreadsheet can average it directly.
+A ``turn_checked`` row (the per-turn persona check) has the judge's score in ``score``,
+``regenerated``, ``kept`` or ``failed`` in ``value``, its justification in ``rationale`` and, when
+the turn was regenerated, the rejected first answer in ``text`` (it was never heard).
 
 Encoding: UTF-8 *without* a byte-order mark, RFC 4180 quoting (fields with commas, quotes or
 newlines are quoted, quotes doubled), CRLF row ends — so ``pandas.read_csv(path)`` and
@@ -102,6 +105,15 @@ def _row(event: Event, section: str, asked_by_id: dict[str, Any]) -> dict[str, A
             "addressee": g("to") or "",
             "text": g("text", ""),
             "muted": "true" if g("muted", False) else "false",
+        }
+    if kind == "turn_checked":
+        verdict = "regenerated" if g("regenerated") else ("failed" if g("error") else "kept")
+        return base | {
+            "speaker": g("agent", ""),
+            "text": g("rejected_text") or "",
+            "value": verdict,
+            "score": "" if g("score") is None else g("score"),
+            "rationale": g("justification") or g("error") or "",
         }
     if kind in ("highlight", "note"):
         return base | {"speaker": MODERATOR, "text": g("text", "")}

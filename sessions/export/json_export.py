@@ -49,6 +49,7 @@ def export_dict(t: Transcript, *, generated_at: datetime | None = None) -> dict[
             "prompt_tokens": info.prompt_tokens,
             "completion_tokens": info.completion_tokens,
             "cost_usd": round(info.cost_usd, 6),
+            "turn_checks": info.turn_checks.to_json(),
             "branched_from": (
                 {"run": info.branched_from[0], "seq": info.branched_from[1]} if info.branched_from else None
             ),

@@ -16,18 +16,23 @@ def test_demo_seats_the_concept_test_panel_on_a_paced_scripted_backend(tmp_path,
     monkeypatch.chdir(tmp_path)
     seen = {}
 
-    def fake_launch(guide, cards, backend, run_dir, *, seed=0, rounds_cap=None, settings=None):
-        seen.update(guide=guide, cards=cards, backend=backend, run_dir=run_dir, seed=seed)
+    def fake_launch(guide, cards, backend, run_dir, *, seed=0, rounds_cap=None, settings=None, **opening):
+        seen.update(guide=guide, cards=cards, backend=backend, run_dir=run_dir, seed=seed, **opening)
         return 0
 
     monkeypatch.setattr(launch, "launch_session", fake_launch)
     assert main(["demo", "--backend", "scripted", "--seed", "4"]) == 0
+    assert seen["turn_check"] is None and seen["turn_check_threshold"] is None  # the config and guide decide
     assert seen["guide"].title.startswith("Gazpacho Go")
     assert [c.name for c in seen["cards"]] and len(seen["cards"]) == len(seen["guide"].panel.personas)
     backend = getattr(seen["backend"], "inner", seen["backend"])
     assert isinstance(backend, ScriptedBackend) and backend.stream_delay == ui.DEMO_SCRIPTED_DELAY_S
     assert seen["run_dir"].parent.name == "runs" and seen["run_dir"].name.endswith("concept-test")
     assert seen["seed"] == 4
+    assert main(["demo", "--backend", "scripted", "--turn-check-threshold", "3", "--out", "second"]) == 0
+    assert seen["turn_check_threshold"] == 3
+    assert main(["demo", "--backend", "scripted", "--no-turn-check", "--out", "third"]) == 0
+    assert seen["turn_check"] is False
 
 
 def test_demo_refuses_an_out_folder_that_holds_a_run(tmp_path, monkeypatch, capsys):

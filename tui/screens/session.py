@@ -340,6 +340,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
                 ended=state.ended,
                 auto=self.auto,
                 projection=self._projection(),
+                checks=state.turn_checks.short(),
             ),
             self._elapsed(),
         )

@@ -165,6 +165,16 @@ def feed_row(event: Event, palette: SpeakerPalette, goals: Mapping[int, str] | N
         return FeedRow(
             event.seq, "ERROR", pal.ERROR, Text(v(f"{who}{event.kind}: {event.message} ({error_outcome(event)})"))
         )
+    if isinstance(event, ev.TurnChecked) and event.regenerated:  # the rejected answer is never shown as said
+        return FeedRow(
+            event.seq,
+            "·",
+            pal.SYSTEM,
+            Text(
+                v(f"{event.agent}: first answer scored {event.score}/9 by the persona check; asked again"),
+                style=pal.SYSTEM,
+            ),
+        )
     system = {
         "agent_paused": "paused",
         "agent_resumed": "resumed",

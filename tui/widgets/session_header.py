@@ -1,7 +1,7 @@
 """The one-line header of the session screen.
 
-Title · section "3 / 6: Concept reactions" · elapsed · tokens and cost · backend/model,
-and a PAUSED flag. It renders whatever :class:`HeaderInfo` it was last given; the screen
+Title · section "3 / 6: Concept reactions" · elapsed · tokens and cost · the per-turn check's
+counts (when it is on) · backend/model, and a PAUSED flag. It renders whatever :class:`HeaderInfo` it was last given; the screen
 builds that from ``session.state`` after each batch of events, and a one-second timer
 re-renders the elapsed time (off in snapshots).
 """
@@ -32,6 +32,9 @@ class HeaderInfo:
     projection: str = ""
     """``rest ≈ $0.12 · 41k tok · 3 min``: the rest of the guide at the rate so far (the first
     thing to give way when the line is too long)."""
+    checks: str = ""
+    """``checks 12 · regen 2``: the per-turn persona check's counts, when it is on
+    (:meth:`~troupe.core.turn_check.TurnCheckTally.short`); gives way after the projection."""
 
 
 def format_elapsed(seconds: float) -> str:
@@ -61,7 +64,8 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
     The state flags (PAUSED, AUTO, ENDED), the section number, the elapsed time and the
     tokens and cost always show; when the line is too long the rest gives way in this order:
     the session title shrinks, the backend name goes (the model stays), the section title
-    shortens, "tok" goes, the model goes, then the title and the section title go entirely.
+    shortens, the check counts go, "tok" goes, the model goes, then the title and the section
+    title go entirely.
     """
     info = replace(
         info,
@@ -83,7 +87,9 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
     model_short = info.model or info.backend or "?"
     tokens = format_tokens(info.tokens)
 
-    def build(model: str, section_room: int | None, tok: bool, rest_of_guide: bool = False) -> tuple[Text, int]:
+    def build(
+        model: str, section_room: int | None, tok: bool, rest_of_guide: bool = False, checks: bool = False
+    ) -> tuple[Text, int]:
         """The line, and how many cells its title got."""
         rest = Text(no_wrap=True)
         if started:
@@ -100,6 +106,8 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
         rest.append(f" · {tokens} tok ${info.cost_usd:.2f}" if tok else f" · {tokens} ${info.cost_usd:.2f}")
         if rest_of_guide and info.projection and not info.ended:
             rest.append(f" ({one_line(info.projection)})", style="dim")
+        if checks and info.checks:
+            rest.append(f" · {one_line(info.checks)}")
         if model:
             rest.append(f" · {model}", style="dim")
         rest.append_text(flags)
@@ -112,19 +120,20 @@ def header_text(info: HeaderInfo, elapsed: str, width: int = 0) -> Text:
         return text, len(title) - 1
 
     # (model part, section title room, "tok", title cells wanted): the first that fits wins
-    steps: list[tuple[str, int | None, bool, int, bool]] = [
-        (model_full, None, True, 24, True),
-        (model_short, None, True, 16, True),
-        (model_full, None, True, 24, False),
-        (model_short, None, True, 16, False),
-        (_ellipsize(model_short, 16), 14, True, 12, False),
-        (_ellipsize(model_short, 12), 12, False, 8, False),
-        (_ellipsize(model_short, 10), 0, False, 0, False),
-        ("", 0, False, 0, False),
+    steps: list[tuple[str, int | None, bool, int, bool, bool]] = [
+        (model_full, None, True, 24, True, True),
+        (model_short, None, True, 16, True, True),
+        (model_full, None, True, 24, False, True),
+        (model_short, None, True, 16, False, True),
+        (_ellipsize(model_short, 16), 14, True, 12, False, True),
+        (_ellipsize(model_short, 16), 14, True, 12, False, False),
+        (_ellipsize(model_short, 12), 12, False, 8, False, False),
+        (_ellipsize(model_short, 10), 0, False, 0, False, False),
+        ("", 0, False, 0, False, False),
     ]
     text = Text()
-    for model, section_room, tok, wanted, rest_of_guide in steps:
-        text, title_cells = build(model, section_room, tok, rest_of_guide)
+    for model, section_room, tok, wanted, rest_of_guide, checks in steps:
+        text, title_cells = build(model, section_room, tok, rest_of_guide, checks)
         if not width or (text.cell_len <= width and title_cells >= min(wanted, len(info.title))):
             break
     return text
