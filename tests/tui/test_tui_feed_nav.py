@@ -7,7 +7,8 @@ from __future__ import annotations
 from tests.tui.test_tui_session import SIZE, app_for
 from tests.tui.tui_fixtures import events_of, feed_text, session_screen, settle, submit
 from troupe.core import events as ev
-from troupe.tui.widgets.feed import SELECTED_STYLE, Feed, feed_row, in_view, row_text, stamp
+from troupe.tui.verbs import VERBS
+from troupe.tui.widgets.feed import SELECTED_STYLE, Feed, ModeratorFeed, feed_row, in_view, row_text, stamp
 from troupe.tui.widgets.find_bar import FindBar
 
 SELECTED_BG = SELECTED_STYLE.split()[-1].lstrip("#")
@@ -103,8 +104,13 @@ async def test_filter_shows_one_persona_and_what_they_were_asked_and_search_stay
         assert screen.found and set(screen.found) <= set(kept)
         assert screen.found == [s for s in kept if word in row_text(feed.rows[s]).casefold()]
         await pilot.press("escape")
-        # the selection moves among the filtered entries
+        # the selection moves among the filtered entries; the search opened from the feed goes back there
         screen.set_focus(feed)
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert screen.focused is screen.query_one(FindBar).input
+        await pilot.press("escape")
+        assert screen.focused is feed
         await pilot.press("end", "up")
         assert feed.selected == kept[-2]
         # f in the feed clears the filter (the selected entry is Tom's, the filter's)
@@ -207,3 +213,12 @@ def test_a_filter_keeps_the_personas_entries_and_the_room_context():
         False,
     ]
     assert all(in_view(e, None) for e in (say, other, to_tom, room, to_maria, star))
+
+
+def test_the_verbs_marked_for_the_feed_are_its_keys():
+    keys = {b.key: b.action for b in ModeratorFeed.BINDINGS}
+    for verb in VERBS:
+        if verb.in_feed and verb.key:
+            assert keys[verb.key] == f"screen.{verb.key_action or f'verb({verb.name!r})'}"
+    assert keys["asterisk"] == "screen.verb('star')" and keys["f"] == "screen.filter_selected"
+    assert keys["escape"] == "screen.leave_feed"

@@ -70,6 +70,7 @@ class ModeratorVerbs:
         find_bar: FindBar
         sidebar: GuideSidebar
         show_guide: bool
+        find_from_feed: bool
         app: Any
 
         def flush(self) -> None: ...
@@ -680,6 +681,7 @@ class ModeratorVerbs:
             await self.session.probe(text)
 
     def verb_find(self, text: str) -> None:
+        self.find_from_feed = self.feed.has_focus  # escape goes back there
         self.find_bar.open(text)
 
     def verb_note(self, text: str) -> None:

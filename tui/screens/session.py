@@ -94,6 +94,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         """The seqs of the feed entries matching the search (the find bar), in feed order."""
         self.found_at: int | None = None
         """The match shown (highlighted) now."""
+        self.find_from_feed = False
+        """The search was opened from the feed: closing it goes back there."""
         self._airtime_at = -1
         """The log's last seq when the panes' airtime was last computed."""
         self.show_guide = False
@@ -465,7 +467,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     def _search_closed(self) -> None:
         self.found, self.found_at = [], None
         self.feed.mark(None)
-        self.set_focus(self.grid.selected or self.control_bar.input)
+        self.set_focus(self.feed if self.find_from_feed else self.grid.selected or self.control_bar.input)
 
     @on(CommandInput.Leave)
     def _leave_input(self) -> None:

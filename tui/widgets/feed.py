@@ -471,14 +471,11 @@ class Feed(RichLog):
         return self._order[at]
 
     def _in_view_entry(self) -> int | None:
-        """The lowest entry starting in view (where a selection starts), else the latest."""
+        """The entry on the view's last line (where a selection starts), else the latest."""
         shown = self.entries()
         if not shown:
             return None
-        bottom = int(self.scroll_y) + max(1, self.scrollable_content_region.height) - 1
-        seq = self.entry_at(bottom)
-        if seq is not None and (self.line_y(seq) or 0) < self.scroll_y:
-            seq = self.entry_at(int(self.scroll_y))  # one tall entry fills the view
+        seq = self.entry_at(int(self.scroll_y) + max(1, self.scrollable_content_region.height) - 1)
         return seq if seq is not None else shown[-1]
 
     def action_select(self, step: int) -> None:
