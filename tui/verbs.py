@@ -7,7 +7,9 @@ command palette and the command line's parser and dispatch all read :data:`VERBS
 verb is one row here and one ``verb_<name>`` method on the session screen.
 
 Keys act only while the panel has focus (``panel_key``): the control bar owns every
-printable key while the moderator types, and a key never fires from a paste.
+printable key while the moderator types, and a key never fires from a paste. Verbs marked
+``in_feed`` also work while the feed has focus (:func:`feed_bindings`), on its selected entry
+where they act on one.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class Verb:
     keeps_rest: bool = False
     """After the persona's name the command takes more (``/devil Name [position]``): the
     verb gets it as a second argument."""
+    in_feed: bool = False
+    """Its key also works while the feed has focus (``*`` then stars the selected entry)."""
 
     @property
     def syntax(self) -> str:
@@ -273,12 +277,14 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "star",
         "Star",
-        "star an entry for the debrief: /star SEQ [tag] (*: the selected persona's latest line)",
+        "star an entry for the debrief: /star SEQ [tag] (*: the selected feed entry while the feed has focus, "
+        "else the selected persona's latest line)",
         key="asterisk",
         key_label="*",
         command="star",
         argument="[SEQ] [tag]",
         palette_title="Star the selected persona's latest line",
+        in_feed=True,
     ),
     Verb(
         "highlights",
@@ -286,6 +292,7 @@ VERBS: tuple[Verb, ...] = (
         "the starred entries: enter jumps to one in the feed",
         key="h",
         command="highlights",
+        in_feed=True,
     ),
     Verb(
         "guide",
@@ -310,6 +317,46 @@ VERBS: tuple[Verb, ...] = (
         command="find",
         argument="[TEXT]",
         palette_title="Search the feed…",
+        in_feed=True,
+    ),
+    Verb(
+        "feed",
+        "Feed",
+        "move into the feed: ↑↓ (k j) select an entry, home/end the first/latest, * stars it, "
+        "f filters to its speaker, esc goes back",
+        key="l",
+        palette_title="Select entries in the feed",
+    ),
+    Verb(
+        "filter",
+        "Filter",
+        "show only one persona's entries and what they were asked: /filter Name (f: the selected persona, "
+        "or in the feed the selected entry's); /filter or f again shows everyone",
+        key="f",
+        command="filter",
+        argument="[Name]",
+        name_argument=True,
+        key_action="filter_selected",
+        palette_title="Show everyone in the feed (clear the filter)",
+        in_feed=True,
+    ),
+    Verb(
+        "latest",
+        "Latest",
+        "jump to the newest entry in the feed; it follows new events again",
+        key="end",
+        command="latest",
+        palette_title="Jump to the latest entry",
+        in_feed=True,
+    ),
+    Verb(
+        "timestamps",
+        "Timestamps",
+        "show or hide each feed entry's time (since the session started, as the header's clock)",
+        key="T",
+        command="timestamps",
+        palette_title="Toggle timestamps in the feed",
+        in_feed=True,
     ),
     Verb(
         "note",
@@ -320,7 +367,16 @@ VERBS: tuple[Verb, ...] = (
         needs_argument=True,
         palette=False,
     ),
-    Verb("help", "Help", "keys and commands", key="question_mark", key_label="?", command="help", footer=True),
+    Verb(
+        "help",
+        "Help",
+        "keys and commands",
+        key="question_mark",
+        key_label="?",
+        command="help",
+        footer=True,
+        in_feed=True,
+    ),
     Verb(
         "end",
         "End the session",
@@ -382,3 +438,33 @@ def panel_bindings() -> list[Binding]:
     quit_key = Binding("ctrl+q", "app.quit", "Quit", id="troupe.panel.quit", priority=True, tooltip=QUIT_TOOLTIP)
     out.append((rank["quit"], quit_key))
     return [binding for _, binding in sorted(out, key=lambda pair: pair[0])]
+
+
+FEED_FOOTER = ("star", "filter", "latest", "highlights", "help")
+"""The verbs the footer lists while the feed has focus, in that order."""
+
+
+def feed_bindings() -> list[Binding]:
+    """The keys of the session's feed while it has focus, derived from :data:`VERBS` (those
+    marked ``in_feed``), with ``i`` and ``/`` to type and escape back to the panel.
+
+    The feed's own keys (↑↓ k j home end: the selected entry) are the feed widget's.
+    """
+    rank = {name: i for i, name in enumerate(FEED_FOOTER)}
+    verbs = sorted((v for v in VERBS if v.in_feed and v.key), key=lambda v: rank.get(v.name, len(rank)))
+    return [
+        *(
+            Binding(
+                v.key or "",
+                f"screen.{v.key_action or 'verb(' + repr(v.name) + ')'}",
+                v.title,
+                id=f"troupe.feed.{v.name}",
+                tooltip=v.description[:1].upper() + v.description[1:],
+                show=v.name in rank,
+            )
+            for v in verbs
+        ),
+        Binding("i", "screen.focus_input", "Type", id="troupe.feed.type", show=False),
+        Binding("slash", "screen.focus_input('/')", "Command", id="troupe.feed.command", show=False),
+        Binding("escape", "screen.leave_feed", "Panel", id="troupe.feed.leave", tooltip="Back to the panel"),
+    ]

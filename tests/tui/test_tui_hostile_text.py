@@ -173,7 +173,21 @@ async def close_dialog(pilot: Pilot[Any]) -> None:
 
 
 ROUNDS = ("speak", "ask", "stimulus")
-COMMANDS = ("pause", "resume", "mute", "unmute", "details", "results", "thoughts", "help", "discuss", "end")
+COMMANDS = (
+    "pause",
+    "resume",
+    "mute",
+    "unmute",
+    "details",
+    "results",
+    "thoughts",
+    "help",
+    "discuss",
+    "filter",
+    "timestamps",
+    "latest",
+    "end",
+)
 ENTRIES = (*ROUNDS, "@name", *(f"/{c}" for c in COMMANDS), "/poll", "/export", "stimulus dialog")
 
 
@@ -216,6 +230,9 @@ async def a_command(pilot: Pilot[Any], text: str, verb: str) -> None:
         assert visible(detail.detail.card.prompt) in str(detail.query_one("#detail-card", Static).content)
     check_toasts(app)
     await close_dialog(pilot)
+    if screen.feed.only is not None or screen.feed.show_times:  # the next example starts from the whole feed
+        screen.feed.set_view(only=None, show_times=False)
+        screen.redraw_feed()
     await settle(pilot)
     screen.session.resume()
     for name in screen.names:
@@ -224,7 +241,7 @@ async def a_command(pilot: Pilot[Any], text: str, verb: str) -> None:
     if screen.show_thoughts:
         screen.action_thoughts()
     word = text.strip()
-    if verb in ("@name", "/pause", "/resume", "/mute", "/unmute", "/details") and word:
+    if verb in ("@name", "/pause", "/resume", "/mute", "/unmute", "/details", "/filter") and word:
         if not any(n.casefold().startswith(word.split(" ", 1)[0].casefold()) for n in screen.names):
             shown = word.split(" ", 1)[0] if verb == "@name" else word
             assert any(visible(shown) in m for m in messages), messages  # "nobody called “…”", verbatim
@@ -336,6 +353,11 @@ def test_hostile_persona_files_and_guides_are_shown_as_given(tmp_path_factory, n
             assert squeeze(visible(field.strip())) in feed  # the section's title and prompt
             header = screen.query_one("#session-header", Static)
             assert squeeze(one_line(field))[:5] in squeeze(str(header.content))
+            screen.verb_filter(name)  # the feed's title names the persona it is filtered to, as given
+            await settle(pilot)
+            assert screen.feed._border_title is not None
+            assert f"only {one_line(name)} " in screen.feed._border_title.plain
+            assert squeeze(visible(field.strip())) in squeeze("".join(s.text for s in screen.feed.lines))
             screen.open_details(name)
             await pilot.pause()
             detail = app.screen

@@ -70,12 +70,14 @@ class ModeratorVerbs:
         find_bar: FindBar
         sidebar: GuideSidebar
         show_guide: bool
+        find_from_feed: bool
         app: Any
 
         def flush(self) -> None: ...
         def _refresh_state(self) -> None: ...
         def _relayout(self) -> None: ...
         def _update_status(self) -> None: ...
+        def redraw_feed(self) -> None: ...
         def notify(self, message: str, **kwargs: Any) -> None: ...
         def run_worker(self, *args: Any, **kwargs: Any) -> Any: ...
         def set_focus(self, widget: Any, scroll_visible: bool = True) -> None: ...
@@ -565,13 +567,13 @@ class ModeratorVerbs:
         self.branch_here(seq)
 
     def verb_star(self, argument: str) -> None:
-        """``/star [SEQ] [tag]``; without a SEQ (and from ``*``): the selected persona's latest
-        line, else the room's latest."""
+        """``/star [SEQ] [tag]``; without a SEQ (and from ``*``): the feed's selected entry while
+        the feed has focus, else the selected persona's latest line, else the room's latest."""
         first, _, tag = argument.strip().partition(" ")
         if first.isdigit():
             target: int | None = int(first)
         else:
-            target, tag = self._latest_line(), argument.strip()
+            target, tag = self._feed_selection() or self._latest_line(), argument.strip()
         if target is None:
             self.notify("Nothing to star yet: nobody has spoken.", title="Star", severity="warning")
             return
@@ -586,6 +588,62 @@ class ModeratorVerbs:
         latest = (mine or says)[-1:]
         return latest[0].seq if latest else None
 
+    def _feed_selection(self) -> int | None:
+        """The feed's selected entry, when the feed has focus (what ``*`` and ``f`` act on there)."""
+        feed = self.feed
+        if feed.has_focus and feed.selected is not None and feed.line_y(feed.selected) is not None:
+            return feed.selected
+        return None
+
+    def verb_feed(self, _: str) -> None:
+        self.set_focus(self.feed)
+
+    def action_leave_feed(self) -> None:
+        self.set_focus(self.grid.selected or self.control_bar.input)
+
+    def verb_filter(self, name: str) -> None:
+        """``/filter Name``: the feed shows only that persona's entries and what they were asked
+        (``feed.in_view``); ``/filter``: everyone again. A view: nothing is logged."""
+        only = name or None
+        if only == self.feed.only:
+            return
+        self.feed.set_view(only=only)
+        self.redraw_feed()
+        self.notify(
+            f"The feed shows {only}'s entries and what they were asked; f or /filter shows everyone."
+            if only
+            else "The feed shows everyone again.",
+            title="Filter",
+            timeout=4,
+            markup=False,
+        )
+
+    def action_filter_selected(self) -> None:
+        """``f``: filter the feed to the speaker of the feed's selected entry (the feed has
+        focus) or to the selected persona; ``f`` again (on that persona, or an entry that is
+        nobody's) shows everyone."""
+        seq = self._feed_selection()
+        if seq is None:
+            name = self._selected()
+        else:
+            event = next((e for e in reversed(self.session.events) if e.seq == seq), None)
+            name = getattr(event, "agent", None)
+            name = name if name in self.names else None
+        if self.feed.only is not None and name in (None, self.feed.only):
+            self.verb_filter("")
+        elif name is not None:
+            self.verb_filter(name)
+        else:
+            self.notify("That entry is no persona's: select one of their lines.", title="Filter", timeout=4)
+
+    def verb_latest(self, _: str) -> None:
+        self.flush()
+        self.feed.latest()
+
+    def verb_timestamps(self, _: str) -> None:
+        self.feed.set_view(only=self.feed.only, show_times=not self.feed.show_times)
+        self.redraw_feed()
+
     def verb_highlights(self, _: str) -> None:
         from troupe.sessions.transcript import starred
 
@@ -596,7 +654,8 @@ class ModeratorVerbs:
             return
         self.flush()
         if not self.feed.jump_to(seq):
-            self.notify(f"#{seq} is not shown in the feed.", title="Highlights", severity="warning")
+            hidden = " (the feed is filtered: /filter shows everyone)" if self.feed.only else ""
+            self.notify(f"#{seq} is not shown in the feed{hidden}.", title="Highlights", severity="warning")
 
     def verb_guide(self, _: str) -> None:
         self.show_guide = not self.show_guide
@@ -622,6 +681,7 @@ class ModeratorVerbs:
             await self.session.probe(text)
 
     def verb_find(self, text: str) -> None:
+        self.find_from_feed = self.feed.has_focus  # escape goes back there
         self.find_bar.open(text)
 
     def verb_note(self, text: str) -> None:

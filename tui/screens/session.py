@@ -41,7 +41,7 @@ from ..verbs import BY_COMMAND, QUIT_TOOLTIP
 from ..widgets import guide_sidebar
 from ..widgets.control_bar import CommandInput, ControlBar
 from ..widgets.dynamics_panel import DynamicsPanel
-from ..widgets.feed import Feed, find_in
+from ..widgets.feed import Feed, ModeratorFeed, find_in
 from ..widgets.find_bar import FindBar
 from ..widgets.guide_sidebar import GuideSidebar
 from ..widgets.persona_grid import PersonaGrid
@@ -94,6 +94,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         """The seqs of the feed entries matching the search (the find bar), in feed order."""
         self.found_at: int | None = None
         """The match shown (highlighted) now."""
+        self.find_from_feed = False
+        """The search was opened from the feed: closing it goes back there."""
         self._airtime_at = -1
         """The log's last seq when the panes' airtime was last computed."""
         self.show_guide = False
@@ -112,7 +114,11 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
                 yield PersonaGrid(panes)
                 yield DynamicsPanel()
                 sections = getattr(self.session.guide, "sections", [])
-                yield Feed(self.palette, goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)})
+                yield ModeratorFeed(
+                    self.palette,
+                    goals={i: s.goal for i, s in enumerate(sections) if getattr(s, "goal", None)},
+                    started=getattr(self.session.state, "started_at", None),
+                )
                 yield FindBar()
             yield GuideSidebar()
         yield ControlBar(self.names)
@@ -163,6 +169,11 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self._rewrap_timer = None
         if self.history_loaded and self.feed.needs_rewrap():
             self.load_history(self._drawn_upto)
+
+    def redraw_feed(self) -> None:
+        """Draw the feed again from the log (a filter or timestamps changed what it shows): the
+        path a resize takes."""
+        self.load_history(self._drawn_upto)
 
     @property
     def sidebar(self) -> GuideSidebar:
@@ -218,6 +229,9 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         for start in range(0, len(past), HISTORY_CHUNK):
             self.feed.add_events(past[start : start + HISTORY_CHUNK])
             await asyncio.sleep(0)
+        feed = self.feed
+        if feed.has_focus and feed.selected is not None:  # the moderator works in the feed: stay there
+            feed.call_after_refresh(feed.reveal, feed.selected)
         self.history_loaded = True
         self._settle_memory(len(past))
         self.flush()
@@ -454,7 +468,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
     def _search_closed(self) -> None:
         self.found, self.found_at = [], None
         self.feed.mark(None)
-        self.set_focus(self.grid.selected or self.control_bar.input)
+        self.set_focus(self.feed if self.find_from_feed else self.grid.selected or self.control_bar.input)
 
     @on(CommandInput.Leave)
     def _leave_input(self) -> None:
