@@ -58,13 +58,13 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
     if text.startswith("@"):
         found = match_leading_name(text[1:], names)
         if found is None:
-            raise CommandError(why_unresolved(text[1:].split(" ", 1)[0], names))
-        name, rest = found
+            raise CommandError(why_unresolved((text[1:].split(maxsplit=1) or [""])[0], names))
+        name, rest = found[0], found[1].strip()
         if not rest:
             raise CommandError(f"what do you want to ask {name}?")
         return Ask(name, rest)
     if text.startswith("/") and not text.startswith("//"):
-        verb, _, argument = text[1:].partition(" ")
+        verb, argument = _verb_and_argument(text[1:])
         verb = verb.casefold()
         candidates = [c for c in COMMANDS if c.startswith(verb)] if verb else []
         if verb not in COMMANDS:
@@ -87,6 +87,15 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
     return Speak(text[1:] if text.startswith("//") else text)
 
 
+def _verb_and_argument(text: str) -> tuple[str, str]:
+    """``stimulus A new soup`` → ``("stimulus", "A new soup")``; the verb ends at a space or a
+    line break (a multi-line ``/stimulus`` keeps its lines)."""
+    parts = text.split(maxsplit=1)
+    if not parts or text[:1].isspace():
+        return "", text.strip()
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
 class CommandSuggester(Suggester):
     """Completes ``/commands``, ``@Names`` and the names after ``/pause`` and friends.
 
@@ -99,6 +108,10 @@ class CommandSuggester(Suggester):
         self.names = list(names)
 
     async def get_suggestion(self, value: str) -> str | None:
+        return self.complete(value)
+
+    def complete(self, value: str) -> str | None:
+        """``value`` completed (the whole of it), or None."""
         if value.startswith("@"):
             return _complete(value, "@", self.names)
         if value.startswith("/"):

@@ -411,11 +411,12 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self.control_bar.set_mode("input" if isinstance(event.widget, CommandInput) else "keys")
 
     def on_paste(self, event: events.Paste) -> None:
-        """A paste outside the control bar goes into it, whole: a paste never fires keys."""
+        """A paste outside the control bar goes into it, whole, line breaks and all: a paste
+        never fires keys."""
         event.stop()
         command = self.control_bar.input
         self.set_focus(command)
-        command.insert_text_at_cursor(" ".join(event.text.splitlines()))
+        command.insert_text_at_cursor(event.text)
 
     def on_key(self, event: events.Key) -> None:
         """With the focus nowhere (a dialog just closed on a removed widget), typing types."""
