@@ -8,6 +8,7 @@ result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from textual.suggester import Suggester
 from troupe.core.names import match_leading_name, why_unresolved
 
 from .verbs import BY_COMMAND, COMMANDS, NAMED_COMMANDS
+
+_WORD_END = re.compile(r"[ \n]")
 
 
 class CommandError(ValueError):
@@ -58,13 +61,13 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
     if text.startswith("@"):
         found = match_leading_name(text[1:], names)
         if found is None:
-            raise CommandError(why_unresolved((text[1:].split(maxsplit=1) or [""])[0], names))
+            raise CommandError(why_unresolved(_first_word(text[1:])[0], names))
         name, rest = found[0], found[1].strip()
         if not rest:
             raise CommandError(f"what do you want to ask {name}?")
         return Ask(name, rest)
     if text.startswith("/") and not text.startswith("//"):
-        verb, argument = _verb_and_argument(text[1:])
+        verb, argument = _first_word(text[1:])
         verb = verb.casefold()
         candidates = [c for c in COMMANDS if c.startswith(verb)] if verb else []
         if verb not in COMMANDS:
@@ -87,13 +90,11 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
     return Speak(text[1:] if text.startswith("//") else text)
 
 
-def _verb_and_argument(text: str) -> tuple[str, str]:
-    """``stimulus A new soup`` → ``("stimulus", "A new soup")``; the verb ends at a space or a
-    line break (a multi-line ``/stimulus`` keeps its lines)."""
-    parts = text.split(maxsplit=1)
-    if not parts or text[:1].isspace():
-        return "", text.strip()
-    return parts[0], parts[1] if len(parts) > 1 else ""
+def _first_word(text: str) -> tuple[str, str]:
+    """``stimulus A new soup`` → ``("stimulus", "A new soup")``: a word ends at a space or a line
+    break (the composer's ctrl+j), so ``/stimulus`` and ``@Name`` may go on on the next line."""
+    found = _WORD_END.search(text)
+    return (text, "") if found is None else (text[: found.start()], text[found.end() :])
 
 
 class CommandSuggester(Suggester):

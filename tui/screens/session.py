@@ -416,7 +416,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         event.stop()
         command = self.control_bar.input
         self.set_focus(command)
-        command.insert_text_at_cursor(event.text)
+        command.paste(event.text)
 
     def on_key(self, event: events.Key) -> None:
         """With the focus nowhere (a dialog just closed on a removed widget), typing types."""

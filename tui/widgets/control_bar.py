@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,7 +27,7 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from ..command_line import CommandError, CommandSuggester, Parsed, parse_line
-from ..text import plain
+from ..text import plain, visible
 
 PLACEHOLDER = "speak to the room · @Name ask one · /command (try /help) · ctrl+j new line · esc: keys"
 MAX_LINES = 5
@@ -42,8 +43,24 @@ MODE_TIPS = {
     "input": "Typing goes to the control bar. esc: panel keys (space, p, m, n…)",
     "keys": "Keys act on the panel (space, p, m, n…). i or /: type again",
 }
+COMPOSER_KEYS: tuple[tuple[str, str], ...] = (
+    ("enter", "send (a /command runs)"),
+    ("ctrl+j", "a new line (shift+enter or alt+enter too, where the terminal tells them from enter)"),
+    ("↑ ↓", "previous lines, from the first line (↑) or the last (↓); elsewhere they move between lines"),
+    ("→ or tab", "accept the completion of a /command or a @Name"),
+)
+"""The composer's keys as the help lists them (the bindings below are what they say)."""
 NOT_TYPING_KEYS = frozenset({"enter", "escape"})
 """Keys that end typing (send the line, leave the input) rather than compose a line."""
+
+
+_KEPT = "".join(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029) if chr(c) not in "\n\t")
+"""Characters a TextArea would take for line breaks (``\\r``, ``\\x0b``, ``\\x85``…) or draw raw:
+the composer keeps each as a private-use stand-in, so the text sent is the text given."""
+_STAND_IN = {ord(c): 0x100000 + i for i, c in enumerate(_KEPT)}
+_RESTORE = {v: k for k, v in _STAND_IN.items()}
+_SHOWN = {v: visible(chr(k)) if visible(chr(k)) != chr(k) else "\u2424" for k, v in _STAND_IN.items()}
+"""How a stand-in is drawn: the control picture :func:`visible` draws (``␍``), ``␤`` for U+2028/9."""
 
 
 class CommandInput(TextArea):
@@ -109,11 +126,11 @@ class CommandInput(TextArea):
 
     @property
     def value(self) -> str:
-        return self.text
+        return self.text.translate(_RESTORE)
 
     @value.setter
     def value(self, text: str) -> None:
-        self.load_text(text)
+        self.load_text(text.translate(_STAND_IN))
         self.move_cursor(self.document.end)
 
     @property
@@ -129,7 +146,17 @@ class CommandInput(TextArea):
         self.move_cursor((len(before) - 1, len(before[-1])))
 
     def insert_text_at_cursor(self, text: str) -> None:
-        self.replace(text, *self.selection)
+        result = self.replace(text.translate(_STAND_IN), *self.selection, maintain_selection_offset=False)
+        self.move_cursor(result.end_location)
+
+    def paste(self, text: str) -> None:
+        """Insert a paste: its line breaks kept (a Windows ``\\r\\n`` is one)."""
+        self.typed_at = time.monotonic()
+        self.insert_text_at_cursor(text.replace("\r\n", "\n"))
+
+    def get_line(self, line_index: int) -> Text:
+        """A line as drawn: a control character is its visible symbol (text is data)."""
+        return Text(self.document.get_line(line_index).translate(_SHOWN), end="", no_wrap=True)
 
     # -- keys ------------------------------------------------------------------------
 
@@ -141,12 +168,14 @@ class CommandInput(TextArea):
         if event.key == "enter":
             event.stop()
             event.prevent_default()
-            self.post_message(self.Submitted(self, self.text))
+            self.post_message(self.Submitted(self, self.value))
 
-    def on_paste(self, event: events.Paste) -> None:
-        # TextArea inserts the paste (line breaks and all); it must not reach the screen too.
-        self.typed_at = time.monotonic()
+    async def _on_paste(self, event: events.Paste) -> None:
+        # Instead of TextArea's own paste (which would split lines at \r, \x0b, \x85…); and
+        # the paste must not reach the screen, which would paste it again.
         event.stop()
+        event.prevent_default()
+        self.paste(event.text)
 
     def is_composing(self) -> bool:
         """Whether the moderator is typing a line: there is a draft, or a key went in just now."""
@@ -183,7 +212,7 @@ class CommandInput(TextArea):
 
     def update_suggestion(self) -> None:
         """Complete a ``/command`` or ``@Name`` typed on one line, with the cursor at its end."""
-        text = self.text
+        text = self.value
         completion = ""
         if "\n" not in text and self.selection.is_empty and self.cursor_location == self.document.end:
             completion = self.suggester.complete(text) or ""
