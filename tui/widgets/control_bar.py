@@ -29,7 +29,7 @@ from textual.widgets import Static, TextArea
 from ..command_line import CommandError, CommandSuggester, Parsed, parse_line
 from ..text import plain, visible
 
-PLACEHOLDER = "speak to the room · @Name ask one · /command (try /help) · ctrl+j new line · esc: keys"
+PLACEHOLDER = "speak to the room · @Name ask one · /command (try /help) · esc: keys · ctrl+j: new line"
 MAX_LINES = 5
 """The composer grows with its text up to this many lines, then scrolls (``troupe.tcss``)."""
 NEWLINE_KEYS = "ctrl+j,shift+enter,alt+enter"
@@ -78,7 +78,7 @@ class CommandInput(TextArea):
             NEWLINE_KEYS,
             "newline",
             "New line",
-            key_display="ctrl+j",
+            key_display="^j",
             id="troupe.input.newline",
             tooltip="Start a new line (enter sends); a paste keeps its line breaks",
         ),
