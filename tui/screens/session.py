@@ -173,6 +173,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         shown = self.show_guide and self.size.width >= guide_sidebar.MIN_SCREEN_WIDTH
         if self.sidebar.display != shown:  # (setting it moves the focus: only on a change)
             self.sidebar.display = shown
+            # the feed got narrower or wider with no resize of the screen: wrap its lines again
+            self.call_after_refresh(self._rewrap_feed)
         self.grid.apply_plan(self.size.width - (guide_sidebar.WIDTH if shown else 0), max(1, self.size.height - 3))
         if shown:
             self._update_sidebar()

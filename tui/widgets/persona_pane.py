@@ -1,8 +1,9 @@
 """One persona's seat in the grid.
 
 The border carries the name and the one-line descriptor; inside are a status badge, the
-utterance being generated (growing as it streams) and the last few things the persona said,
-newest first, plus its latest private thought when thoughts are shown.
+things the persona said, oldest first like the feed, its latest private thought when thoughts
+are shown, and the utterance being generated (growing as it streams) last. The newest lines
+that fit are drawn, so a taller pane shows more of them.
 
 The pane is a single widget that renders one Textual ``Content``: the screen feeds it
 state (:meth:`set_activity`, :meth:`add_said`…) and each setter only asks for a repaint when
@@ -26,6 +27,10 @@ Part = str | tuple[str, str]
 QUIET = "#8a8a8a"
 """Older utterances and notes: a fixed grey rather than ``dim``, which costs a colour blend
 per segment on every repaint."""
+
+HISTORY = 60
+"""How many past utterances a pane keeps: more than the tallest pane shows (each takes a line
+at least), so a pane on a tall terminal fills its height with the latest ones."""
 
 BADGES: dict[str, tuple[str, str]] = {
     "idle": ("○ idle", "#8a8a8a"),
@@ -61,7 +66,7 @@ class PersonaPane(Widget, can_focus=True):
     class DetailsRequested(Message):
         pane: PersonaPane
 
-    def __init__(self, name: str, descriptor: str, colour: str, *, history: int = 4, index: int = 0) -> None:
+    def __init__(self, name: str, descriptor: str, colour: str, *, history: int = HISTORY, index: int = 0) -> None:
         super().__init__(classes="persona-pane")
         self.persona = name
         self.descriptor = descriptor
@@ -181,42 +186,57 @@ class PersonaPane(Widget, can_focus=True):
 
     def render(self) -> Content:
         """The pane's text, fitted to its height (:meth:`text` is all of it)."""
-        return self.text() if self.compact else self._fit(self.text())
+        return self._render_compact() if self.compact else self._fit()
 
     def text(self) -> Content:
-        """The pane's text, built as Textual ``Content`` (no Rich round trip: this runs for
+        """All the pane's text, built as Textual ``Content`` (no Rich round trip: this runs for
         every pane on every flush while personas stream)."""
         if self.compact:
             return self._render_compact()
-        parts = self._badge_parts()
+        return Content("\n").join(self._blocks())
+
+    def _blocks(self) -> list[Content]:
+        """The badge, then what the persona said, oldest first like the feed, then what its
+        latest turn was (a thought, or why it said nothing), then the words streaming in now:
+        the newest is last, so a full pane keeps it."""
+        blocks = [Content.assemble(*self._badge_parts())]
+        said = list(self.said)
+        for age, text in enumerate(said):
+            fresh = age == len(said) - 1 and self.partial is None
+            # a tab is one space in a pane (drawn, a tab's width would depend on where it falls)
+            blocks.append(Content.styled(f"“{visible(text).replace(chr(9), ' ')}”", "" if fresh else QUIET))
+        if self.show_thoughts and self.thoughts:
+            blocks.append(Content.styled(f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0"))
+        elif self.quiet and self.partial is None:
+            blocks.append(Content.styled(f"({self.quiet})", f"italic {QUIET}"))
         partial = self.shown_partial
         if partial is not None:
             style = "italic #9a9ab0" if self.status == "thinking" else "bold"
-            parts += ["\n", (visible(partial), style), ("▍", self.colour)]
-        if self.show_thoughts and self.thoughts:
-            parts += ["\n", (f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0")]
-        elif self.quiet and self.partial is None:
-            parts += ["\n", (f"({self.quiet})", f"italic {QUIET}")]
-        said = list(self.said)
-        for age, text in enumerate(said):  # oldest first, like the feed: the newest is last
-            fresh = age == len(said) - 1 and self.partial is None
-            # a tab is one space in a pane (drawn, a tab's width would depend on where it falls)
-            parts += ["\n", (f"“{visible(text).replace(chr(9), ' ')}”", "" if fresh else QUIET)]
-        return Content.assemble(*parts)
+            blocks.append(Content.assemble((visible(partial), style), ("▍", self.colour)))
+        return blocks
 
-    def _fit(self, content: Content) -> Content:
-        """Keep the badge and the newest lines that fit; a cut sentence ends with an ellipsis."""
+    def _fit(self) -> Content:
+        """The badge and the newest lines that fill the pane's height; where older lines were
+        cut, the first one kept starts with an ellipsis. Only the newest blocks are wrapped, so
+        a long history costs nothing on a repaint."""
+        blocks = self._blocks()
         width, height = self.content_size
         if width <= 0 or height <= 0:
-            return content
-        lines = [line for part in content.split("\n") for line in (part.wrap(width) or [part])]
-        if len(lines) <= height:
-            return content
-        # the badge stays; older lines give way first (the newest utterance is at the end)
-        kept = [lines[0], *lines[len(lines) - (height - 1) :]] if height > 1 else lines[:1]
-        if height > 1:
-            kept[1] = Content("…").append(kept[1].truncate(max(0, width - 1)))
-        return Content("\n").join(kept)
+            return Content("\n").join(blocks)
+        kept: list[Content] = []
+        older = len(blocks) - 1  # blocks not drawn yet (the badge aside)
+        while older and len(kept) < height - 1:
+            block = blocks[older]
+            kept[:0] = [line for part in block.split("\n") for line in (part.wrap(width) or [part])]
+            older -= 1
+        badge = blocks[0].wrap(width) or [blocks[0]]
+        if not older and len(badge) + len(kept) <= height:
+            return Content("\n").join([*badge, *kept])
+        if height == 1:
+            return badge[0]
+        kept = kept[len(kept) - (height - 1) :]
+        kept[0] = Content("…").append(kept[0].truncate(max(0, width - 1)))
+        return Content("\n").join([badge[0], *kept])
 
     def _render_compact(self) -> Content:
         """One line (the pane's CSS turns wrapping off and ends it with an ellipsis)."""
