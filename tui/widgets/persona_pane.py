@@ -14,6 +14,7 @@ timer, so a pane repaints at most ten times a second however fast tokens come.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -193,44 +194,42 @@ class PersonaPane(Widget, can_focus=True):
         every pane on every flush while personas stream)."""
         if self.compact:
             return self._render_compact()
-        return Content("\n").join(self._blocks())
+        return Content("\n").join([self.badge(), *reversed(list(self._newest_first()))])
 
-    def _blocks(self) -> list[Content]:
-        """The badge, then what the persona said, oldest first like the feed, then what its
-        latest turn was (a thought, or why it said nothing), then the words streaming in now:
-        the newest is last, so a full pane keeps it."""
-        blocks = [Content.assemble(*self._badge_parts())]
-        said = list(self.said)
-        for age, text in enumerate(said):
-            fresh = age == len(said) - 1 and self.partial is None
-            # a tab is one space in a pane (drawn, a tab's width would depend on where it falls)
-            blocks.append(Content.styled(f"“{visible(text).replace(chr(9), ' ')}”", "" if fresh else QUIET))
-        if self.show_thoughts and self.thoughts:
-            blocks.append(Content.styled(f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0"))
-        elif self.quiet and self.partial is None:
-            blocks.append(Content.styled(f"({self.quiet})", f"italic {QUIET}"))
+    def _newest_first(self) -> Iterator[Content]:
+        """What follows the badge, newest first: the words streaming in now, then what the
+        latest turn was (a thought, or why it said nothing), then what the persona said. Drawn
+        in the other order (oldest first like the feed, the newest last, so a full pane keeps
+        it); a generator, so a repaint builds only the blocks that fit."""
         partial = self.shown_partial
         if partial is not None:
             style = "italic #9a9ab0" if self.status == "thinking" else "bold"
-            blocks.append(Content.assemble((visible(partial), style), ("▍", self.colour)))
-        return blocks
+            yield Content.assemble((visible(partial), style), ("▍", self.colour))
+        if self.show_thoughts and self.thoughts:
+            yield Content.styled(f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0")
+        elif self.quiet and self.partial is None:
+            yield Content.styled(f"({self.quiet})", f"italic {QUIET}")
+        for age, said in enumerate(reversed(self.said)):
+            fresh = age == 0 and self.partial is None
+            # a tab is one space in a pane (drawn, a tab's width would depend on where it falls)
+            yield Content.styled(f"“{visible(said).replace(chr(9), ' ')}”", "" if fresh else QUIET)
 
     def _fit(self) -> Content:
         """The badge and the newest lines that fill the pane's height; where older lines were
-        cut, the first one kept starts with an ellipsis. Only the newest blocks are wrapped, so
-        a long history costs nothing on a repaint."""
-        blocks = self._blocks()
+        cut, the first one kept starts with an ellipsis."""
         width, height = self.content_size
         if width <= 0 or height <= 0:
-            return Content("\n").join(blocks)
+            return self.text()
         kept: list[Content] = []
-        older = len(blocks) - 1  # blocks not drawn yet (the badge aside)
-        while older and len(kept) < height - 1:
-            block = blocks[older]
+        cut = False
+        for block in self._newest_first():
+            if len(kept) >= height - 1:
+                cut = True
+                break
             kept[:0] = [line for part in block.split("\n") for line in (part.wrap(width) or [part])]
-            older -= 1
-        badge = blocks[0].wrap(width) or [blocks[0]]
-        if not older and len(badge) + len(kept) <= height:
+        first = self.badge()
+        badge = first.wrap(width) or [first]
+        if not cut and len(badge) + len(kept) <= height:
             return Content("\n").join([*badge, *kept])
         if height == 1:
             return badge[0]
