@@ -161,6 +161,10 @@ async def a_poll(session: Session) -> None:
     await session.poll(PollSpec(id="intent", question="I would buy Gazpacho Go at 2.49 euros.", kind="likert5"))
 
 
+async def a_multi_line_stimulus(session: Session) -> None:
+    await session.say("Here is the concept:\nGazpacho Go, 330 ml, 2.49 euros\nin the chilled aisle")
+
+
 async def many_long_turns(session: Session) -> None:
     """Nine questions: every pane has more lines than a tall terminal shows."""
     for n in range(9):

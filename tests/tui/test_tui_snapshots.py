@@ -107,6 +107,18 @@ def test_highlights_dialog(snap_compare, tmp_path):
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
+def test_multi_line_composer_at_100x30(snap_compare, tmp_path):
+    """A line sent in three lines, in the feed; the next one being written grows the control bar."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press(*"Two questions:", "ctrl+j", *"1. Would you buy it?", "ctrl+j", *"2. At what price?")
+        await pilot.pause()
+
+    app = apps.session_app(tmp_path / "run", 4, apps.a_multi_line_stimulus)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
 def test_tall_terminal_panes_at_200x55(snap_compare, tmp_path):
     """Panes take their share of a tall terminal and fill it with the latest lines."""
     app = apps.session_app(tmp_path / "run", 5, apps.many_long_turns)
