@@ -8,6 +8,7 @@ result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from textual.suggester import Suggester
 from troupe.core.names import match_leading_name, why_unresolved
 
 from .verbs import BY_COMMAND, COMMANDS, NAMED_COMMANDS
+
+_WORD_END = re.compile(r"[ \n]")
 
 
 class CommandError(ValueError):
@@ -58,13 +61,13 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
     if text.startswith("@"):
         found = match_leading_name(text[1:], names)
         if found is None:
-            raise CommandError(why_unresolved(text[1:].split(" ", 1)[0], names))
-        name, rest = found
+            raise CommandError(why_unresolved(_first_word(text[1:])[0], names))
+        name, rest = found[0], found[1].strip()
         if not rest:
             raise CommandError(f"what do you want to ask {name}?")
         return Ask(name, rest)
     if text.startswith("/") and not text.startswith("//"):
-        verb, _, argument = text[1:].partition(" ")
+        verb, argument = _first_word(text[1:])
         verb = verb.casefold()
         candidates = [c for c in COMMANDS if c.startswith(verb)] if verb else []
         if verb not in COMMANDS:
@@ -87,6 +90,13 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
     return Speak(text[1:] if text.startswith("//") else text)
 
 
+def _first_word(text: str) -> tuple[str, str]:
+    """``stimulus A new soup`` → ``("stimulus", "A new soup")``: a word ends at a space or a line
+    break (the composer's ctrl+j), so ``/stimulus`` and ``@Name`` may go on on the next line."""
+    found = _WORD_END.search(text)
+    return (text, "") if found is None else (text[: found.start()], text[found.end() :])
+
+
 class CommandSuggester(Suggester):
     """Completes ``/commands``, ``@Names`` and the names after ``/pause`` and friends.
 
@@ -99,6 +109,10 @@ class CommandSuggester(Suggester):
         self.names = list(names)
 
     async def get_suggestion(self, value: str) -> str | None:
+        return self.complete(value)
+
+    def complete(self, value: str) -> str | None:
+        """``value`` completed (the whole of it), or None."""
         if value.startswith("@"):
             return _complete(value, "@", self.names)
         if value.startswith("/"):

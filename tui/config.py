@@ -14,6 +14,8 @@ from typing import Any
 
 from troupe.core.clock import Clock, SystemClock
 
+from .widgets.persona_pane import HISTORY
+
 
 @dataclass(frozen=True)
 class TuiConfig:
@@ -30,8 +32,8 @@ class TuiConfig:
     """Where the home screen looks for recent runs and puts new ones."""
     feed_backlog: int = 10_000
     """How many past events the feed draws when a run is opened (the log keeps them all)."""
-    pane_history: int = 4
-    """How many past utterances each persona pane keeps."""
+    pane_history: int = HISTORY
+    """How many past utterances each persona pane keeps (it draws the newest that fit)."""
     guides: Callable[[], list[Path]] | None = None
     """The session templates the home screen lists (None: the shipped guides)."""
     library: Callable[[], list[Any]] | None = None

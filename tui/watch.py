@@ -25,6 +25,7 @@ from troupe.core.errors import BadRunError
 from troupe.core.events import Event
 from troupe.sessions.observers import LogTail, send_note
 
+from .config import TuiConfig
 from .palette import SpeakerPalette
 from .text import one_line, plain
 from .widgets.feed import Feed
@@ -40,10 +41,11 @@ class WatchScreen(Screen[None]):
 
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="troupe.watch.quit", priority=True)]
 
-    def __init__(self, run_dir: str | Path, observer: str) -> None:
+    def __init__(self, run_dir: str | Path, observer: str, config: TuiConfig | None = None) -> None:
         super().__init__(id="watch")
         self.run_dir = Path(run_dir)
         self.observer = observer
+        self.config = config or TuiConfig()
         self.tail = LogTail(self.run_dir)
         self.pending: list[Event] = self.tail.read()
         if not self.pending or not isinstance(self.pending[0], ev.SessionStarted):
@@ -61,7 +63,9 @@ class WatchScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="watch-header")
         panes = [
-            PersonaPane(name, self.descriptors[name], self.palette.colour(name), index=i)
+            PersonaPane(
+                name, self.descriptors[name], self.palette.colour(name), history=self.config.pane_history, index=i
+            )
             for i, name in enumerate(self.names)
         ]
         for pane in panes:
@@ -69,7 +73,9 @@ class WatchScreen(Screen[None]):
         with Vertical(id="main"):
             yield PersonaGrid(panes)
             yield Feed(self.palette)
-        yield Input(placeholder="a note to the moderator (enter sends it)", id="observer-note")
+        note = Input(placeholder="a note to the moderator (enter sends it)", id="observer-note")
+        note.cursor_blink = self.config.cursor_blink
+        yield note
         yield Footer(compact=True)
 
     @property
@@ -131,13 +137,15 @@ class WatchApp(App[int]):
     CSS_PATH = "troupe.tcss"
     TITLE = "Troupe — watching"
 
-    def __init__(self, run_dir: str | Path, observer: str | None = None) -> None:
+    def __init__(self, run_dir: str | Path, observer: str | None = None, config: TuiConfig | None = None) -> None:
         super().__init__()
         self.run_dir = Path(run_dir)
         self.observer = observer or _whoami()
+        self.config = config or TuiConfig()
+        """Only ``cursor_blink`` applies here (snapshots turn it off)."""
 
     def on_mount(self) -> None:
-        self.push_screen(WatchScreen(self.run_dir, self.observer))
+        self.push_screen(WatchScreen(self.run_dir, self.observer, self.config))
 
 
 def _whoami() -> str:

@@ -9,6 +9,7 @@ in a live run.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from troupe.personas.model import Persona
 from troupe.sessions.guide import Guide
 from troupe.sessions.session import Session
 from troupe.tui.app import TroupeApp
+from troupe.tui.watch import WatchApp
 
 SNAPSHOT_DATA = Path(__file__).parent / "snapshot_data"
 SEED = 7
@@ -124,6 +126,21 @@ def session_app(run_dir: Path, personas: int, script: Script, guide: Guide | Non
     return TroupeApp(tui_config(run_dir.parent), opener=opener)
 
 
+def watch_app(run_dir: Path, personas: int, script: Script) -> WatchApp:
+    """``troupe watch`` on a run played here first (and left open: the observer sees it live)."""
+
+    async def play() -> None:
+        config = tui_config(run_dir.parent)
+        session = await Session.start(
+            make_guide(), make_cards(personas), StableScripted(), run_dir, seed=SEED, clock=config.clock
+        )
+        await script(session)
+        await session.aclose()
+
+    asyncio.run(play())
+    return WatchApp(run_dir, "Ana", config=tui_config(run_dir.parent))
+
+
 async def one_question(session: Session) -> None:
     await session.say("What do you usually drink with lunch?")
 
@@ -142,6 +159,16 @@ async def paused_and_muted(session: Session) -> None:
 
 async def a_poll(session: Session) -> None:
     await session.poll(PollSpec(id="intent", question="I would buy Gazpacho Go at 2.49 euros.", kind="likert5"))
+
+
+async def a_multi_line_stimulus(session: Session) -> None:
+    await session.say("Here is the concept:\nGazpacho Go, 330 ml, 2.49 euros\nin the chilled aisle")
+
+
+async def many_long_turns(session: Session) -> None:
+    """Nine questions: every pane has more lines than a tall terminal shows."""
+    for n in range(9):
+        await session.say(f"Question {n + 1}: tell us more about lunch.")
 
 
 async def first_section_opened(session: Session) -> None:

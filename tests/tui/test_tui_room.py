@@ -94,7 +94,7 @@ async def test_a_paste_in_keys_mode_goes_whole_into_the_control_bar(guide, cards
         app.post_message(events.Paste("Let me describe the next idea:\nsoup in a can."))
         await pilot.pause()
         assert app.screen is screen  # no e (export), no n, no s
-        assert screen.control_bar.input.value == "Let me describe the next idea: soup in a can."
+        assert screen.control_bar.input.value == "Let me describe the next idea:\nsoup in a can."  # lines kept
         assert mode(screen) == "INPUT"
         assert not any(isinstance(e, ev.Moderator) for e in events_of(run_dir))  # nothing was sent
 

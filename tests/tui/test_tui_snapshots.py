@@ -10,7 +10,8 @@ from textual.pilot import Pilot
 from textual.widgets import SelectionList
 
 from tests.tui import snapshot_app as apps
-from tests.tui.tui_fixtures import session_screen
+from tests.tui.tui_fixtures import feed_settled, session_screen
+from troupe.tui.watch import WatchScreen
 
 
 async def _ready(pilot: Pilot) -> None:
@@ -90,7 +91,7 @@ def test_guide_sidebar_at_140x42(snap_compare, tmp_path):
     async def run_before(pilot: Pilot) -> None:
         await _ready_with_panel_keys(pilot)
         await pilot.press("g")
-        await pilot.pause()
+        await feed_settled(pilot)  # the sidebar narrowed the feed: its lines are wrapped again
 
     app = apps.session_app(tmp_path / "run", 4, apps.starred_and_noted, apps.guided_guide())
     assert snap_compare(app, terminal_size=(140, 42), run_before=run_before)
@@ -104,3 +105,42 @@ def test_highlights_dialog(snap_compare, tmp_path):
 
     app = apps.session_app(tmp_path / "run", 4, apps.starred_and_noted)
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_multi_line_composer_at_100x30(snap_compare, tmp_path):
+    """A line sent in three lines, in the feed; the next one being written grows the control bar."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await _ready(pilot)
+        await pilot.press(*"Two questions:", "ctrl+j", *"1. Would you buy it?", "ctrl+j", *"2. At what price?")
+        await pilot.pause()
+
+    app = apps.session_app(tmp_path / "run", 4, apps.a_multi_line_stimulus)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def test_tall_terminal_panes_at_200x55(snap_compare, tmp_path):
+    """Panes take their share of a tall terminal and fill it with the latest lines."""
+    app = apps.session_app(tmp_path / "run", 5, apps.many_long_turns)
+    assert snap_compare(app, terminal_size=(200, 55), run_before=_ready)
+
+
+async def _watching(pilot: Pilot) -> None:
+    for _ in range(250):
+        screen = pilot.app.screen
+        if isinstance(screen, WatchScreen) and screen.seen:
+            break
+        await pilot.pause(0.02)
+    else:
+        raise AssertionError("the watch screen never read the log")
+    await pilot.pause()
+
+
+def test_watch_at_140x42(snap_compare, tmp_path):
+    app = apps.watch_app(tmp_path / "run", 4, apps.starred_and_noted)
+    assert snap_compare(app, terminal_size=(140, 42), run_before=_watching)
+
+
+def test_watch_at_80x24(snap_compare, tmp_path):
+    app = apps.watch_app(tmp_path / "run", 4, apps.paused_and_muted)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_watching)

@@ -91,3 +91,22 @@ def test_troupe_watch_on_a_folder_without_a_run_is_bad_input(tmp_path, capsys):
     assert (args.run_dir, args.observer) == (str(tmp_path), "Ana")
     assert main(["watch", str(tmp_path / "nope")]) == 2
     assert "no event log" in capsys.readouterr().err
+
+
+async def test_the_watch_panes_show_who_is_paused_and_muted_as_the_log_says(guide, cards, tmp_path):
+    run_dir = tmp_path / "run"
+    session = await Session.start(guide, cards, ScriptedBackend(seed=1), run_dir)
+    session.pause_agent("Tom Becker")
+    session.mute_agent("Aiko Sato")
+    session.mute_agent("Maria Lopez")
+    session.unmute_agent("Maria Lopez")
+    await session.aclose()
+    async with WatchApp(run_dir, "Ana").run_test(size=(120, 40)) as pilot:
+        screen = await _watch_screen(pilot)
+        flags = {p.persona: (p.paused, p.muted, p.badge_key) for p in screen.grid.panes}
+        assert flags == {
+            "Maria Lopez": (False, False, "idle"),
+            "Tom Becker": (True, False, "paused"),
+            "Aiko Sato": (False, True, "muted"),
+            "Kwame Mensah": (False, False, "idle"),
+        }

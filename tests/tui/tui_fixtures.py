@@ -116,6 +116,16 @@ async def settle(pilot, timeout: float = 15.0) -> None:
     await pilot.pause()
 
 
+async def feed_settled(pilot) -> None:
+    """Wait until the session screen's feed is drawn at its width (a re-wrap runs in a worker)."""
+    screen = pilot.app.screen
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if screen.history_loaded and not screen.feed.needs_rewrap():
+            return
+    raise AssertionError("the feed was never wrapped to its width")
+
+
 async def submit(pilot, line: str) -> None:
     """Put ``line`` in the control bar and press enter (what typing it would do, faster)."""
     command = pilot.app.screen.control_bar.input

@@ -11,12 +11,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..verbs import FOOTER_ORDER, GLOBAL_KEYS, VERBS
+from ..widgets.control_bar import COMPOSER_KEYS
 
 TYPING: list[tuple[str, str]] = [
     ("text", "speak to the whole room"),
     ("@Name text", "ask one persona; only they answer"),
-    ("↑ ↓", "previous lines"),
-    ("→ or tab", "accept the completion of a /command or a @Name"),
+    *COMPOSER_KEYS,
 ]
 
 

@@ -184,6 +184,8 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         shown = self.show_guide and self.size.width >= guide_sidebar.MIN_SCREEN_WIDTH
         if self.sidebar.display != shown:  # (setting it moves the focus: only on a change)
             self.sidebar.display = shown
+            # the feed got narrower or wider with no resize of the screen: wrap its lines again
+            self.call_after_refresh(self._rewrap_feed)
         self.grid.apply_plan(self.size.width - (guide_sidebar.WIDTH if shown else 0), max(1, self.size.height - 3))
         if shown:
             self._update_sidebar()
@@ -426,11 +428,12 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self.control_bar.set_mode("input" if isinstance(event.widget, CommandInput) else "keys")
 
     def on_paste(self, event: events.Paste) -> None:
-        """A paste outside the control bar goes into it, whole: a paste never fires keys."""
+        """A paste outside the control bar goes into it, whole, line breaks and all: a paste
+        never fires keys."""
         event.stop()
         command = self.control_bar.input
         self.set_focus(command)
-        command.insert_text_at_cursor(" ".join(event.text.splitlines()))
+        command.paste(event.text)
 
     def on_key(self, event: events.Key) -> None:
         """With the focus nowhere (a dialog just closed on a removed widget), typing types."""

@@ -19,6 +19,14 @@ from ..layout import GridPlan, plan_grid
 from ..verbs import panel_bindings
 from .persona_pane import PersonaPane
 
+FLAGS: dict[type[Event], tuple[bool | None, bool | None]] = {
+    ev.AgentPaused: (True, None),
+    ev.AgentResumed: (False, None),
+    ev.AgentMuted: (None, True),
+    ev.AgentUnmuted: (None, False),
+}
+"""What each event does to a pane's (paused, muted) flags; None leaves one as it is."""
+
 
 class PersonaGrid(Container, can_focus=False):
     """Holds one :class:`PersonaPane` per seated persona."""
@@ -61,10 +69,19 @@ class PersonaGrid(Container, can_focus=False):
         return next((p for p in self._panes if p.persona == name), None)
 
     def fold(self, events: Iterable[Event]) -> None:
-        """Show the personas' turns among ``events`` in their panes (the session screen and
-        the watch screen draw the panes from the log the same way)."""
+        """Show the personas' turns, pauses and mutes among ``events`` in their panes (the
+        session screen and the watch screen draw the panes from the log the same way)."""
         for event in events:
-            if isinstance(event, (ev.Say, ev.Think, ev.Pass, ev.Error)) and event.agent:
+            if type(event) in FLAGS:  # paused / muted, as the log says (the watch screen's only source)
+                flagged = self.pane(event.agent)
+                if flagged is not None:
+                    paused, muted = FLAGS[type(event)]
+                    flagged.set_flags(
+                        paused=flagged.paused if paused is None else paused,
+                        muted=flagged.muted if muted is None else muted,
+                        turns=flagged.turns,
+                    )
+            elif isinstance(event, (ev.Say, ev.Think, ev.Pass, ev.Error)) and event.agent:
                 pane = self.pane(event.agent)
                 if pane is None:
                     continue

@@ -1,8 +1,9 @@
 """One persona's seat in the grid.
 
 The border carries the name and the one-line descriptor; inside are a status badge, the
-utterance being generated (growing as it streams) and the last few things the persona said,
-newest first, plus its latest private thought when thoughts are shown.
+things the persona said, oldest first like the feed, its latest private thought when thoughts
+are shown, and the utterance being generated (growing as it streams) last. The newest lines
+that fit are drawn, so a taller pane shows more of them.
 
 The pane is a single widget that renders one Textual ``Content``: the screen feeds it
 state (:meth:`set_activity`, :meth:`add_said`…) and each setter only asks for a repaint when
@@ -13,6 +14,7 @@ timer, so a pane repaints at most ten times a second however fast tokens come.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -26,6 +28,10 @@ Part = str | tuple[str, str]
 QUIET = "#8a8a8a"
 """Older utterances and notes: a fixed grey rather than ``dim``, which costs a colour blend
 per segment on every repaint."""
+
+HISTORY = 60
+"""How many past utterances a pane keeps: more than the tallest pane shows (each takes a line
+at least), so a pane on a tall terminal fills its height with the latest ones."""
 
 BADGES: dict[str, tuple[str, str]] = {
     "idle": ("○ idle", "#8a8a8a"),
@@ -61,7 +67,7 @@ class PersonaPane(Widget, can_focus=True):
     class DetailsRequested(Message):
         pane: PersonaPane
 
-    def __init__(self, name: str, descriptor: str, colour: str, *, history: int = 4, index: int = 0) -> None:
+    def __init__(self, name: str, descriptor: str, colour: str, *, history: int = HISTORY, index: int = 0) -> None:
         super().__init__(classes="persona-pane")
         self.persona = name
         self.descriptor = descriptor
@@ -181,42 +187,55 @@ class PersonaPane(Widget, can_focus=True):
 
     def render(self) -> Content:
         """The pane's text, fitted to its height (:meth:`text` is all of it)."""
-        return self.text() if self.compact else self._fit(self.text())
+        return self._render_compact() if self.compact else self._fit()
 
     def text(self) -> Content:
-        """The pane's text, built as Textual ``Content`` (no Rich round trip: this runs for
+        """All the pane's text, built as Textual ``Content`` (no Rich round trip: this runs for
         every pane on every flush while personas stream)."""
         if self.compact:
             return self._render_compact()
-        parts = self._badge_parts()
+        return Content("\n").join([self.badge(), *reversed(list(self._newest_first()))])
+
+    def _newest_first(self) -> Iterator[Content]:
+        """What follows the badge, newest first: the words streaming in now, then what the
+        latest turn was (a thought, or why it said nothing), then what the persona said. Drawn
+        in the other order (oldest first like the feed, the newest last, so a full pane keeps
+        it); a generator, so a repaint builds only the blocks that fit."""
         partial = self.shown_partial
         if partial is not None:
             style = "italic #9a9ab0" if self.status == "thinking" else "bold"
-            parts += ["\n", (visible(partial), style), ("▍", self.colour)]
+            yield Content.assemble((visible(partial), style), ("▍", self.colour))
         if self.show_thoughts and self.thoughts:
-            parts += ["\n", (f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0")]
+            yield Content.styled(f"(thinks) {visible(self.thoughts[-1])}", "italic #9a9ab0")
         elif self.quiet and self.partial is None:
-            parts += ["\n", (f"({self.quiet})", f"italic {QUIET}")]
-        said = list(self.said)
-        for age, text in enumerate(said):  # oldest first, like the feed: the newest is last
-            fresh = age == len(said) - 1 and self.partial is None
+            yield Content.styled(f"({self.quiet})", f"italic {QUIET}")
+        for age, said in enumerate(reversed(self.said)):
+            fresh = age == 0 and self.partial is None
             # a tab is one space in a pane (drawn, a tab's width would depend on where it falls)
-            parts += ["\n", (f"“{visible(text).replace(chr(9), ' ')}”", "" if fresh else QUIET)]
-        return Content.assemble(*parts)
+            yield Content.styled(f"“{visible(said).replace(chr(9), ' ')}”", "" if fresh else QUIET)
 
-    def _fit(self, content: Content) -> Content:
-        """Keep the badge and the newest lines that fit; a cut sentence ends with an ellipsis."""
+    def _fit(self) -> Content:
+        """The badge and the newest lines that fill the pane's height; where older lines were
+        cut, the first one kept starts with an ellipsis."""
         width, height = self.content_size
         if width <= 0 or height <= 0:
-            return content
-        lines = [line for part in content.split("\n") for line in (part.wrap(width) or [part])]
-        if len(lines) <= height:
-            return content
-        # the badge stays; older lines give way first (the newest utterance is at the end)
-        kept = [lines[0], *lines[len(lines) - (height - 1) :]] if height > 1 else lines[:1]
-        if height > 1:
-            kept[1] = Content("…").append(kept[1].truncate(max(0, width - 1)))
-        return Content("\n").join(kept)
+            return self.text()
+        kept: list[Content] = []
+        cut = False
+        for block in self._newest_first():
+            if len(kept) >= height - 1:
+                cut = True
+                break
+            kept[:0] = [line for part in block.split("\n") for line in (part.wrap(width) or [part])]
+        first = self.badge()
+        badge = first.wrap(width) or [first]
+        if not cut and len(badge) + len(kept) <= height:
+            return Content("\n").join([*badge, *kept])
+        if height == 1:
+            return badge[0]
+        kept = kept[len(kept) - (height - 1) :]
+        kept[0] = Content("…").append(kept[0].truncate(max(0, width - 1)))
+        return Content("\n").join([badge[0], *kept])
 
     def _render_compact(self) -> Content:
         """One line (the pane's CSS turns wrapping off and ends it with an ellipsis)."""
