@@ -444,6 +444,21 @@ FEED_FOOTER = ("star", "filter", "latest", "highlights", "help")
 """The verbs the footer lists while the feed has focus, in that order."""
 
 
+def typing_bindings(scope: str) -> list[Binding]:
+    """``i`` to type in the control bar and ``/`` to start a command there, from the panel or the feed."""
+    return [
+        Binding("i", "screen.focus_input", "Type", id=f"{scope}.type", show=False, tooltip="Type in the control bar"),
+        Binding(
+            "slash",
+            "screen.focus_input('/')",
+            "Command",
+            id=f"{scope}.command",
+            show=False,
+            tooltip="Type a /command in the control bar",
+        ),
+    ]
+
+
 def feed_bindings() -> list[Binding]:
     """The keys of the session's feed while it has focus, derived from :data:`VERBS` (those
     marked ``in_feed``), with ``i`` and ``/`` to type and escape back to the panel.
@@ -464,7 +479,6 @@ def feed_bindings() -> list[Binding]:
             )
             for v in verbs
         ),
-        Binding("i", "screen.focus_input", "Type", id="troupe.feed.type", show=False),
-        Binding("slash", "screen.focus_input('/')", "Command", id="troupe.feed.command", show=False),
+        *typing_bindings("troupe.feed"),
         Binding("escape", "screen.leave_feed", "Panel", id="troupe.feed.leave", tooltip="Back to the panel"),
     ]

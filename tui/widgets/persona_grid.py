@@ -16,7 +16,7 @@ from troupe.core import events as ev
 from troupe.core.events import Event
 
 from ..layout import GridPlan, plan_grid
-from ..verbs import panel_bindings
+from ..verbs import panel_bindings, typing_bindings
 from .persona_pane import PersonaPane
 
 FLAGS: dict[type[Event], tuple[bool | None, bool | None]] = {
@@ -33,15 +33,7 @@ class PersonaGrid(Container, can_focus=False):
 
     BINDINGS = [
         *panel_bindings(),
-        Binding("i", "screen.focus_input", "Type", id="troupe.type", show=False, tooltip="Type in the control bar"),
-        Binding(
-            "slash",
-            "screen.focus_input('/')",
-            "Command",
-            id="troupe.command",
-            show=False,
-            tooltip="Type a /command in the control bar",
-        ),
+        *typing_bindings("troupe"),
         Binding("left", "move(-1, 0)", "Previous", show=False),
         Binding("right", "move(1, 0)", "Next", show=False),
         Binding("up", "move(0, -1)", "Up", show=False),
