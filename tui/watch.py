@@ -28,7 +28,7 @@ from troupe.sessions.observers import LogTail, send_note
 from .config import TuiConfig
 from .palette import SpeakerPalette
 from .text import one_line, plain
-from .widgets.feed import Feed
+from .widgets.feed import Feed, seen_behind_the_mirror
 from .widgets.persona_grid import PersonaGrid
 from .widgets.persona_pane import PersonaPane
 
@@ -112,7 +112,7 @@ class WatchScreen(Screen[None]):
         events, self.pending = self.pending + self.tail.read(), []
         if not events:
             return
-        self.feed.add_events(events)
+        self.feed.add_events([e for e in events if seen_behind_the_mirror(e)])
         self.grid.fold(events)
         self.seen += events
         if any(isinstance(e, ev.SessionEnded) for e in events):

@@ -110,3 +110,22 @@ async def test_the_watch_panes_show_who_is_paused_and_muted_as_the_log_says(guid
             "Aiko Sato": (False, True, "muted"),
             "Kwame Mensah": (False, False, "idle"),
         }
+
+
+async def test_observers_never_see_the_moderators_private_notes(guide, cards, tmp_path):
+    run_dir = tmp_path / "run"
+    session = await Session.start(guide, cards, ScriptedBackend(seed=1), run_dir)
+    await session.say("What do you drink at lunch?")
+    session.note("Tom seems bored; move on soon")
+    said = [e for e in session.events if isinstance(e, ev.Say)]
+    session.highlight(said[0].seq, "lunch")
+    await session.aclose()
+    async with WatchApp(run_dir, "Ana").run_test(size=(120, 40)) as pilot:
+        screen = await _watch_screen(pilot)
+        await _until(pilot, lambda: any(isinstance(e, ev.Highlight) for e in screen.seen))
+        await pilot.pause()
+        drawn = "\n".join(s.text for s in screen.feed.lines)
+        assert "What do you drink at lunch?" in drawn
+        assert "STARRED" in drawn  # stars are for the debrief the client reads too
+        assert "Tom seems bored" not in drawn
+        assert any(isinstance(e, ev.Note) for e in events_of(run_dir))  # logged, only not shown

@@ -129,6 +129,12 @@ def in_view(event: Event, only: str | None) -> bool:
     return event.type in CONTEXT_TYPES
 
 
+def seen_behind_the_mirror(event: Event) -> bool:
+    """Whether observers watching the run (``troupe watch``) are shown ``event``: everything
+    but the moderator's private notes, which are the moderator's alone."""
+    return not isinstance(event, ev.Note)
+
+
 def row_text(row: FeedRow) -> str:
     """The plain text a search looks in: the speaker's label and the entry's text."""
     return f"{row.label} {row.body.plain}"
