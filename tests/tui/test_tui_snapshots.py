@@ -97,6 +97,28 @@ def test_guide_sidebar_at_140x42(snap_compare, tmp_path):
     assert snap_compare(app, terminal_size=(140, 42), run_before=run_before)
 
 
+def test_guide_sidebar_folds_away_at_80x24(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await _ready_with_panel_keys(pilot)
+        await pilot.press("g")
+        await feed_settled(pilot)
+
+    app = apps.session_app(tmp_path / "run", 4, apps.starred_and_noted, apps.guided_guide())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_feed_selected_and_filtered_at_120x40(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await _ready_with_panel_keys(pilot)
+        await pilot.press("f")  # only the selected persona's entries and what they were asked
+        await feed_settled(pilot)
+        await pilot.press("l", "up")  # into the feed: the latest entry, then the one before
+        await pilot.pause()
+
+    app = apps.session_app(tmp_path / "run", 4, apps.starred_and_noted)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
 def test_highlights_dialog(snap_compare, tmp_path):
     async def run_before(pilot: Pilot) -> None:
         await _ready_with_panel_keys(pilot)
