@@ -109,3 +109,17 @@ def test_the_help_says_which_key_sends_and_which_starts_a_line():
     text = plain(help_renderable(), width=140)
     assert "enter" in text and "send" in text
     assert "ctrl+j" in text and "a new line" in text
+
+
+async def test_a_burst_of_keys_keeps_the_line_break_where_it_was_typed(guide, cards, tmp_path):
+    """Keys that arrive in one read (a fast typist, a paste the terminal does not bracket) are
+    handled in order: the line break goes between the characters it was typed between."""
+    app, _ = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await session_screen(pilot)
+        command = screen.control_bar.input
+        for key, character in [("x", "x"), ("ctrl+j", "\n"), ("y", "y"), ("ctrl+j", "\n"), ("z", "z")]:
+            app.post_message(events.Key(key, character))  # all queued before any is handled
+        await pilot.pause()
+        await pilot.pause()
+        assert command.value == "x\ny\nz"

@@ -169,6 +169,13 @@ class CommandInput(TextArea):
             event.stop()
             event.prevent_default()
             self.post_message(self.Submitted(self, self.value))
+        elif event.key in NEWLINE_KEYS.split(","):
+            # Here, in order with the characters around it, not as a binding's action (which
+            # runs later): keys that arrive in one burst (a fast typist, a paste the terminal
+            # does not bracket) would otherwise put the line break after the next characters.
+            event.stop()
+            event.prevent_default()
+            self.action_newline()
 
     async def _on_paste(self, event: events.Paste) -> None:
         # Instead of TextArea's own paste (which would split lines at \r, \x0b, \x85…); and
