@@ -47,12 +47,15 @@ def run_session(
     out: str | Path | None = None,
     rounds: int | None = None,
     retrieval: str | None = None,
+    turn_check: bool | None = None,
+    turn_check_threshold: int | None = None,
 ) -> Run:
     """Run ``guide`` to its end with no UI (like ``troupe run --headless``) and return the run.
 
     Blocking; inside a running event loop (Jupyter, async code) use :func:`arun_session`.
     ``out`` is a new or empty folder (default ``runs/<time>-<guide>``); ``rounds`` caps each
-    discussion block. A backend that fails mid-run raises :class:`~troupe.BackendError`; the
+    discussion block. ``turn_check`` (and ``turn_check_threshold``, 0–10) switch the per-turn
+    persona check on or off over the guide's and the config's choice (``--turn-check``). A backend that fails mid-run raises :class:`~troupe.BackendError`; the
     run is saved and ``troupe resume`` continues it.
     """
     try:
@@ -74,6 +77,8 @@ def run_session(
             out=out,
             rounds=rounds,
             retrieval=retrieval,
+            turn_check=turn_check,
+            turn_check_threshold=turn_check_threshold,
         )
     )
 
@@ -88,6 +93,8 @@ async def arun_session(
     out: str | Path | None = None,
     rounds: int | None = None,
     retrieval: str | None = None,
+    turn_check: bool | None = None,
+    turn_check_threshold: int | None = None,
 ) -> Run:
     """:func:`run_session` for async code and notebooks: ``run = await troupe.arun_session(...)``."""
     chosen = load_guide(guide)
@@ -106,6 +113,8 @@ async def arun_session(
             rounds_cap=rounds,
             retrieval=retrieval,
             progress=False,
+            turn_check=turn_check,
+            turn_check_threshold=turn_check_threshold,
         )
     finally:
         await chat.aclose()
@@ -125,6 +134,8 @@ async def open_session(
     out: str | Path | None = None,
     rounds: int | None = None,
     retrieval: str | None = None,
+    turn_check: bool | None = None,
+    turn_check_threshold: int | None = None,
 ) -> AsyncIterator[Session]:
     """Open a new session for step-by-step control; the backend and the log close on exit::
 
@@ -143,7 +154,16 @@ async def open_session(
     chat = make_backend(settings, backend, model)
     try:
         session = await opening.open_session(
-            chosen, cards, chat, run_dir, settings=settings, seed=seed, rounds_cap=rounds, retrieval=retrieval
+            chosen,
+            cards,
+            chat,
+            run_dir,
+            settings=settings,
+            seed=seed,
+            rounds_cap=rounds,
+            retrieval=retrieval,
+            turn_check=turn_check,
+            turn_check_threshold=turn_check_threshold,
         )
         try:
             yield session

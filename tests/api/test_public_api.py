@@ -191,3 +191,13 @@ def test_load_what_troupe_study_wrote(tmp_path: Path) -> None:
         assert list(df[df["group"] == name]["seq"]) == [e.seq for e in run.events]
     with pytest.raises(troupe.BadInputError, match="run folder"):
         troupe.load_study(out / "group-01")
+
+
+def test_the_per_turn_check_is_an_argument(tmp_path: Path) -> None:
+    run = troupe.run_session(
+        "concept-test", personas=PANEL, backend="scripted", out=tmp_path / "run", rounds=1, turn_check=True
+    )
+    checked = {(e.agent, e.turn) for e in run.events if e.type == "turn_checked"}
+    spoken = {(e.agent, e.turn) for e in run.events if e.type == "say"}
+    assert spoken and spoken <= checked  # every utterance was judged (a regenerated one may become a pass)
+    assert {e.purpose for e in run.events if e.type == "llm_call"} >= {"turn", "turn_check"}
