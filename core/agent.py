@@ -155,8 +155,7 @@ class Agent:
                 self.last_say_seq = event.seq
                 return f"You said{' to ' + event.to if event.to else ''}: {event.text}"
             mind.on_heard(event.agent, event.text, to_me=to_me, seq=event.seq)
-            target = " (to you)" if to_me else (f" (to {event.to})" if event.to else "")
-            return f"{event.agent}{target}: {event.text}"
+            return heard_line(event, to_me=to_me)
         if isinstance(event, Think):
             self._own("think", event.text, event.feeling)
             return f"You thought, privately: {event.text}"
@@ -304,10 +303,18 @@ class Agent:
         return AnswerOutcome(self.name, response.parsed, list(response.calls), None, request)
 
 
+def heard_line(event: Say, *, to_me: bool = False) -> str:
+    """How a listener remembers another persona's ``say``. A listener it was not addressed to
+    takes no other note of it (its state of mind changes only when spoken to), so the room
+    stores that line once for all of them (:class:`~troupe.core.memory.SharedLines`)."""
+    target = " (to you)" if to_me else (f" (to {event.to})" if event.to else "")
+    return f"{event.agent}{target}: {event.text}"
+
+
 def _value_text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
 
 
-__all__ = ["Agent", "AgentConfig", "AnswerOutcome", "Situation", "TurnOutcome"]
+__all__ = ["Agent", "AgentConfig", "AnswerOutcome", "Situation", "TurnOutcome", "heard_line"]

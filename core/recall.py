@@ -49,8 +49,7 @@ def terms(text: str) -> list[str]:
     return list(_terms(text))
 
 
-@lru_cache(maxsize=8192)
-def _terms(text: str) -> tuple[str, ...]:
+def _split(text: str) -> tuple[str, ...]:
     out = []
     for word in _WORD.findall(text.lower()):
         if len(word) < 3 or word in _STOP:
@@ -61,11 +60,47 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=8192)
-def _term_counts(text: str) -> tuple[int, tuple[tuple[str, int], ...]]:
-    """(number of terms, (term, frequency) pairs) of a line — cached like :func:`line_tokens`."""
-    words = _terms(text)
-    return len(words), tuple(Counter(words).items())
+_terms = lru_cache(maxsize=8192)(_split)
+"""The terms of a query (cached: every agent of a round searches with the same question)."""
+
+
+class TextIndex:
+    """Texts and the terms they hold, each text tokenized and indexed once.
+
+    In a room of N personas the same line ("Tom Becker: No.") is remembered by N−1 listeners;
+    the room gives every agent's :class:`LexicalRecall` one shared index, so a line is indexed
+    once, and each agent keeps only which of the texts are its documents. Ids are positions in
+    order of first sight; nothing depends on them but the index itself, so agents sharing an
+    index rank exactly as agents with one each would.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        """Text → its id."""
+        self.lengths: list[int] = []
+        """Id → number of terms."""
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        """Term → ``(id, term frequency)`` of every text that holds it, in id order."""
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def id(self, text: str) -> int:
+        """The id of ``text``, indexing it if it is new."""
+        found = self.ids.get(text)
+        if found is not None:
+            return found
+        tid = self.ids[text] = len(self.lengths)
+        words = _split(text)  # once per text: not worth a cache entry
+        self.lengths.append(len(words))
+        postings = self.postings
+        for term, tf in Counter(words).items():
+            posting = postings.get(term)
+            if posting is None:
+                postings[term] = [(tid, tf)]
+            else:
+                posting.append((tid, tf))
+        return tid
 
 
 class Recall(Protocol):
@@ -89,28 +124,47 @@ class Recall(Protocol):
 
 
 class LexicalRecall:
-    """Okapi BM25 over an incremental inverted index; microseconds per search, no model."""
+    """Okapi BM25 over an incremental inverted index; microseconds per search, no model.
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    The postings live in a :class:`TextIndex`, shared by every agent of a room (see
+    :meth:`share`); this object keeps the agent's documents (doc → length, text id → docs) and
+    the statistics BM25 takes over them, so scores are those of an index of its own.
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75, *, index: TextIndex | None = None) -> None:
         self.k1 = k1
         self.b = b
-        self._postings: dict[str, list[tuple[int, int]]] = {}
+        self.index = index if index is not None else TextIndex()
+        self._docs: dict[int, int] = {}
+        """Text id → the first document with that text."""
+        self._more: dict[int, list[int]] = {}
+        """Text id → later documents with the same text (rare: a line heard twice)."""
         self._lengths: list[int] = []
         self._total = 0
 
+    def share(self, index: TextIndex) -> None:
+        """Keep postings in ``index`` (the room's) from now on — only while nothing is indexed
+        (with documents already in, the index kept is as good: results do not depend on it)."""
+        if not self._lengths:
+            self.index = index
+
     def add(self, doc: int, text: str) -> None:
-        length, counts = _term_counts(text)
-        while len(self._lengths) <= doc:
-            self._lengths.append(0)
-        self._lengths[doc] = length
+        index = self.index
+        tid = index.ids.get(text)
+        if tid is None:
+            tid = index.id(text)
+        length = index.lengths[tid]
+        lengths = self._lengths
+        if doc == len(lengths):
+            lengths.append(length)
+        else:
+            while len(lengths) <= doc:
+                lengths.append(0)
+            lengths[doc] = length
         self._total += length
-        postings = self._postings
-        for term, tf in counts:
-            posting = postings.get(term)
-            if posting is None:
-                postings[term] = [(doc, tf)]
-            else:
-                posting.append((doc, tf))
+        first = self._docs.setdefault(tid, doc)
+        if first != doc:
+            self._more.setdefault(tid, []).append(doc)
 
     def prime(self, query: str) -> None:
         return None
@@ -121,16 +175,22 @@ class LexicalRecall:
             return {}
         avg = self._total / n or 1.0
         out: dict[int, float] = {}
+        docs, more, lengths, postings = self._docs, self._more, self._lengths, self.index.postings
+        k1, b = self.k1, self.b
         for term in set(_terms(query)):
-            posting = self._postings.get(term)
+            posting = postings.get(term)
             if not posting:
                 continue
-            idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for doc, tf in posting:
-                if doc >= below:
-                    break  # postings are in doc order
-                norm = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * self._lengths[doc] / avg))
-                out[doc] = out.get(doc, 0.0) + idf * norm
+            hits = [(doc, tf) for tid, tf in posting if (doc := docs.get(tid)) is not None]
+            if more:
+                hits += [(doc, tf) for tid, tf in posting if tid in more for doc in more[tid]]
+            if not hits:
+                continue
+            idf = math.log(1.0 + (n - len(hits) + 0.5) / (len(hits) + 0.5))
+            for doc, tf in hits:
+                if doc < below:
+                    norm = tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[doc] / avg))
+                    out[doc] = out.get(doc, 0.0) + idf * norm
         return out
 
     async def search(self, query: str, *, limit: int, below: int, focus: str | None = None) -> list[int]:
@@ -365,6 +425,10 @@ class EmbeddingRecall:
             self._texts.append("")
         self._texts[doc] = text
         self.store.want(text)
+
+    def share(self, index: TextIndex) -> None:
+        """See :meth:`LexicalRecall.share`."""
+        self.lexical.share(index)
 
     def prime(self, query: str) -> None:
         self.store.want(query.strip(), urgent=True)

@@ -32,14 +32,14 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
-from .agent import Agent, AnswerOutcome, Situation, TurnOutcome
+from .agent import Agent, AnswerOutcome, Situation, TurnOutcome, heard_line
 from .errors import BackendError, InvalidOutputError, is_fatal
-from .events import Event
+from .events import Event, Say
 from .group_commit import Item
 from .llm.protocol import CallUsage, ChatBackend, ChatRequest
 from .llm.stream import PartialTextExtractor
 from .log import EventLog
-from .memory import MemoryNote, PendingConsolidation
+from .memory import MemoryItem, MemoryNote, PendingConsolidation, SharedLines
 from .names import resolve_name
 from .prompt import Prompt
 from .recall import EmbeddingStore
@@ -142,6 +142,11 @@ class Room:
         logged as failed would be lost for good, while a halted run resumes and redoes it."""
         self.backend = backend
         self.agents: dict[str, Agent] = {a.name: a for a in agents}
+        self.lines = SharedLines()
+        """Lines every listener remembers alike (a ``say`` to the room), stored once: N
+        personas hear N lines a round, and N² memory items would make a big room's rounds slow."""
+        for agent in self.agents.values():
+            agent.memory.share(self.lines)
         self.overhear = overhear
         self.paused: set[str] = set()
         self.muted: set[str] = set()
@@ -241,9 +246,12 @@ class Room:
                 speaker.perceive(event)
             if not data.get("muted"):
                 to = data.get("to")
-                for other in self.agents.values():
-                    if other.name != name and (to is None or to == other.name or self.overhear):
-                        other.perceive(event, to_me=to == other.name)
+                addressee = self.agents.get(to) if to and to != name else None
+                if addressee is not None:
+                    addressee.perceive(event, to_me=True)
+                if isinstance(event, Say) and (to is None or self.overhear):  # the others: one line, stored once
+                    skip = [a.memory for a in (speaker, addressee) if a is not None]
+                    self.lines.add(MemoryItem(event.seq, t, heard_line(event)), skip=skip)
             self._after_turn(name)
         elif t in ("think", "pass"):
             if name in self.agents:
