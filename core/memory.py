@@ -194,11 +194,10 @@ class AgentMemory:
         first = len(items)
         items.extend(new)
         self._seqs.extend([item.seq for item in new])
-        add = self.recall.add
+        self.recall.add_many(first, [item.text for item in new])
         used = self._window_used
         limit = self.config.window_tokens
         for index, item in enumerate(new, first):
-            add(index, item.text)
             used += item.tokens
             if used > limit:
                 self._window_used = used

@@ -108,6 +108,10 @@ class Recall(Protocol):
 
     def add(self, doc: int, text: str) -> None: ...
 
+    def add_many(self, first: int, texts: Sequence[str]) -> None:
+        """Documents ``first``, ``first + 1``… are ``texts`` (as many :meth:`add` calls)."""
+        ...
+
     def prime(self, query: str) -> None:
         """A query that is likely soon (the moderator's new question): prepare it off the
         critical path. Lexical recall has nothing to prepare."""
@@ -141,6 +145,12 @@ class LexicalRecall:
         """Text id → later documents with the same text (rare: a line heard twice)."""
         self._lengths: list[int] = []
         self._total = 0
+        self._hits: dict[str, _Hits] = {}
+        """Term → this agent's documents that hold it, grouped by (tf, length); kept up to date
+        from the shared postings by :meth:`_hits_of` (only for terms searched for)."""
+        self._known = 0
+        """Texts ``[:_known]`` of the index existed when :attr:`_hits` was last brought up to
+        date: a document with one of them may be missing there (see :meth:`add_many`)."""
 
     def share(self, index: TextIndex) -> None:
         """Keep postings in ``index`` (the room's) from now on — only while nothing is indexed
@@ -149,22 +159,68 @@ class LexicalRecall:
             self.index = index
 
     def add(self, doc: int, text: str) -> None:
+        self.add_many(doc, (text,))
+
+    def add_many(self, first: int, texts: Sequence[str]) -> None:
+        """Documents ``first``, ``first + 1``… are ``texts`` (as many :meth:`add` calls)."""
         index = self.index
-        tid = index.ids.get(text)
-        if tid is None:
-            tid = index.id(text)
-        length = index.lengths[tid]
-        lengths = self._lengths
-        if doc == len(lengths):
-            lengths.append(length)
+        ids = index.ids
+        tids = [ids[t] if t in ids else index.id(t) for t in texts]
+        if not tids:
+            return
+        lengths = index.lengths
+        sizes = [lengths[t] for t in tids]
+        own = self._lengths
+        if first == len(own):
+            own.extend(sizes)
         else:
-            while len(lengths) <= doc:
-                lengths.append(0)
-            lengths[doc] = length
-        self._total += length
-        first = self._docs.setdefault(tid, doc)
-        if first != doc:
-            self._more.setdefault(tid, []).append(doc)
+            while len(own) < first + len(sizes):
+                own.append(0)
+            own[first : first + len(sizes)] = sizes
+        self._total += sum(sizes)
+        if self._known and min(tids) < self._known:
+            self._hits.clear()  # a document for a text already looked at: rebuild on demand
+            self._known = 0
+        docs = self._docs
+        mapping = dict(zip(tids, range(first, first + len(tids))))
+        if len(mapping) == len(tids):  # no text twice in this batch (the common case)
+            for tid in docs.keys() & mapping.keys():  # texts seen before: later documents
+                self._more.setdefault(tid, []).append(mapping.pop(tid))
+            docs.update(mapping)
+        else:
+            for doc, tid in enumerate(tids, first):
+                if docs.setdefault(tid, doc) != doc:
+                    self._more.setdefault(tid, []).append(doc)
+
+    def _hits_of(self, term: str) -> _Hits | None:
+        """This agent's documents holding ``term``, brought up to date with the shared postings."""
+        posting = self.index.postings.get(term)
+        if not posting:
+            return None
+        hits = self._hits.get(term)
+        if hits is None:
+            hits = self._hits[term] = _Hits()
+        if hits.seen < len(posting):
+            docs, more, lengths, groups = self._docs, self._more, self.index.lengths, hits.groups
+            found = 0
+            for tid, tf in posting[hits.seen :]:
+                doc = docs.get(tid)
+                if doc is None:
+                    continue
+                key = (tf, lengths[tid])
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = []
+                group.append(doc)
+                found += 1
+                extra = more.get(tid)
+                if extra:
+                    group.extend(extra)
+                    found += len(extra)
+            hits.seen = len(posting)
+            hits.count += found
+            self._known = len(self.index)
+        return hits
 
     def prime(self, query: str) -> None:
         return None
@@ -175,30 +231,44 @@ class LexicalRecall:
             return {}
         avg = self._total / n or 1.0
         out: dict[int, float] = {}
-        docs, more, lengths, postings = self._docs, self._more, self._lengths, self.index.postings
+        get = out.get
         k1, b = self.k1, self.b
         for term in set(_terms(query)):
-            posting = postings.get(term)
-            if not posting:
+            hits = self._hits_of(term)
+            if hits is None or not hits.count:
                 continue
-            hits = [(doc, tf) for tid, tf in posting if (doc := docs.get(tid)) is not None]
-            if more:
-                hits += [(doc, tf) for tid, tf in posting if tid in more for doc in more[tid]]
-            if not hits:
-                continue
-            idf = math.log(1.0 + (n - len(hits) + 0.5) / (len(hits) + 0.5))
-            for doc, tf in hits:
-                if doc < below:
-                    norm = tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[doc] / avg))
-                    out[doc] = out.get(doc, 0.0) + idf * norm
+            df = hits.count
+            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            # BM25's term weight depends on a document only through (tf, length): computed once
+            # per group, with the very same float operations as per document.
+            for (tf, length), docs in hits.groups.items():
+                weight = idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg)))
+                for doc in docs:
+                    if doc < below:
+                        out[doc] = get(doc, 0.0) + weight
         return out
 
     async def search(self, query: str, *, limit: int, below: int, focus: str | None = None) -> list[int]:
         return self.search_now(query, limit=limit, below=below)
 
     def search_now(self, query: str, *, limit: int, below: int) -> list[int]:
+        """The best ``limit`` documents below ``below``: highest score first, then newest."""
         scored = self.scores(query, below=below)
-        return [doc for doc, _ in sorted(scored.items(), key=lambda kv: (-kv[1], -kv[0]))[:limit]]
+        return [doc for _, doc in heapq.nlargest(limit, zip(scored.values(), scored.keys()))]
+
+
+class _Hits:
+    """One agent's documents holding one term (see :meth:`LexicalRecall._hits_of`)."""
+
+    __slots__ = ("count", "groups", "seen")
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[int, int], list[int]] = {}
+        """(term frequency, document length) → documents."""
+        self.count = 0
+        """Documents in all groups (the term's document frequency)."""
+        self.seen = 0
+        """Entries of the shared posting already looked at."""
 
 
 class EmbeddingStore:
@@ -418,6 +488,10 @@ class EmbeddingRecall:
         self._focus = ""
         self._cos: list[float] = []
         """Cosine of documents ``0..len-1`` to :attr:`_focus`."""
+
+    def add_many(self, first: int, texts: Sequence[str]) -> None:
+        for doc, text in enumerate(texts, first):
+            self.add(doc, text)
 
     def add(self, doc: int, text: str) -> None:
         self.lexical.add(doc, text)
