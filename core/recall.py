@@ -141,8 +141,11 @@ class LexicalRecall:
         self.index = index if index is not None else TextIndex()
         self._docs: dict[int, int] = {}
         """Text id → the first document with that text."""
-        self._more: dict[int, list[int]] = {}
-        """Text id → later documents with the same text (rare: a line heard twice)."""
+        self._last: dict[int, int] = {}
+        self._next: dict[int, int] = {}
+        """Documents with a text already there (a line heard twice): text id → its last
+        document, and document → the next one with the same text (plain ints: no container
+        per text for the garbage collector to walk)."""
         self._lengths: list[int] = []
         self._total = 0
         self._hits: dict[str, _Hits] = {}
@@ -184,13 +187,19 @@ class LexicalRecall:
         docs = self._docs
         mapping = dict(zip(tids, range(first, first + len(tids))))
         if len(mapping) == len(tids):  # no text twice in this batch (the common case)
-            for tid in docs.keys() & mapping.keys():  # texts seen before: later documents
-                self._more.setdefault(tid, []).append(mapping.pop(tid))
+            for tid in docs.keys() & mapping.keys():  # texts it had already
+                self._chain(tid, mapping.pop(tid))
             docs.update(mapping)
         else:
             for doc, tid in enumerate(tids, first):
                 if docs.setdefault(tid, doc) != doc:
-                    self._more.setdefault(tid, []).append(doc)
+                    self._chain(tid, doc)
+
+    def _chain(self, tid: int, doc: int) -> None:
+        """``doc`` holds text ``tid`` again."""
+        last = self._last.get(tid)
+        self._next[self._docs[tid] if last is None else last] = doc
+        self._last[tid] = doc
 
     def _hits_of(self, term: str) -> _Hits | None:
         """This agent's documents holding ``term``, brought up to date with the shared postings."""
@@ -201,7 +210,7 @@ class LexicalRecall:
         if hits is None:
             hits = self._hits[term] = _Hits()
         if hits.seen < len(posting):
-            docs, more, lengths, groups = self._docs, self._more, self.index.lengths, hits.groups
+            docs, later, lengths, groups = self._docs, self._next, self.index.lengths, hits.groups
             found = 0
             for tid, tf in posting[hits.seen :]:
                 doc = docs.get(tid)
@@ -213,10 +222,12 @@ class LexicalRecall:
                     group = groups[key] = []
                 group.append(doc)
                 found += 1
-                extra = more.get(tid)
-                if extra:
-                    group.extend(extra)
-                    found += len(extra)
+                if later:
+                    doc = later.get(doc)
+                    while doc is not None:
+                        group.append(doc)
+                        found += 1
+                        doc = later.get(doc)
             hits.seen = len(posting)
             hits.count += found
             self._known = len(self.index)
