@@ -128,7 +128,9 @@ class Agent:
         self.last_texts: deque[str] = deque(maxlen=3)
         self.last_say_seq: int | None = None
         self._polls: dict[str, str] = {}
-        self._card_dict = card.to_dict()
+        self.card_dict = card.to_dict()
+        """The card as every request of this agent carries it (``metadata["card"]``): made once —
+        a deep copy per turn or per consolidation would cost a 200-persona round milliseconds."""
 
     @property
     def talkativeness(self) -> float:
@@ -247,7 +249,7 @@ class Agent:
             output_model=output_model,
             purpose=purpose,
             agent=self.name,
-            metadata={"card": self._card_dict},
+            metadata={"card": self.card_dict},
             parts=prompt.parts,
             temperature=overrides.get("temperature", c.temperature),
             max_tokens=overrides.get("max_tokens", c.max_tokens),

@@ -638,7 +638,7 @@ class Room:
         if not self._replaying:
             self._maybe_consolidate(agent)
         elif name not in self._unapplied and agent.memory.wants_consolidation():
-            pending = agent.memory.consolidation_request(agent.name, card=agent.card.to_dict())
+            pending = agent.memory.consolidation_request(agent.name, card=agent.card_dict)
             if pending is not None:
                 self._unapplied[name] = (pending, agent.turns)
 
@@ -666,7 +666,7 @@ class Room:
             asyncio.get_running_loop()
         except RuntimeError:  # applied outside the engine (a plain log replay): nothing to launch
             return
-        pending = agent.memory.consolidation_request(agent.name, card=agent.card.to_dict())
+        pending = agent.memory.consolidation_request(agent.name, card=agent.card_dict)
         if pending is None:
             return
         self._launch(agent, pending, agent.turns)
