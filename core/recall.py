@@ -81,6 +81,11 @@ class TextIndex:
         """Id → number of terms."""
         self.postings: dict[str, list[tuple[int, int]]] = {}
         """Term → ``(id, term frequency)`` of every text that holds it, in id order."""
+        self.terms: list[tuple[tuple[str, int], ...]] = []
+        """Id → its ``(term, term frequency)`` pairs."""
+        self.searched: set[str] = set()
+        """Terms some agent has searched for (see :meth:`searched_terms`)."""
+        self._searched_terms: dict[int, tuple[tuple[str, int], ...]] = {}
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -94,13 +99,30 @@ class TextIndex:
         words = _split(text)  # once per text: not worth a cache entry
         self.lengths.append(len(words))
         postings = self.postings
-        for term, tf in Counter(words).items():
+        counts = tuple(Counter(words).items())
+        self.terms.append(counts)
+        for term, tf in counts:
             posting = postings.get(term)
             if posting is None:
                 postings[term] = [(tid, tf)]
             else:
                 posting.append((tid, tf))
         return tid
+
+    def search_for(self, term: str) -> None:
+        """Some agent keeps hits for ``term`` from now on."""
+        if term not in self.searched:
+            self.searched.add(term)
+            self._searched_terms.clear()
+
+    def searched_terms(self, tid: int) -> tuple[tuple[str, int], ...]:
+        """The ``(term, tf)`` pairs of text ``tid`` whose term is in :attr:`searched` (a line
+        usually holds one or two of the question's words: cheaper to look through)."""
+        found = self._searched_terms.get(tid)
+        if found is None:
+            searched = self.searched
+            found = self._searched_terms[tid] = tuple(pair for pair in self.terms[tid] if pair[0] in searched)
+        return found
 
 
 class Recall(Protocol):
@@ -153,7 +175,8 @@ class LexicalRecall:
         from the shared postings by :meth:`_hits_of` (only for terms searched for)."""
         self._known = 0
         """Texts ``[:_known]`` of the index existed when :attr:`_hits` was last brought up to
-        date: a document with one of them may be missing there (see :meth:`add_many`)."""
+        date: a new document with one of them is added to :attr:`_hits` as it comes (texts
+        after that are picked up from the postings)."""
 
     def share(self, index: TextIndex) -> None:
         """Keep postings in ``index`` (the room's) from now on — only while nothing is indexed
@@ -181,19 +204,43 @@ class LexicalRecall:
                 own.append(0)
             own[first : first + len(sizes)] = sizes
         self._total += sum(sizes)
-        if self._known and min(tids) < self._known:
-            self._hits.clear()  # a document for a text already looked at: rebuild on demand
-            self._known = 0
+        known = self._known
+        if known and min(tids) < known:
+            self._late([(doc, tid) for doc, tid in enumerate(tids, first) if tid < known])
         docs = self._docs
         mapping = dict(zip(tids, range(first, first + len(tids))))
         if len(mapping) == len(tids):  # no text twice in this batch (the common case)
-            for tid in docs.keys() & mapping.keys():  # texts it had already
-                self._chain(tid, mapping.pop(tid))
+            again = docs.keys() & mapping.keys()  # texts it had already
+            if again:
+                last, later = self._last, self._next
+                for tid in again:
+                    doc = mapping.pop(tid)
+                    later[last.get(tid, docs[tid])] = doc
+                    last[tid] = doc
             docs.update(mapping)
         else:
             for doc, tid in enumerate(tids, first):
                 if docs.setdefault(tid, doc) != doc:
                     self._chain(tid, doc)
+
+    def _late(self, docs: list[tuple[int, int]]) -> None:
+        """New documents with texts the per-term hits have already looked at (a line heard
+        again, or first heard here after another agent indexed it): added to those hits."""
+        cache, index, lengths = self._hits, self.index, self.index.lengths
+        known = index._searched_terms
+        for doc, tid in docs:
+            pairs = known.get(tid)
+            if pairs is None:
+                pairs = index.searched_terms(tid)
+            for term, tf in pairs:  # every term with hits here was searched for
+                hits = cache.get(term)
+                if hits is not None and tid < hits.upto:
+                    key = (tf, lengths[tid])
+                    group = hits.groups.get(key)
+                    if group is None:
+                        group = hits.groups[key] = []
+                    group.append(doc)
+                    hits.count += 1
 
     def _chain(self, tid: int, doc: int) -> None:
         """``doc`` holds text ``tid`` again."""
@@ -209,6 +256,7 @@ class LexicalRecall:
         hits = self._hits.get(term)
         if hits is None:
             hits = self._hits[term] = _Hits()
+            self.index.search_for(term)
         if hits.seen < len(posting):
             docs, later, lengths, groups = self._docs, self._next, self.index.lengths, hits.groups
             found = 0
@@ -230,7 +278,7 @@ class LexicalRecall:
                         doc = later.get(doc)
             hits.seen = len(posting)
             hits.count += found
-            self._known = len(self.index)
+        hits.upto = self._known = len(self.index)
         return hits
 
     def prime(self, query: str) -> None:
@@ -265,13 +313,14 @@ class LexicalRecall:
     def search_now(self, query: str, *, limit: int, below: int) -> list[int]:
         """The best ``limit`` documents below ``below``: highest score first, then newest."""
         scored = self.scores(query, below=below)
-        return [doc for _, doc in heapq.nlargest(limit, zip(scored.values(), scored.keys()))]
+        # Newest first: among equal scores the newest wins, so the heap is rarely replaced.
+        return [doc for _, doc in heapq.nlargest(limit, zip(reversed(scored.values()), reversed(scored.keys())))]
 
 
 class _Hits:
     """One agent's documents holding one term (see :meth:`LexicalRecall._hits_of`)."""
 
-    __slots__ = ("count", "groups", "seen")
+    __slots__ = ("count", "groups", "seen", "upto")
 
     def __init__(self) -> None:
         self.groups: dict[tuple[int, int], list[int]] = {}
@@ -280,6 +329,8 @@ class _Hits:
         """Documents in all groups (the term's document frequency)."""
         self.seen = 0
         """Entries of the shared posting already looked at."""
+        self.upto = 0
+        """Texts ``[:upto]`` of the index were there when they were looked at."""
 
 
 class EmbeddingStore:

@@ -108,3 +108,84 @@ def test_a_memory_shares_the_rooms_index_only_while_it_has_indexed_nothing() -> 
     lines.add(MemoryItem(2, "say", "Ben: bottle"))
     assert [i.text for i in used.items] == ["Ana: soup", "Ben: bottle"]
     assert [i.text for i in fresh.items] == ["Ben: bottle"]
+
+
+class NaiveBM25:
+    """The BM25 index as it was before issue 14's speed-ups (one posting list per agent, built
+    as documents come): the reference the shared, incremental index must match exactly."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        self.lengths: list[int] = []
+        self.total = 0
+
+    def add(self, doc: int, text: str) -> None:
+        from collections import Counter
+
+        from troupe.core.recall import terms
+
+        words = terms(text)
+        self.lengths.append(len(words))
+        self.total += len(words)
+        for term, tf in Counter(words).items():
+            self.postings.setdefault(term, []).append((doc, tf))
+
+    def scores(self, query: str, *, below: int) -> dict[int, float]:
+        import math
+
+        from troupe.core.recall import terms
+
+        n = len(self.lengths)
+        if not n or below <= 0:
+            return {}
+        avg = self.total / n or 1.0
+        out: dict[int, float] = {}
+        for term in set(terms(query)):
+            posting = self.postings.get(term)
+            if not posting:
+                continue
+            idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+            for doc, tf in posting:
+                if doc >= below:
+                    break
+                norm = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * self.lengths[doc] / avg))
+                out[doc] = out.get(doc, 0.0) + idf * norm
+        return out
+
+    def search(self, query: str, *, limit: int, below: int) -> list[int]:
+        scored = self.scores(query, below=below)
+        return [doc for doc, _ in sorted(scored.items(), key=lambda kv: (-kv[1], -kv[0]))[:limit]]
+
+
+def test_agents_sharing_an_index_score_exactly_as_the_reference_bm25() -> None:
+    """Random interleavings of batches (lines heard again, lines first indexed by another
+    agent, a text twice in one batch) and searches: every score equals the reference's."""
+    rng = random.Random(11)
+    shared = TextIndex()
+    agents = [(LexicalRecall(index=shared), NaiveBM25()) for _ in range(4)]
+    pool: list[str] = []
+    for step in range(600):
+        fast, slow = rng.choice(agents)
+        if rng.random() < 0.6:
+            batch = []
+            for _ in range(rng.randint(1, 6)):
+                if pool and rng.random() < 0.4:
+                    batch.append(rng.choice(pool))  # heard before, by this agent or another
+                else:
+                    text = " ".join(rng.choices(WORDS + NAMES, k=rng.randint(1, 7)))
+                    pool.append(text)
+                    batch.append(text)
+            first = len(slow.lengths)
+            if rng.random() < 0.5:
+                fast.add_many(first, batch)
+            else:
+                for doc, text in enumerate(batch, first):
+                    fast.add(doc, text)
+            for doc, text in enumerate(batch, first):
+                slow.add(doc, text)
+        elif slow.lengths:
+            query = " ".join(rng.choices(WORDS + NAMES, k=rng.randint(1, 4)))
+            below = rng.randint(1, len(slow.lengths))
+            assert fast.scores(query, below=below) == slow.scores(query, below=below), step
+            assert fast.search_now(query, limit=3, below=below) == slow.search(query, limit=3, below=below), step
