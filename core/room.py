@@ -83,12 +83,14 @@ class SeatingOrder:
         loop = asyncio.get_running_loop()
         self._names = list(names)
         self._written: dict[str, asyncio.Future[None]] = {n: loop.create_future() for n in self._names}
+        self._before = dict(zip(self._names[1:], self._names))
+        """Name → the name seated just before it (a lookup, not a scan of a 200-persona list)."""
 
     async def wait(self, name: str) -> None:
         """Until the agent seated just before ``name`` has written (or dropped out)."""
-        index = self._names.index(name)
-        if index > 0:
-            await asyncio.shield(self._written[self._names[index - 1]])
+        before = self._before.get(name)
+        if before is not None:
+            await asyncio.shield(self._written[before])
 
     def release(self, name: str) -> None:
         """``name`` has written, or will not write: the next agent may go."""
