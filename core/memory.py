@@ -113,6 +113,10 @@ class SharedLines:
 
     def __init__(self) -> None:
         self.items: list[MemoryItem] = []
+        self.seqs: list[int] = []
+        self.texts: list[str] = []
+        self.tokens: list[int] = []
+        """The items' fields, side by side: a follower takes them up by slices."""
         self.index = TextIndex()
 
     def add(self, item: MemoryItem, *, skip: Sequence[AgentMemory] = ()) -> None:
@@ -120,6 +124,9 @@ class SharedLines:
         for memory in skip:
             memory._catch_up()
         self.items.append(item)
+        self.seqs.append(item.seq)
+        self.texts.append(item.text)
+        self.tokens.append(item.tokens)
         for memory in skip:
             if memory._shared is self:
                 memory._taken = len(self.items)
@@ -178,27 +185,28 @@ class AgentMemory:
     def add(self, item: MemoryItem) -> None:
         """Remember ``item``; evict the window's oldest chunk if the window overflows."""
         self._catch_up()
-        self._take([item])
+        self._take([item], [item.seq], [item.text], [item.tokens])
 
     def _catch_up(self) -> None:
         """Take up the shared lines heard since this memory was last read or grew."""
         shared = self._shared
         if shared is not None and self._taken < len(shared.items):
-            new = shared.items[self._taken :]
-            self._taken += len(new)
-            self._take(new)
+            start = self._taken
+            self._taken = len(shared.items)
+            self._take(shared.items[start:], shared.seqs[start:], shared.texts[start:], shared.tokens[start:])
 
-    def _take(self, new: Sequence[MemoryItem]) -> None:
-        """Append ``new`` in order, exactly as adding them one by one (evictions included)."""
+    def _take(self, new: list[MemoryItem], seqs: list[int], texts: list[str], tokens: list[int]) -> None:
+        """Append ``new`` (and its fields, side by side) in order, exactly as adding them one by
+        one: evictions included."""
         items = self._items
         first = len(items)
         items.extend(new)
-        self._seqs.extend([item.seq for item in new])
-        self.recall.add_many(first, [item.text for item in new])
+        self._seqs.extend(seqs)
+        self.recall.add_many(first, texts)
         used = self._window_used
         limit = self.config.window_tokens
-        for index, item in enumerate(new, first):
-            used += item.tokens
+        for index, size in enumerate(tokens, first):
+            used += size
             if used > limit:
                 self._window_used = used
                 self._evict(index)

@@ -85,7 +85,7 @@ class TextIndex:
         """Id → its ``(term, term frequency)`` pairs."""
         self.searched: set[str] = set()
         """Terms some agent has searched for (see :meth:`searched_terms`)."""
-        self._searched_terms: dict[int, tuple[tuple[str, int], ...]] = {}
+        self._searched_terms: dict[int, tuple[tuple[str, tuple[int, int]], ...]] = {}
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -115,13 +115,14 @@ class TextIndex:
             self.searched.add(term)
             self._searched_terms.clear()
 
-    def searched_terms(self, tid: int) -> tuple[tuple[str, int], ...]:
-        """The ``(term, tf)`` pairs of text ``tid`` whose term is in :attr:`searched` (a line
+    def searched_terms(self, tid: int) -> tuple[tuple[str, tuple[int, int]], ...]:
+        """``(term, (tf, length))`` for each term of text ``tid`` in :attr:`searched` (a line
         usually holds one or two of the question's words: cheaper to look through)."""
         found = self._searched_terms.get(tid)
         if found is None:
-            searched = self.searched
-            found = self._searched_terms[tid] = tuple(pair for pair in self.terms[tid] if pair[0] in searched)
+            searched, length = self.searched, self.lengths[tid]
+            found = tuple((term, (tf, length)) for term, tf in self.terms[tid] if term in searched)
+            self._searched_terms[tid] = found
         return found
 
 
@@ -191,11 +192,12 @@ class LexicalRecall:
         """Documents ``first``, ``first + 1``… are ``texts`` (as many :meth:`add` calls)."""
         index = self.index
         ids = index.ids
-        tids = [ids[t] if t in ids else index.id(t) for t in texts]
+        tids = list(map(ids.get, texts))
         if not tids:
             return
-        lengths = index.lengths
-        sizes = [lengths[t] for t in tids]
+        if None in tids:  # new texts: index them
+            tids = [index.id(t) if tid is None else tid for t, tid in zip(texts, tids)]
+        sizes = list(map(index.lengths.__getitem__, tids))
         own = self._lengths
         if first == len(own):
             own.extend(sizes)
@@ -226,16 +228,15 @@ class LexicalRecall:
     def _late(self, docs: list[tuple[int, int]]) -> None:
         """New documents with texts the per-term hits have already looked at (a line heard
         again, or first heard here after another agent indexed it): added to those hits."""
-        cache, index, lengths = self._hits, self.index, self.index.lengths
+        cache, index = self._hits, self.index
         known = index._searched_terms
         for doc, tid in docs:
             pairs = known.get(tid)
             if pairs is None:
                 pairs = index.searched_terms(tid)
-            for term, tf in pairs:  # every term with hits here was searched for
+            for term, key in pairs:  # every term with hits here was searched for
                 hits = cache.get(term)
                 if hits is not None and tid < hits.upto:
-                    key = (tf, lengths[tid])
                     group = hits.groups.get(key)
                     if group is None:
                         group = hits.groups[key] = []
