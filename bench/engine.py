@@ -451,12 +451,12 @@ def scale_main(latency: float, personas: int, population: int, rounds: int) -> d
         f"{rf['round_mean_s'] * 1000:>15.0f} ms {rh['round_mean_s'] * 1000:>13.0f} ms "
         f"{figures['round_bare'] * 1000:>9.0f} ms  floor ≤ 400 ms; HTTP ≤ bare × 1.15"
     )
+    fastest = f"  fastest of the {rf['rounds']} rounds"
+    print(f"{fastest:44} {rf['round_min_s'] * 1000:>15.0f} ms {rh['round_min_s'] * 1000:>13.0f} ms")
     print(
         f"{f'private poll, {population} personas':44} {pf['wall_s'] * 1000:>15.0f} ms {ph['wall_s'] * 1000:>13.0f} ms "
         f"{figures['poll_bare'] * 1000:>9.0f} ms  floor ≤ 600 ms"
     )
-    fastest = f"  fastest of the {rf['rounds']} rounds"
-    print(f"{fastest:44} {rf['round_min_s'] * 1000:>15.0f} ms {rh['round_min_s'] * 1000:>13.0f} ms")
     print(
         f"{f'Troupe CPU per round, {personas} personas':44} {rf['cpu_ms_per_round']:>15.0f} ms {'':>16} {'':>12}  "
         "what the floor adds to one latency, less the noise"
