@@ -23,7 +23,7 @@ from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from .errors import BackendError, CacheMissError
 from .llm.protocol import CallUsage, EmbeddingBackend
@@ -192,11 +192,13 @@ class LexicalRecall:
         """Documents ``first``, ``first + 1``… are ``texts`` (as many :meth:`add` calls)."""
         index = self.index
         ids = index.ids
-        tids = list(map(ids.get, texts))
-        if not tids:
+        found = list(map(ids.get, texts))
+        if not found:
             return
-        if None in tids:  # new texts: index them
-            tids = [index.id(t) if tid is None else tid for t, tid in zip(texts, tids)]
+        if None in found:  # new texts: index them
+            tids = [index.id(t) if tid is None else tid for t, tid in zip(texts, found)]
+        else:
+            tids = cast("list[int]", found)
         sizes = list(map(index.lengths.__getitem__, tids))
         own = self._lengths
         if first == len(own):
