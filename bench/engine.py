@@ -352,8 +352,10 @@ async def scale_round(url: str | None, personas: int, rounds: int, latency: floa
         "personas": personas,
         "rounds": len(walls),
         "round_mean_s": statistics.fmean(walls),
+        "round_min_s": min(walls),
         "round_max_s": max(walls),
         "cpu_ms_per_turn": cpu / (personas * len(walls)) * 1000,
+        "cpu_ms_per_round": cpu / len(walls) * 1000,
         "requests": backend.requests,
     }
 
@@ -439,7 +441,8 @@ def scale_main(latency: float, personas: int, population: int, rounds: int) -> d
 
     rf, rh, pf, ph = figures["round_floor"], figures["round_http"], figures["poll_floor"], figures["poll_http"]
     ms = int(latency * 1000)
-    print(f"\nScale (issue 14) — latency {ms} ms; 2 shared cores: figures are noisy under load\n")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nScale (issue 14) — latency {ms} ms; load average {load} (2 shared cores: wall figures are noisy)\n")
     head = f"{'':44} {'in-process floor':>18} {'Troupe via HTTP':>16} {'bare client':>12}  target"
     print(head)
     print("-" * len(head) + "--------------------")
@@ -448,9 +451,15 @@ def scale_main(latency: float, personas: int, population: int, rounds: int) -> d
         f"{rf['round_mean_s'] * 1000:>15.0f} ms {rh['round_mean_s'] * 1000:>13.0f} ms "
         f"{figures['round_bare'] * 1000:>9.0f} ms  floor ≤ 400 ms; HTTP ≤ bare × 1.15"
     )
+    fastest = f"  fastest of the {rf['rounds']} rounds"
+    print(f"{fastest:44} {rf['round_min_s'] * 1000:>15.0f} ms {rh['round_min_s'] * 1000:>13.0f} ms")
     print(
         f"{f'private poll, {population} personas':44} {pf['wall_s'] * 1000:>15.0f} ms {ph['wall_s'] * 1000:>13.0f} ms "
         f"{figures['poll_bare'] * 1000:>9.0f} ms  floor ≤ 600 ms"
+    )
+    print(
+        f"{f'Troupe CPU per round, {personas} personas':44} {rf['cpu_ms_per_round']:>15.0f} ms {'':>16} {'':>12}  "
+        "what the floor adds to one latency, less the noise"
     )
     print(
         f"{f'CPU per agent-turn, {personas} personas':44} {rf['cpu_ms_per_turn']:>15.2f} ms {'':>16} {'':>12}  ≤ 2 ms"

@@ -128,7 +128,9 @@ class Agent:
         self.last_texts: deque[str] = deque(maxlen=3)
         self.last_say_seq: int | None = None
         self._polls: dict[str, str] = {}
-        self._card_dict = card.to_dict()
+        self.card_dict = card.to_dict()
+        """The card as every request of this agent carries it (``metadata["card"]``): made once —
+        a deep copy per turn or per consolidation would cost a 200-persona round milliseconds."""
 
     @property
     def talkativeness(self) -> float:
@@ -155,8 +157,7 @@ class Agent:
                 self.last_say_seq = event.seq
                 return f"You said{' to ' + event.to if event.to else ''}: {event.text}"
             mind.on_heard(event.agent, event.text, to_me=to_me, seq=event.seq)
-            target = " (to you)" if to_me else (f" (to {event.to})" if event.to else "")
-            return f"{event.agent}{target}: {event.text}"
+            return heard_line(event, to_me=to_me)
         if isinstance(event, Think):
             self._own("think", event.text, event.feeling)
             return f"You thought, privately: {event.text}"
@@ -248,7 +249,7 @@ class Agent:
             output_model=output_model,
             purpose=purpose,
             agent=self.name,
-            metadata={"card": self._card_dict},
+            metadata={"card": self.card_dict},
             parts=prompt.parts,
             temperature=overrides.get("temperature", c.temperature),
             max_tokens=overrides.get("max_tokens", c.max_tokens),
@@ -304,10 +305,18 @@ class Agent:
         return AnswerOutcome(self.name, response.parsed, list(response.calls), None, request)
 
 
+def heard_line(event: Say, *, to_me: bool = False) -> str:
+    """How a listener remembers another persona's ``say``. A listener it was not addressed to
+    takes no other note of it (its state of mind changes only when spoken to), so the room
+    stores that line once for all of them (:class:`~troupe.core.memory.SharedLines`)."""
+    target = " (to you)" if to_me else (f" (to {event.to})" if event.to else "")
+    return f"{event.agent}{target}: {event.text}"
+
+
 def _value_text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
 
 
-__all__ = ["Agent", "AgentConfig", "AnswerOutcome", "Situation", "TurnOutcome"]
+__all__ = ["Agent", "AgentConfig", "AnswerOutcome", "Situation", "TurnOutcome", "heard_line"]

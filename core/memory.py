@@ -21,19 +21,27 @@ Three layers, each with one job:
 
 Older items come back into the prompt through **retrieval** (``core/recall.py``): a BM25
 lexical index by default, or embeddings through the backend when configured.
+
+**Shared lines.** In a room of N personas a parallel round makes N lines, each heard word for
+word alike by N−1 listeners: N² items a round. The room stores such a line once, in its
+:class:`SharedLines`; each memory that follows them takes up the lines it has not seen yet the
+next time it is read or grows (:meth:`AgentMemory.share`), in one tight loop. Every reader
+catches up first, so a memory is always exactly what it would be had it added each line as it
+was heard — the same items, window, summary and recall.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .llm.protocol import ChatRequest, Message
-from .recall import LexicalRecall, Recall
+from .recall import LexicalRecall, Recall, TextIndex
 from .tokens import estimate_tokens, truncate_to_tokens
 
 log = logging.getLogger(__name__)
@@ -89,6 +97,41 @@ class PendingConsolidation:
     upto_seq: int
 
 
+# -- lines the whole room remembers alike ------------------------------------------------------
+
+
+class SharedLines:
+    """Lines that every listener of a room remembers word for word alike, stored once.
+
+    The room adds a line here instead of routing it to each listener (:meth:`add`); every
+    :class:`AgentMemory` that follows these lines (:meth:`AgentMemory.share`) takes up the ones
+    it has not seen yet when it is next read or grows. The agents that remember a line their
+    own way (its speaker: "You said…"; the one it was addressed to: "(to you)") perceive it
+    themselves first and are passed as ``skip``. The room's recall :attr:`index` is here too:
+    the texts of all its memories, each indexed once.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[MemoryItem] = []
+        self.seqs: list[int] = []
+        self.texts: list[str] = []
+        self.tokens: list[int] = []
+        """The items' fields, side by side: a follower takes them up by slices."""
+        self.index = TextIndex()
+
+    def add(self, item: MemoryItem, *, skip: Sequence[AgentMemory] = ()) -> None:
+        """Every follower remembers ``item`` — but those in ``skip``, who perceived it already."""
+        for memory in skip:
+            memory._catch_up()
+        self.items.append(item)
+        self.seqs.append(item.seq)
+        self.texts.append(item.text)
+        self.tokens.append(item.tokens)
+        for memory in skip:
+            if memory._shared is self:
+                memory._taken = len(self.items)
+
+
 # -- the memory itself -------------------------------------------------------------------------
 
 
@@ -111,13 +154,12 @@ class AgentMemory:
 
     def __init__(self, config: MemoryConfig | None = None, *, recall: Recall | None = None) -> None:
         self.config = config or MemoryConfig()
-        self.items: list[MemoryItem] = []
+        self._items: list[MemoryItem] = []
         self._seqs: list[int] = []
-        self.window_start = 0
+        self._start = 0
         """Index of the first item in the verbatim window."""
         self._window_used = 0
-        self.summary = ""
-        """The summary the prompt shows (the latest :attr:`notes` as of the last eviction)."""
+        self._summary = ""
         self.notes = ""
         """The latest consolidated notes."""
         self.notes_upto_seq = 0
@@ -125,26 +167,61 @@ class AgentMemory:
         """Items ``[:summarised]`` are folded into :attr:`notes`."""
         self.turns_since_consolidation = 0
         self.recall: Recall = recall or LexicalRecall()
+        self._shared: SharedLines | None = None
+        self._taken = 0
+        """Shared lines ``[:_taken]`` are in :attr:`items` (or were skipped)."""
+
+    def share(self, lines: SharedLines) -> None:
+        """Follow the room's shared lines from now on (and index texts in its recall index)."""
+        self._catch_up()
+        self._shared = lines
+        self._taken = len(lines.items)
+        share = getattr(self.recall, "share", None)
+        if callable(share):
+            share(lines.index)
 
     # -- growing -------------------------------------------------------------------------
 
     def add(self, item: MemoryItem) -> None:
         """Remember ``item``; evict the window's oldest chunk if the window overflows."""
-        index = len(self.items)
-        self.items.append(item)
-        self._seqs.append(item.seq)
-        self.recall.add(index, item.text)
-        self._window_used += item.tokens
-        if self._window_used > self.config.window_tokens:
-            self._evict()
+        self._catch_up()
+        self._take([item], [item.seq], [item.text], [item.tokens])
 
-    def _evict(self) -> None:
+    def _catch_up(self) -> None:
+        """Take up the shared lines heard since this memory was last read or grew."""
+        shared = self._shared
+        if shared is not None and self._taken < len(shared.items):
+            start = self._taken
+            self._taken = len(shared.items)
+            self._take(shared.items[start:], shared.seqs[start:], shared.texts[start:], shared.tokens[start:])
+
+    def _take(self, new: list[MemoryItem], seqs: list[int], texts: list[str], tokens: list[int]) -> None:
+        """Append ``new`` (and its fields, side by side) in order, exactly as adding them one by
+        one: evictions included."""
+        items = self._items
+        first = len(items)
+        items.extend(new)
+        self._seqs.extend(seqs)
+        self.recall.add_many(first, texts)
+        used = self._window_used
+        limit = self.config.window_tokens
+        for index, size in enumerate(tokens, first):
+            used += size
+            if used > limit:
+                self._window_used = used
+                self._evict(index)
+                used = self._window_used
+        self._window_used = used
+
+    def _evict(self, last: int) -> None:
+        """Drop the window's oldest items down to ``keep_ratio`` of its budget (never item ``last``,
+        the newest)."""
         target = self.config.window_tokens * self.config.keep_ratio
-        last = len(self.items) - 1
-        while self._window_used > target and self.window_start < last:
-            self._window_used -= self.items[self.window_start].tokens
-            self.window_start += 1
-        self.summary = self.notes
+        items = self._items
+        while self._window_used > target and self._start < last:
+            self._window_used -= items[self._start].tokens
+            self._start += 1
+        self._summary = self.notes
 
     def note_turn(self) -> None:
         """Count one own turn (drives the consolidation rate)."""
@@ -153,17 +230,38 @@ class AgentMemory:
     # -- reading -------------------------------------------------------------------------
 
     @property
+    def items(self) -> list[MemoryItem]:
+        """Every item, in log order (episodic memory)."""
+        self._catch_up()
+        return self._items
+
+    @property
+    def window_start(self) -> int:
+        """Index of the first item in the verbatim window."""
+        self._catch_up()
+        return self._start
+
+    @property
+    def summary(self) -> str:
+        """The summary the prompt shows (the latest :attr:`notes` as of the last eviction)."""
+        self._catch_up()
+        return self._summary
+
+    @property
     def window(self) -> list[MemoryItem]:
-        return self.items[self.window_start :]
+        self._catch_up()
+        return self._items[self._start :]
 
     @property
     def window_tokens(self) -> int:
+        self._catch_up()
         return self._window_used
 
     @property
     def pending(self) -> list[MemoryItem]:
         """Items that left the window and are not yet in the summary."""
-        return self.items[self.summarised : self.window_start]
+        self._catch_up()
+        return self._items[self.summarised : self._start]
 
     def prime(self, query: str) -> None:
         """A likely query (a new question): let the retrieval prepare it in the background."""
@@ -183,13 +281,14 @@ class AgentMemory:
         ``exclude_seq`` leaves out the item the prompt shows anyway (the current question);
         ``focus`` is the query's stable part (see :meth:`Recall.search`).
         """
-        if self.window_start == 0 or not query or limit <= 0:
+        below = self.window_start
+        if below == 0 or not query or limit <= 0:
             return []
-        docs = await self.recall.search(query, limit=limit + 1, below=self.window_start, focus=focus)
+        docs = await self.recall.search(query, limit=limit + 1, below=below, focus=focus)
         chosen: list[MemoryItem] = []
         used = 0
         for doc in docs:
-            item = self.items[doc]
+            item = self._items[doc]
             if item.seq == exclude_seq or len(chosen) >= limit or used + item.tokens > max_tokens:
                 continue
             chosen.append(item)
@@ -241,23 +340,25 @@ class AgentMemory:
         """
         if upto_seq < self.notes_upto_seq:
             return  # a stale result that finished after a newer one
+        self._catch_up()  # lines heard before the notes came are evicted under the old notes
         self.notes = truncate_to_tokens(summary.strip(), self.config.summary_tokens)
         self.notes_upto_seq = upto_seq
-        self.summarised = max(self.summarised, min(bisect.bisect_right(self._seqs, upto_seq), self.window_start))
+        self.summarised = max(self.summarised, min(bisect.bisect_right(self._seqs, upto_seq), self._start))
         self.turns_since_consolidation = 0
-        if not self.summary:
-            self.summary = self.notes
+        if not self._summary:
+            self._summary = self.notes
 
     def stats(self) -> dict[str, int]:
         """Sizes, for tests and benchmarks."""
+        self._catch_up()
         return {
-            "items": len(self.items),
-            "window_items": len(self.items) - self.window_start,
+            "items": len(self._items),
+            "window_items": len(self._items) - self._start,
             "window_tokens": self._window_used,
-            "pending": self.window_start - self.summarised,
-            "summary_tokens": estimate_tokens(self.summary),
+            "pending": self._start - self.summarised,
+            "summary_tokens": estimate_tokens(self._summary),
             "notes_tokens": estimate_tokens(self.notes),
         }
 
 
-__all__ = ["AgentMemory", "MemoryConfig", "MemoryItem", "MemoryNote", "PendingConsolidation"]
+__all__ = ["AgentMemory", "MemoryConfig", "MemoryItem", "MemoryNote", "PendingConsolidation", "SharedLines"]

@@ -26,7 +26,7 @@ from functools import lru_cache
 from .card import PersonaCard
 from .llm.protocol import Message, PromptParts
 from .memory import MemoryItem
-from .tokens import estimate_tokens, truncate_to_tokens
+from .tokens import estimate_tokens, token_counts, tokens_from_counts, truncate_to_tokens
 
 DEFAULT_RULES = """\
 You are taking part in a moderated group discussion (a focus group) as the person described \
@@ -105,13 +105,23 @@ class PromptBuilder:
         others = [n for n in panel if n != card.name]
         self.persona = persona
         self.others = tuple(others)
-        seating = (
-            f"\n\n# The room\nA moderator leads the discussion. The other participants: {', '.join(others)}."
-            if others
-            else "\n\n# The room\nA moderator leads the discussion."
-        )
-        self.system = f"{rules}\n\n# Who you are\n{persona}{seating}"
-        self.system_tokens = estimate_tokens(self.system)
+        head = f"{rules}\n\n# Who you are\n{persona}\n\n# The room\nA moderator leads the discussion."
+        if not others:
+            self.system = head
+            self.system_tokens = estimate_tokens(head)
+            return
+        head += " The other participants: "
+        self.system = f"{head}{', '.join(others)}."
+        # The estimate adds up over the parts (they meet at ", " and ": "): the fixed part, the
+        # whole panel's names (counted once for all agents) less this agent's — so seating N
+        # personas costs O(N) estimates, not N estimates of an N-name list.
+        pieces, chars = token_counts(head + ".")
+        names_pieces, names_chars = _names_counts(tuple(panel))
+        mine = len(panel) - len(others)
+        own_pieces, own_chars = token_counts(card.name) if mine else (0, 0)
+        pieces += names_pieces - mine * own_pieces + len(others) - 1  # + one "," between two names
+        chars += names_chars - mine * own_chars + 2 * (len(others) - 1)
+        self.system_tokens = tokens_from_counts(pieces, chars)
 
     @property
     def window_budget(self) -> int:
@@ -173,6 +183,18 @@ class PromptBuilder:
             task=task,
         )
         return Prompt(messages=messages, tokens=tokens, window_lines=len(kept), parts=parts)
+
+
+@lru_cache(maxsize=4)
+def _names_counts(names: tuple[str, ...]) -> tuple[int, int]:
+    """:func:`~troupe.core.tokens.token_counts` summed over a panel's names (cached: every
+    agent of a session is seated with the same panel)."""
+    pieces = chars = 0
+    for name in names:
+        p, c = token_counts(name)
+        pieces += p
+        chars += c
+    return pieces, chars
 
 
 @lru_cache(maxsize=4096)

@@ -23,7 +23,7 @@ from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from .errors import BackendError, CacheMissError
 from .llm.protocol import CallUsage, EmbeddingBackend
@@ -49,8 +49,7 @@ def terms(text: str) -> list[str]:
     return list(_terms(text))
 
 
-@lru_cache(maxsize=8192)
-def _terms(text: str) -> tuple[str, ...]:
+def _split(text: str) -> tuple[str, ...]:
     out = []
     for word in _WORD.findall(text.lower()):
         if len(word) < 3 or word in _STOP:
@@ -61,17 +60,80 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=8192)
-def _term_counts(text: str) -> tuple[int, tuple[tuple[str, int], ...]]:
-    """(number of terms, (term, frequency) pairs) of a line — cached like :func:`line_tokens`."""
-    words = _terms(text)
-    return len(words), tuple(Counter(words).items())
+_terms = lru_cache(maxsize=8192)(_split)
+"""The terms of a query (cached: every agent of a round searches with the same question)."""
+
+
+class TextIndex:
+    """Texts and the terms they hold, each text tokenized and indexed once.
+
+    In a room of N personas the same line ("Tom Becker: No.") is remembered by N−1 listeners;
+    the room gives every agent's :class:`LexicalRecall` one shared index, so a line is indexed
+    once, and each agent keeps only which of the texts are its documents. Ids are positions in
+    order of first sight; nothing depends on them but the index itself, so agents sharing an
+    index rank exactly as agents with one each would.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        """Text → its id."""
+        self.lengths: list[int] = []
+        """Id → number of terms."""
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        """Term → ``(id, term frequency)`` of every text that holds it, in id order."""
+        self.terms: list[tuple[tuple[str, int], ...]] = []
+        """Id → its ``(term, term frequency)`` pairs."""
+        self.searched: set[str] = set()
+        """Terms some agent has searched for (see :meth:`searched_terms`)."""
+        self._searched_terms: dict[int, tuple[tuple[str, tuple[int, int]], ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def id(self, text: str) -> int:
+        """The id of ``text``, indexing it if it is new."""
+        found = self.ids.get(text)
+        if found is not None:
+            return found
+        tid = self.ids[text] = len(self.lengths)
+        words = _split(text)  # once per text: not worth a cache entry
+        self.lengths.append(len(words))
+        postings = self.postings
+        counts = tuple(Counter(words).items())
+        self.terms.append(counts)
+        for term, tf in counts:
+            posting = postings.get(term)
+            if posting is None:
+                postings[term] = [(tid, tf)]
+            else:
+                posting.append((tid, tf))
+        return tid
+
+    def search_for(self, term: str) -> None:
+        """Some agent keeps hits for ``term`` from now on."""
+        if term not in self.searched:
+            self.searched.add(term)
+            self._searched_terms.clear()
+
+    def searched_terms(self, tid: int) -> tuple[tuple[str, tuple[int, int]], ...]:
+        """``(term, (tf, length))`` for each term of text ``tid`` in :attr:`searched` (a line
+        usually holds one or two of the question's words: cheaper to look through)."""
+        found = self._searched_terms.get(tid)
+        if found is None:
+            searched, length = self.searched, self.lengths[tid]
+            found = tuple((term, (tf, length)) for term, tf in self.terms[tid] if term in searched)
+            self._searched_terms[tid] = found
+        return found
 
 
 class Recall(Protocol):
     """Finds older memories relevant to a query. Documents are item indices."""
 
     def add(self, doc: int, text: str) -> None: ...
+
+    def add_many(self, first: int, texts: Sequence[str]) -> None:
+        """Documents ``first``, ``first + 1``… are ``texts`` (as many :meth:`add` calls)."""
+        ...
 
     def prime(self, query: str) -> None:
         """A query that is likely soon (the moderator's new question): prepare it off the
@@ -89,28 +151,138 @@ class Recall(Protocol):
 
 
 class LexicalRecall:
-    """Okapi BM25 over an incremental inverted index; microseconds per search, no model."""
+    """Okapi BM25 over an incremental inverted index; microseconds per search, no model.
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    The postings live in a :class:`TextIndex`, shared by every agent of a room (see
+    :meth:`share`); this object keeps the agent's documents (doc → length, text id → docs) and
+    the statistics BM25 takes over them, so scores are those of an index of its own.
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75, *, index: TextIndex | None = None) -> None:
         self.k1 = k1
         self.b = b
-        self._postings: dict[str, list[tuple[int, int]]] = {}
+        self.index = index if index is not None else TextIndex()
+        self._docs: dict[int, int] = {}
+        """Text id → the first document with that text."""
+        self._last: dict[int, int] = {}
+        self._next: dict[int, int] = {}
+        """Documents with a text already there (a line heard twice): text id → its last
+        document, and document → the next one with the same text (plain ints: no container
+        per text for the garbage collector to walk)."""
         self._lengths: list[int] = []
         self._total = 0
+        self._hits: dict[str, _Hits] = {}
+        """Term → this agent's documents that hold it, grouped by (tf, length); kept up to date
+        from the shared postings by :meth:`_hits_of` (only for terms searched for)."""
+        self._known = 0
+        """Texts ``[:_known]`` of the index existed when :attr:`_hits` was last brought up to
+        date: a new document with one of them is added to :attr:`_hits` as it comes (texts
+        after that are picked up from the postings)."""
+
+    def share(self, index: TextIndex) -> None:
+        """Keep postings in ``index`` (the room's) from now on — only while nothing is indexed
+        (with documents already in, the index kept is as good: results do not depend on it)."""
+        if not self._lengths:
+            self.index = index
 
     def add(self, doc: int, text: str) -> None:
-        length, counts = _term_counts(text)
-        while len(self._lengths) <= doc:
-            self._lengths.append(0)
-        self._lengths[doc] = length
-        self._total += length
-        postings = self._postings
-        for term, tf in counts:
-            posting = postings.get(term)
-            if posting is None:
-                postings[term] = [(doc, tf)]
-            else:
-                posting.append((doc, tf))
+        self.add_many(doc, (text,))
+
+    def add_many(self, first: int, texts: Sequence[str]) -> None:
+        """Documents ``first``, ``first + 1``… are ``texts`` (as many :meth:`add` calls)."""
+        index = self.index
+        ids = index.ids
+        found = list(map(ids.get, texts))
+        if not found:
+            return
+        if None in found:  # new texts: index them
+            tids = [index.id(t) if tid is None else tid for t, tid in zip(texts, found)]
+        else:
+            tids = cast("list[int]", found)
+        sizes = list(map(index.lengths.__getitem__, tids))
+        own = self._lengths
+        if first == len(own):
+            own.extend(sizes)
+        else:
+            while len(own) < first + len(sizes):
+                own.append(0)
+            own[first : first + len(sizes)] = sizes
+        self._total += sum(sizes)
+        known = self._known
+        if known and min(tids) < known:
+            self._late([(doc, tid) for doc, tid in enumerate(tids, first) if tid < known])
+        docs = self._docs
+        mapping = dict(zip(tids, range(first, first + len(tids))))
+        if len(mapping) == len(tids):  # no text twice in this batch (the common case)
+            again = docs.keys() & mapping.keys()  # texts it had already
+            if again:
+                last, later = self._last, self._next
+                for tid in again:
+                    doc = mapping.pop(tid)
+                    later[last.get(tid, docs[tid])] = doc
+                    last[tid] = doc
+            docs.update(mapping)
+        else:
+            for doc, tid in enumerate(tids, first):
+                if docs.setdefault(tid, doc) != doc:
+                    self._chain(tid, doc)
+
+    def _late(self, docs: list[tuple[int, int]]) -> None:
+        """New documents with texts the per-term hits have already looked at (a line heard
+        again, or first heard here after another agent indexed it): added to those hits."""
+        cache, index = self._hits, self.index
+        known = index._searched_terms
+        for doc, tid in docs:
+            pairs = known.get(tid)
+            if pairs is None:
+                pairs = index.searched_terms(tid)
+            for term, key in pairs:  # every term with hits here was searched for
+                hits = cache.get(term)
+                if hits is not None and tid < hits.upto:
+                    group = hits.groups.get(key)
+                    if group is None:
+                        group = hits.groups[key] = []
+                    group.append(doc)
+                    hits.count += 1
+
+    def _chain(self, tid: int, doc: int) -> None:
+        """``doc`` holds text ``tid`` again."""
+        last = self._last.get(tid)
+        self._next[self._docs[tid] if last is None else last] = doc
+        self._last[tid] = doc
+
+    def _hits_of(self, term: str) -> _Hits | None:
+        """This agent's documents holding ``term``, brought up to date with the shared postings."""
+        posting = self.index.postings.get(term)
+        if not posting:
+            return None
+        hits = self._hits.get(term)
+        if hits is None:
+            hits = self._hits[term] = _Hits()
+            self.index.search_for(term)
+        if hits.seen < len(posting):
+            docs, later, lengths, groups = self._docs, self._next, self.index.lengths, hits.groups
+            found = 0
+            for tid, tf in posting[hits.seen :]:
+                doc = docs.get(tid)
+                if doc is None:
+                    continue
+                key = (tf, lengths[tid])
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = []
+                group.append(doc)
+                found += 1
+                if later:
+                    doc = later.get(doc)
+                    while doc is not None:
+                        group.append(doc)
+                        found += 1
+                        doc = later.get(doc)
+            hits.seen = len(posting)
+            hits.count += found
+        hits.upto = self._known = len(self.index)
+        return hits
 
     def prime(self, query: str) -> None:
         return None
@@ -121,24 +293,47 @@ class LexicalRecall:
             return {}
         avg = self._total / n or 1.0
         out: dict[int, float] = {}
+        get = out.get
+        k1, b = self.k1, self.b
         for term in set(_terms(query)):
-            posting = self._postings.get(term)
-            if not posting:
+            hits = self._hits_of(term)
+            if hits is None or not hits.count:
                 continue
-            idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for doc, tf in posting:
-                if doc >= below:
-                    break  # postings are in doc order
-                norm = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * self._lengths[doc] / avg))
-                out[doc] = out.get(doc, 0.0) + idf * norm
+            df = hits.count
+            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            # BM25's term weight depends on a document only through (tf, length): computed once
+            # per group, with the very same float operations as per document.
+            for (tf, length), docs in hits.groups.items():
+                weight = idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg)))
+                for doc in docs:
+                    if doc < below:
+                        out[doc] = get(doc, 0.0) + weight
         return out
 
     async def search(self, query: str, *, limit: int, below: int, focus: str | None = None) -> list[int]:
         return self.search_now(query, limit=limit, below=below)
 
     def search_now(self, query: str, *, limit: int, below: int) -> list[int]:
+        """The best ``limit`` documents below ``below``: highest score first, then newest."""
         scored = self.scores(query, below=below)
-        return [doc for doc, _ in sorted(scored.items(), key=lambda kv: (-kv[1], -kv[0]))[:limit]]
+        # Newest first: among equal scores the newest wins, so the heap is rarely replaced.
+        return [doc for _, doc in heapq.nlargest(limit, zip(reversed(scored.values()), reversed(scored.keys())))]
+
+
+class _Hits:
+    """One agent's documents holding one term (see :meth:`LexicalRecall._hits_of`)."""
+
+    __slots__ = ("count", "groups", "seen", "upto")
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[int, int], list[int]] = {}
+        """(term frequency, document length) → documents."""
+        self.count = 0
+        """Documents in all groups (the term's document frequency)."""
+        self.seen = 0
+        """Entries of the shared posting already looked at."""
+        self.upto = 0
+        """Texts ``[:upto]`` of the index were there when they were looked at."""
 
 
 class EmbeddingStore:
@@ -359,12 +554,20 @@ class EmbeddingRecall:
         self._cos: list[float] = []
         """Cosine of documents ``0..len-1`` to :attr:`_focus`."""
 
+    def add_many(self, first: int, texts: Sequence[str]) -> None:
+        for doc, text in enumerate(texts, first):
+            self.add(doc, text)
+
     def add(self, doc: int, text: str) -> None:
         self.lexical.add(doc, text)
         while len(self._texts) <= doc:
             self._texts.append("")
         self._texts[doc] = text
         self.store.want(text)
+
+    def share(self, index: TextIndex) -> None:
+        """See :meth:`LexicalRecall.share`."""
+        self.lexical.share(index)
 
     def prime(self, query: str) -> None:
         self.store.want(query.strip(), urgent=True)

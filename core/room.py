@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
-from .agent import Agent, AnswerOutcome, Situation, TurnOutcome
+from .agent import Agent, AnswerOutcome, Situation, TurnOutcome, heard_line
 from .errors import BackendError, InvalidOutputError, is_fatal
-from .events import Event
+from .events import Event, Say
 from .group_commit import Item
 from .llm.protocol import CallUsage, ChatBackend, ChatRequest
 from .llm.stream import PartialTextExtractor
 from .log import EventLog
-from .memory import MemoryNote, PendingConsolidation
+from .memory import MemoryItem, MemoryNote, PendingConsolidation, SharedLines
 from .names import resolve_name
 from .prompt import Prompt
 from .recall import EmbeddingStore
@@ -86,12 +86,14 @@ class SeatingOrder:
         loop = asyncio.get_running_loop()
         self._names = list(names)
         self._written: dict[str, asyncio.Future[None]] = {n: loop.create_future() for n in self._names}
+        self._before = dict(zip(self._names[1:], self._names))
+        """Name → the name seated just before it (a lookup, not a scan of a 200-persona list)."""
 
     async def wait(self, name: str) -> None:
         """Until the agent seated just before ``name`` has written (or dropped out)."""
-        index = self._names.index(name)
-        if index > 0:
-            await asyncio.shield(self._written[self._names[index - 1]])
+        before = self._before.get(name)
+        if before is not None:
+            await asyncio.shield(self._written[before])
 
     def release(self, name: str) -> None:
         """``name`` has written, or will not write: the next agent may go."""
@@ -145,6 +147,11 @@ class Room:
         logged as failed would be lost for good, while a halted run resumes and redoes it."""
         self.backend = backend
         self.agents: dict[str, Agent] = {a.name: a for a in agents}
+        self.lines = SharedLines()
+        """Lines every listener remembers alike (a ``say`` to the room), stored once: N
+        personas hear N lines a round, and N² memory items would make a big room's rounds slow."""
+        for agent in self.agents.values():
+            agent.memory.share(self.lines)
         self.overhear = overhear
         self.paused: set[str] = set()
         self.muted: set[str] = set()
@@ -246,9 +253,12 @@ class Room:
                 speaker.perceive(event)
             if not data.get("muted"):
                 to = data.get("to")
-                for other in self.agents.values():
-                    if other.name != name and (to is None or to == other.name or self.overhear):
-                        other.perceive(event, to_me=to == other.name)
+                addressee = self.agents.get(to) if to and to != name else None
+                if addressee is not None:
+                    addressee.perceive(event, to_me=True)
+                if isinstance(event, Say) and (to is None or self.overhear):  # the others: one line, stored once
+                    skip = [a.memory for a in (speaker, addressee) if a is not None]
+                    self.lines.add(MemoryItem(event.seq, t, heard_line(event)), skip=skip)
             self._after_turn(name)
         elif t in ("think", "pass"):
             if name in self.agents:
@@ -652,7 +662,7 @@ class Room:
         if not self._replaying:
             self._maybe_consolidate(agent)
         elif name not in self._unapplied and agent.memory.wants_consolidation():
-            pending = agent.memory.consolidation_request(agent.name, card=agent.card.to_dict())
+            pending = agent.memory.consolidation_request(agent.name, card=agent.card_dict)
             if pending is not None:
                 self._unapplied[name] = (pending, agent.turns)
 
@@ -680,7 +690,7 @@ class Room:
             asyncio.get_running_loop()
         except RuntimeError:  # applied outside the engine (a plain log replay): nothing to launch
             return
-        pending = agent.memory.consolidation_request(agent.name, card=agent.card.to_dict())
+        pending = agent.memory.consolidation_request(agent.name, card=agent.card_dict)
         if pending is None:
             return
         self._launch(agent, pending, agent.turns)

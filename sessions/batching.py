@@ -5,6 +5,8 @@
 * :func:`add_batch_options` — ``--batch`` (the provider's Batch API), ``--batch-file OUT.jsonl``
   (only write the requests, for ``vllm run-batch``), ``--batch-results IN.jsonl`` (answer from
   such an output file), ``--batch-poll S`` (seconds between status checks) and ``--quiet``;
+* :func:`add_quiet_option` — ``--quiet``/``-q`` alone, for every long headless job (``troupe run
+  --headless`` and ``troupe resume --headless`` too): no progress bar, for scripts;
 * :func:`batch_backend` — the job's backend wrapped in a :class:`~troupe.core.llm.batch.BatchBackend`
   whose state (batch ids, finished results) lives in the job's folder, so a job killed while its
   batch runs attaches to that batch when it is run again;
@@ -53,7 +55,12 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--batch-poll", type=float, default=10.0, metavar="S", help="seconds between batch status checks (default 10)"
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar (for scripts)")
+    add_quiet_option(parser)
+
+
+def add_quiet_option(parser: argparse.ArgumentParser, *, note: str = "") -> None:
+    """``--quiet``/``-q``: a long headless job shows no progress bar (errors are still shown)."""
+    parser.add_argument("--quiet", "-q", action="store_true", help=f"no progress bar (for scripts){note}")
 
 
 def batching(args: argparse.Namespace) -> bool:
@@ -255,6 +262,7 @@ __all__ = [
     "BATCH_STATE",
     "JobProgress",
     "add_batch_options",
+    "add_quiet_option",
     "batch_backend",
     "batching",
     "event_counter",

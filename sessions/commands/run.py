@@ -2,7 +2,7 @@
 
 ``run`` seats the personas (``--personas`` or the guide's panel), builds the backend and either
 opens the TUI on the new session or, with ``--headless``, runs the guide to its end with rich
-progress on stderr and prints the run directory on stdout. ``resume`` reopens a stopped or
+progress on stderr (none with ``--quiet``, for scripts) and prints the run directory on stdout. ``resume`` reopens a stopped or
 crashed run (same TUI/headless choice); ``branch`` copies events ``1..SEQ`` into a new run.
 
 A backend that goes down mid-run stops the session cleanly (exit 1, the log intact, a hint to
@@ -25,6 +25,7 @@ from troupe.core.llm.factory import make_backend
 from troupe.core.llm.protocol import ChatBackend
 from troupe.core.log import read_events
 
+from ..batching import add_quiet_option
 from ..guide import load_guide
 from ..opening import seat_cards
 from ..run import EVENTS_FILE, already_ended, branch_run, check_new_run_dir, default_run_dir
@@ -55,6 +56,7 @@ def register(subparsers: Any) -> None:
     run.add_argument(
         "--headless", action="store_true", help="no UI: run to the end, progress on stderr, run dir on stdout"
     )
+    add_quiet_option(run, note="; with --headless")
     run.add_argument(
         "--retrieval",
         choices=RETRIEVALS,
@@ -74,6 +76,7 @@ def register(subparsers: Any) -> None:
     resume.add_argument("run_dir", metavar="RUN_DIR")
     add_backend_options(resume, default_hint="the run's own")
     resume.add_argument("--headless", action="store_true", help="no UI: run to the end, progress on stderr")
+    add_quiet_option(resume, note="; with --headless")
     add_budget_options(resume)
     resume.set_defaults(handler=cmd_resume)
 
@@ -115,7 +118,14 @@ def budget_limits(args: argparse.Namespace) -> Limits | None:
 # -- run -------------------------------------------------------------------------------------
 
 
+def check_quiet(args: argparse.Namespace) -> None:
+    """``--quiet`` silences a headless run's progress; a UI session has none to silence."""
+    if args.quiet and not args.headless:
+        raise BadInputError("--quiet applies to --headless runs (it hides the progress bar)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    check_quiet(args)
     guide = apply_poll_sampling(load_guide(args.session), args)
     note = poll_sampling_note(guide)
     if note:
@@ -143,7 +153,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from .. import headless
 
-    return _headless(headless.run_headless(guide, cards, backend, run_dir, **opening, limits=limits), backend, run_dir)
+    job = headless.run_headless(guide, cards, backend, run_dir, **opening, limits=limits, progress=not args.quiet)
+    return _headless(job, backend, run_dir)
 
 
 def _settings() -> Any:
@@ -201,6 +212,7 @@ def _tui(function: str) -> Any:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    check_quiet(args)
     run_dir = Path(args.run_dir)
     if not (run_dir / EVENTS_FILE).is_file():
         raise BadInputError("not a run folder (no events.jsonl)", path=str(run_dir))
@@ -221,7 +233,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     from .. import headless
 
-    return _headless(headless.resume_headless(run_dir, backend, limits=limits), backend, run_dir)
+    job = headless.resume_headless(run_dir, backend, limits=limits, progress=not args.quiet)
+    return _headless(job, backend, run_dir)
 
 
 def recorded_backend(run_dir: Path) -> tuple[str | None, str | None]:

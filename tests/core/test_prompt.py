@@ -75,3 +75,26 @@ def test_common_prefix_share() -> None:
     assert common_prefix_share("abcdef", "abcxyz") == 0.5
     assert common_prefix_share("", "abcd") == 0.0
     assert common_prefix_share("abcd", "abcd") == 1.0
+
+
+def test_the_system_estimate_of_a_big_panel_is_the_estimate_of_its_text() -> None:
+    """The system message's token count is added up from its parts (a 1,000-persona panel is
+    not scanned once per persona): it must equal the estimate of the whole text, whatever the
+    names — accents, digits, hyphens, apostrophes, long words, a name seated twice."""
+    import random
+
+    from troupe.core.card import PersonaCard
+    from troupe.core.prompt import PromptBuilder
+    from troupe.core.tokens import estimate_tokens
+
+    rng = random.Random(4)
+    parts = ["Ana", "María-José", "O'Neil", "Zoë", "Bartholomew-Featherstonehaugh", "R2D2", "李", "Jr.", "van der Berg"]
+    panel = [" ".join(rng.sample(parts, rng.randint(1, 3))) + f" {i}" for i in range(300)]
+    panel += [panel[5]]  # seated twice: both left out of that persona's list
+    for name in [panel[0], panel[5], "Not Seated", panel[-2]]:
+        card = PersonaCard(name=name, descriptor="x", prompt=f"You are {name}. You like soup.", short_prompt="Short.")
+        for short in (False, True):
+            builder = PromptBuilder(card, panel=panel, short=short)
+            assert builder.system_tokens == estimate_tokens(builder.system), (name, short)
+    alone = PromptBuilder(PersonaCard(name="Solo", descriptor="x", prompt="You are Solo."), panel=["Solo"])
+    assert alone.system_tokens == estimate_tokens(alone.system) and "The other participants:" not in alone.system

@@ -285,3 +285,27 @@ def test_resuming_a_finished_run_says_so_before_needing_a_backend(guide_file: Pa
     assert main(["resume", "done", "--headless"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "troupe: done: this run has already ended; use `troupe branch` to continue it differently"
+
+
+def test_quiet_hides_the_headless_progress_bar_of_run_and_resume(guide_file: Path, capsys) -> None:
+    assert main(["run", str(guide_file), "--backend", "scripted", "--headless", "--out", "loud"]) == 0
+    loud = capsys.readouterr()
+    assert "CLI soup" in loud.err and "calls" in loud.err, loud.err  # the bar: title, calls, tokens, cost
+    assert main(["run", str(guide_file), "--backend", "scripted", "--headless", "--quiet", "--out", "hush"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out.strip() == "hush"
+    assert events(Path("hush"))[-1]["type"] == "session_ended"
+    assert [e["type"] for e in events(Path("hush"))] == [e["type"] for e in events(Path("loud"))]
+
+    at = next(e["seq"] for e in events(Path("hush")) if e["type"] == "round_ended")
+    assert main(["branch", "hush", "--at", str(at), "--out", "again"]) == 0
+    capsys.readouterr()
+    assert main(["resume", "again", "--headless", "-q"]) == 0
+    resumed = capsys.readouterr()
+    assert resumed.err == "" and resumed.out.strip() == "again"
+    assert events(Path("again"))[-1]["type"] == "session_ended"
+
+
+def test_quiet_without_headless_is_bad_input(guide_file: Path, capsys) -> None:
+    assert main(["run", str(guide_file), "--backend", "scripted", "--quiet"]) == 2
+    assert "--quiet applies to --headless runs" in capsys.readouterr().err
