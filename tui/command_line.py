@@ -59,9 +59,14 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
     if not text:
         raise CommandError("nothing to say")
     if text.startswith("@"):
-        found = match_leading_name(text[1:], names)
+        addressed = text[1:].lstrip()  # "@ Maria …" names Maria too
+        if not addressed:
+            raise CommandError(
+                f"ask one persona with @Name and the question, e.g. @{_first(names)} what would you pay?"
+            )
+        found = match_leading_name(addressed, names)
         if found is None:
-            raise CommandError(why_unresolved(_first_word(text[1:])[0], names))
+            raise CommandError(why_unresolved(_first_word(addressed)[0], names))
         name, rest = found[0], found[1].strip()
         if not rest:
             raise CommandError(f"what do you want to ask {name}?")
@@ -85,9 +90,14 @@ def parse_line(line: str, names: Sequence[str]) -> Parsed:
         elif BY_COMMAND[verb].needs_argument and not argument:
             if verb not in NAMED_COMMANDS:
                 raise CommandError(f"/{verb} needs its argument: {BY_COMMAND[verb].syntax}")
-            raise CommandError(f"/{verb} needs a name, e.g. /{verb} {names[0] if names else 'Maria'}")
+            raise CommandError(f"/{verb} needs a name, e.g. /{verb} {_first(names)}")
         return Command(verb, argument)
     return Speak(text[1:] if text.startswith("//") else text)
+
+
+def _first(names: Sequence[str]) -> str:
+    """The first name of the first persona seated, for an example in a notice."""
+    return names[0].split(" ", 1)[0] if names else "Maria"
 
 
 def _first_word(text: str) -> tuple[str, str]:

@@ -63,3 +63,12 @@ async def test_suggester_completes_commands_names_and_command_arguments():
     assert await suggester.get_suggestion("/mute to") == "/mute Tom Becker"
     assert await suggester.get_suggestion("hello") is None
     assert await suggester.get_suggestion("/") is None
+
+
+def test_a_space_after_the_at_sign_still_names_and_a_bare_at_sign_says_how():
+    names = ["Maria Lopez", "Tom Becker"]
+    assert parse_line("@ Maria what do you pay?", names) == Ask("Maria Lopez", "what do you pay?")
+    with pytest.raises(CommandError, match="nobody called “0”"):
+        parse_line("@ 0 hello", names)  # the word after the space is the name looked for
+    with pytest.raises(CommandError, match="@Name and the question"):
+        parse_line("@  ", names)
