@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from troupe.core.card import PersonaCard
-from troupe.core.config import load_settings
+from troupe.core.config import Settings, load_settings
 from troupe.core.errors import TroupeError
+from troupe.core.llm import ChatBackend
 from troupe.core.llm.factory import make_backend
 from troupe.personas.library import resolve_persona
 from troupe.personas.model import Persona
@@ -55,8 +56,9 @@ def run_session(
     Blocking; inside a running event loop (Jupyter, async code) use :func:`arun_session`.
     ``out`` is a new or empty folder (default ``runs/<time>-<guide>``); ``rounds`` caps each
     discussion block. ``turn_check`` (and ``turn_check_threshold``, 0–10) switch the per-turn
-    persona check on or off over the guide's and the config's choice (``--turn-check``). A backend that fails mid-run raises :class:`~troupe.BackendError`; the
-    run is saved and ``troupe resume`` continues it.
+    persona check on or off over the guide's and the config's choice (``--turn-check``).
+    A backend that fails mid-run raises :class:`~troupe.BackendError`; the run is saved and
+    ``troupe resume`` continues it.
     """
     try:
         asyncio.get_running_loop()
@@ -97,11 +99,7 @@ async def arun_session(
     turn_check_threshold: int | None = None,
 ) -> Run:
     """:func:`run_session` for async code and notebooks: ``run = await troupe.arun_session(...)``."""
-    chosen = load_guide(guide)
-    cards = _seat(chosen, personas)
-    run_dir = check_new_run_dir(out) if out is not None else default_run_dir(chosen)
-    settings = load_settings()
-    chat = make_backend(settings, backend, model)
+    chosen, cards, run_dir, settings, chat = _prepare(guide, personas, out, backend, model)
     try:
         await run_headless(
             chosen,
@@ -147,11 +145,7 @@ async def open_session(
     The :class:`~troupe.Session` is the controller the TUI drives. Leaving the block without
     :meth:`~troupe.Session.end` leaves a stopped run that ``troupe resume`` continues.
     """
-    chosen = load_guide(guide)
-    cards = _seat(chosen, personas)
-    run_dir = check_new_run_dir(out) if out is not None else default_run_dir(chosen)
-    settings = load_settings()
-    chat = make_backend(settings, backend, model)
+    chosen, cards, run_dir, settings, chat = _prepare(guide, personas, out, backend, model)
     try:
         session = await opening.open_session(
             chosen,
@@ -171,6 +165,17 @@ async def open_session(
             await session.aclose()
     finally:
         await chat.aclose()
+
+
+def _prepare(
+    guide: GuideSource, personas: Panel, out: str | Path | None, backend: str | None, model: str | None
+) -> tuple[Guide, list[PersonaCard], Path, Settings, ChatBackend]:
+    """The guide, the seated panel, a new run folder, the settings and the backend, in that order."""
+    chosen = load_guide(guide)
+    cards = _seat(chosen, personas)
+    run_dir = check_new_run_dir(out) if out is not None else default_run_dir(chosen)
+    settings = load_settings()
+    return chosen, cards, run_dir, settings, make_backend(settings, backend, model)
 
 
 def _seat(guide: Guide, personas: Panel) -> list[PersonaCard]:
