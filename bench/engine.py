@@ -304,14 +304,14 @@ POLL_GUIDE = {
 
 
 class Recording:
-    """Wraps a backend and keeps the requests of the first burst (for the bare-client replay)."""
+    """Wraps a backend and keeps the turn and poll requests (for the bare-client replay)."""
 
-    def __init__(self, inner: Any, keep: int) -> None:
-        self.inner, self.keep, self.requests = inner, keep, []
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.requests = inner, []
         self.name, self.model = inner.name, inner.model
 
     async def complete(self, request: ChatRequest, *, on_delta: Any = None) -> ChatResponse:
-        if len(self.requests) < self.keep and request.purpose in ("turn", "poll"):
+        if request.purpose in ("turn", "poll"):
             self.requests.append(request)
         return await self.inner.complete(request, on_delta=on_delta)
 
@@ -331,8 +331,8 @@ def _backend(url: str | None, latency: float, personas: int) -> Any:
 
 async def scale_round(url: str | None, personas: int, rounds: int, latency: float) -> dict[str, Any]:
     """``rounds`` parallel rounds of ``personas`` at concurrency = panel size: wall per round,
-    CPU per agent-turn, and the first round's requests (for :func:`bare_burst`)."""
-    backend = Recording(_backend(url, latency, personas), personas)
+    CPU per agent-turn, and every round's requests (for :func:`bare_bursts`)."""
+    backend = Recording(_backend(url, latency, personas))
     with tempfile.TemporaryDirectory() as tmp:
         session = await Session.start(
             one_section_guide(rounds, max_concurrency=min(256, personas)),
@@ -362,7 +362,7 @@ async def scale_round(url: str | None, personas: int, rounds: int, latency: floa
 
 async def scale_poll(url: str | None, personas: int, latency: float) -> dict[str, Any]:
     """A private poll of ``personas`` (no discussion): wall of the poll beat."""
-    backend = Recording(_backend(url, latency, personas), personas)
+    backend = Recording(_backend(url, latency, personas))
     with tempfile.TemporaryDirectory() as tmp:
         session = await Session.start(
             parse_guide(POLL_GUIDE), library_cards(personas), backend, Path(tmp) / "run", max_concurrency=personas
@@ -381,8 +381,9 @@ async def scale_poll(url: str | None, personas: int, latency: float) -> dict[str
     return {"personas": personas, "wall_s": wall, "answers": answers, "requests": backend.requests}
 
 
-async def bare_burst(url: str, requests: list[ChatRequest]) -> float:
-    """The same requests, all at once, with the bare ``openai`` client (no Troupe around it)."""
+async def bare_bursts(url: str, requests: list[ChatRequest], size: int) -> float:
+    """The same requests with the bare ``openai`` client (``chat.completions.create``, no Troupe
+    around it), ``size`` at once as Troupe sent them (one burst per round): mean wall per burst."""
     import openai
 
     from troupe.core.llm.openai_backend import OpenAIBackend, response_format_for
@@ -396,13 +397,14 @@ async def bare_burst(url: str, requests: list[ChatRequest]) -> float:
     ]
     await shaper.aclose()
     client = openai.AsyncOpenAI(base_url=url, api_key="sk-bench", max_retries=0, timeout=120)
-    limits = await client.chat.completions.create(**bodies[0])  # warm the connection pool like Troupe's first call
-    del limits
-    start = time.perf_counter()
-    await asyncio.gather(*(client.chat.completions.create(**b) for b in bodies))
-    wall = time.perf_counter() - start
+    await client.chat.completions.create(**bodies[0])  # warm the connection pool like Troupe's first call
+    walls = []
+    for i in range(0, len(bodies), size):
+        start = time.perf_counter()
+        await asyncio.gather(*(client.chat.completions.create(**b) for b in bodies[i : i + size]))
+        walls.append(time.perf_counter() - start)
     await client.close()
-    return wall
+    return statistics.fmean(walls)
 
 
 def rss_poll(personas: int) -> dict[str, Any]:
@@ -429,9 +431,9 @@ def scale_main(latency: float, personas: int, population: int, rounds: int) -> d
     proc, url = start_server(latency)
     try:
         figures["round_http"] = asyncio.run(scale_round(url, personas, rounds, latency))
-        figures["round_bare"] = asyncio.run(bare_burst(url, figures["round_http"]["requests"]))
+        figures["round_bare"] = asyncio.run(bare_bursts(url, figures["round_http"]["requests"], personas))
         figures["poll_http"] = asyncio.run(scale_poll(url, population, latency))
-        figures["poll_bare"] = asyncio.run(bare_burst(url, figures["poll_http"]["requests"]))
+        figures["poll_bare"] = asyncio.run(bare_bursts(url, figures["poll_http"]["requests"], population))
     finally:
         proc.kill()
         proc.wait()
@@ -457,6 +459,11 @@ def scale_main(latency: float, personas: int, population: int, rounds: int) -> d
         f"{f'private poll, {population} personas':44} {pf['wall_s'] * 1000:>15.0f} ms {ph['wall_s'] * 1000:>13.0f} ms "
         f"{figures['poll_bare'] * 1000:>9.0f} ms  floor ≤ 600 ms"
     )
+    for label, http, bare in (
+        ("Troupe via HTTP ÷ bare client, round", rh["round_mean_s"], figures["round_bare"]),
+        ("Troupe via HTTP ÷ bare client, poll", ph["wall_s"], figures["poll_bare"]),
+    ):
+        print(f"{label:44} {'':>18} {http / bare:>15.2f}× {'':>12}  ≤ 1.15×")
     print(
         f"{f'Troupe CPU per round, {personas} personas':44} {rf['cpu_ms_per_round']:>15.0f} ms {'':>16} {'':>12}  "
         "what the floor adds to one latency, less the noise"
