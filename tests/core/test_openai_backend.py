@@ -72,6 +72,34 @@ async def test_structured_output_sends_strict_schema_and_parses(fake_openai: Fak
     assert call.latency_ms > 0 and not call.cached
 
 
+@pytest.mark.parametrize("stream", [False, True])
+async def test_requests_go_out_as_the_clients_create_would_send_them(
+    fake_openai: FakeOpenAIServer, stream: bool
+) -> None:
+    """We post the body we built instead of calling ``chat.completions.create`` (its TypedDict walk
+    is the biggest CPU cost of a call): the server must see the same path, auth and JSON."""
+    import openai
+
+    backend = backend_for(fake_openai)
+    request = turn_request(temperature=0.7, seed=3, max_tokens=200)
+    await backend.complete(request, on_delta=(lambda _: None) if stream else None)
+    await backend.aclose()
+    kwargs = backend._request_kwargs(
+        list(request.messages), request, backend.model, fake_openai.chat_requests[0].body["response_format"]
+    )
+    extra = {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
+    client = openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key="sk-test", max_retries=0)
+    result = await client.chat.completions.create(**kwargs, **extra)
+    if stream:
+        async for _ in result:  # type: ignore[union-attr]
+            pass
+    await client.close()
+
+    ours, theirs = fake_openai.chat_requests
+    assert ours.path == theirs.path and ours.body == theirs.body
+    assert ours.headers["authorization"] == theirs.headers["authorization"] == "Bearer sk-test"
+
+
 async def test_plain_text_reply_and_cached_tokens(fake_openai: FakeOpenAIServer) -> None:
     fake_openai.enqueue(reply("Hello there.", cached_tokens=5))
     backend = backend_for(fake_openai)
