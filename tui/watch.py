@@ -1,8 +1,8 @@
 """``troupe watch RUN_DIR``: a read-only live view of a run, for observers behind the mirror.
 
 It follows the run's ``events.jsonl`` (:class:`~troupe.sessions.observers.LogTail`) and draws
-it with the session screen's own widgets — the persona panes (:meth:`PersonaGrid.fold`) and the
-feed — but holds no session controller, makes no LLM call and never writes to the log. The
+it with the session screen's own widgets — the persona panes (:meth:`PersonaGrid.fold`, with
+their airtime from :meth:`PersonaGrid.show_airtime`) and the feed — but holds no session controller, makes no LLM call and never writes to the log. The
 moderator's controls are replaced by a note box: a note goes to the run's observer inbox
 (:func:`~troupe.sessions.observers.send_note`), which the moderator's app logs as an
 ``observer_note`` event. On a finished run it replays the whole log.
@@ -115,6 +115,7 @@ class WatchScreen(Screen[None]):
         self.feed.add_events([e for e in events if seen_behind_the_mirror(e)])
         self.grid.fold(events)
         self.seen += events
+        self.grid.show_airtime(self.seen)
         if any(isinstance(e, ev.SessionEnded) for e in events):
             self.ended = True
             self._header()

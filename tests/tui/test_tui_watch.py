@@ -129,3 +129,25 @@ async def test_observers_never_see_the_moderators_private_notes(guide, cards, tm
         assert "STARRED" in drawn  # stars are for the debrief the client reads too
         assert "Tom seems bored" not in drawn
         assert any(isinstance(e, ev.Note) for e in events_of(run_dir))  # logged, only not shown
+
+
+async def test_the_watch_panes_show_the_same_airtime_as_the_moderators(guide, cards, tmp_path):
+    from troupe.core.dynamics import airtime, silent_in_section
+
+    run_dir = tmp_path / "run"
+    session = await Session.start(guide, cards, ScriptedBackend(seed=1), run_dir)
+    await session.say("What do you drink at lunch?")
+    await session.ask("Tom Becker", "And you, Tom?")
+    await session.aclose()
+    log = events_of(run_dir)
+    expected = {r.agent: (r.turns, r.words, r.share) for r in airtime(log).rows}
+    silent = set(silent_in_section(log))
+    async with WatchApp(run_dir, "Ana").run_test(size=(140, 42)) as pilot:
+        screen = await _watch_screen(pilot)
+        await pilot.pause()
+        for pane in screen.grid.panes:
+            turns, words, share, quiet = pane.airtime
+            assert (turns, words, share) == expected.get(pane.persona, (0, 0, 0.0))
+            assert quiet == (pane.persona in silent)
+        tom = screen.grid.pane("Tom Becker")
+        assert tom is not None and tom.airtime[0] >= 1 and "turn" in str(tom.border_subtitle)

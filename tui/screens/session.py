@@ -363,20 +363,13 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
         self._update_sidebar()
 
     def _show_airtime(self) -> None:
-        """Turns, words and share on each pane, and who is silent this section: computed from
-        the log by ``core/dynamics.py`` (once per new event, not per redraw)."""
-        from troupe.core.dynamics import airtime, silent_in_section
-
+        """Airtime on the panes (:meth:`PersonaGrid.show_airtime`), once per new event, not per redraw."""
         events = self.session.events
         last = events[-1].seq if events else 0
         if last == self._airtime_at:
             return
         self._airtime_at = last
-        silent = set(silent_in_section(events))
-        for row in airtime(events).rows:
-            pane = self.grid.pane(row.agent)
-            if pane is not None:
-                pane.set_airtime(row.turns, row.words, row.share, silent=row.agent in silent)
+        self.grid.show_airtime(events)
 
     def _elapsed(self) -> str:
         if self.config.freeze_elapsed:

@@ -7,7 +7,7 @@ while the moderator types in the control bar.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from textual.binding import Binding
 from textual.containers import Container
@@ -85,6 +85,17 @@ class PersonaGrid(Container, can_focus=False):
                     pane.add_pass()
                 elif not event.recovered:
                     pane.set_activity("error", None)
+
+    def show_airtime(self, events: Sequence[Event]) -> None:
+        """Turns, words and share of the room on each pane, and who is silent this section:
+        computed from the whole log by ``core/dynamics.py`` (the details screen's numbers)."""
+        from troupe.core.dynamics import airtime, silent_in_section
+
+        silent = set(silent_in_section(events))
+        for row in airtime(events).rows:
+            pane = self.pane(row.agent)
+            if pane is not None:
+                pane.set_airtime(row.turns, row.words, row.share, silent=row.agent in silent)
 
     def apply_plan(self, width: int, height: int) -> GridPlan:
         """Lay the panes out for a region of ``width`` × ``height`` shared with the feed."""
