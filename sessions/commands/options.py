@@ -61,6 +61,11 @@ def add_turn_check_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def turn_check_choice(args: argparse.Namespace) -> dict[str, Any]:
+    """``--turn-check`` / ``--turn-check-threshold`` as session options (None: the guide's or config's)."""
+    return {"turn_check": args.turn_check, "turn_check_threshold": args.turn_check_threshold}
+
+
 def add_poll_sampling_options(parser: argparse.ArgumentParser) -> None:
     """Tools against variance collapse in polls (each off by default; see docs/research.md)."""
     group = parser.add_argument_group("poll sampling (against variance collapse; off by default)")

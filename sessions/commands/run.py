@@ -36,6 +36,7 @@ from .options import (
     apply_poll_sampling,
     non_negative,
     poll_sampling_note,
+    turn_check_choice,
 )
 
 
@@ -141,8 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         rounds_cap=args.rounds,
         retrieval=args.retrieval,
-        turn_check=args.turn_check,
-        turn_check_threshold=args.turn_check_threshold,
+        **turn_check_choice(args),
     )
     if not args.headless:
         launch = _tui("launch_session")

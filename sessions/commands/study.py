@@ -55,10 +55,12 @@ from ..study import (
 from .options import (
     add_backend_options,
     add_poll_sampling_options,
+    add_turn_check_options,
     apply_poll_sampling,
     non_negative,
     poll_sampling_note,
     positive,
+    turn_check_choice,
 )
 from .run import add_budget_options, budget_limits
 
@@ -94,6 +96,7 @@ def register(subparsers: Any) -> None:
         "--concurrency", type=positive, default=2, metavar="C", help="groups running at once (default 2)"
     )
     add_poll_sampling_options(study)
+    add_turn_check_options(study)
     add_budget_options(study)  # per group: a group that would pass a limit pauses (resumable) and counts as failed
     add_batch_options(study)
     ab = study.add_argument_group("A/B (optional): SESSION is the control arm; each --arm adds one")
@@ -200,7 +203,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from troupe.core.config import load_settings
 
     settings = load_settings()
-    options: dict[str, Any] = {"settings": settings}  # applied by open_session, as for every session
+    options: dict[str, Any] = {"settings": settings, **turn_check_choice(args)}  # applied by open_session
     limits = budget_limits(args)
     if limits is not None:
         options["limits"] = limits
@@ -318,9 +321,10 @@ def _study_arms(args: argparse.Namespace) -> int:
     }
     study_dir = check_new_run_dir(args.out) if args.out else _default_study_dir(guides["control"])
     settings = load_settings()
-    options: dict[str, Any] = (
-        {"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}
-    )
+    options: dict[str, Any] = {
+        **({"max_concurrency": settings.max_concurrency} if settings.origin("max_concurrency") else {}),
+        **turn_check_choice(args),
+    }
     failed = 0
     for name in names:
         print(f"arm {name}: {', '.join(c.name for c in split[name])}", file=sys.stderr)

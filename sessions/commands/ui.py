@@ -14,7 +14,7 @@ from typing import Any
 
 from troupe.core.errors import TroupeError
 
-from .options import add_backend_options, add_turn_check_options
+from .options import add_backend_options, add_turn_check_options, turn_check_choice
 
 DEMO_GUIDE = "concept-test"
 RUNS_DIR = Path("runs")
@@ -89,8 +89,7 @@ def run_demo(args: argparse.Namespace) -> int:
             run_dir,
             settings=settings,
             seed=args.seed,
-            turn_check=args.turn_check,
-            turn_check_threshold=args.turn_check_threshold,
+            **turn_check_choice(args),
         )
     )
 

@@ -294,6 +294,27 @@ def test_the_cli_turns_it_on_and_every_export_and_the_report_count_it(
     assert "between 0 and 10" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("ab", [False, True])
+def test_a_study_checks_every_groups_turns_with_the_flag(tmp_path: Path, ab: bool) -> None:
+    out = tmp_path / "study"
+    args = ["study", "concept-test", "--groups", "2", "--backend", "scripted", "--rounds", "1", "--out", str(out)]
+    if ab:
+        from troupe.sessions.guide import load_guide
+
+        args += ["--panel-size", "2", "--arm", f"B={load_guide('concept-test').source}"]
+    assert main([*args, "-q", "--turn-check-threshold", "0"] if not ab else [*args, "--turn-check"]) == 0
+    logs = sorted(out.rglob("events.jsonl"))
+    assert len(logs) == (4 if ab else 2)
+    for path in logs:
+        events = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+        assert events[0]["turn_check"] == {"threshold": 0 if not ab else 5, "model": None}
+        says = [e for e in events if e["type"] == "say"]
+        checked = [e for e in events if e["type"] == "turn_checked"]
+        assert says and len(checked) >= len(says)  # every utterance the room heard was checked first
+        if not ab:  # threshold 0: checked and logged only, never regenerated
+            assert len(checked) == len(says) and not any(v["regenerated"] for v in checked)
+
+
 async def test_a_checked_session_replays_from_the_cache_with_zero_calls(tmp_path: Path) -> None:
     from tests.sessions.test_replay import PANEL, Jittery, Unreachable, spoken
     from troupe.core.llm.cache import CachedBackend
