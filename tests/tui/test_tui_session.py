@@ -306,7 +306,7 @@ async def test_history_and_completion_in_the_control_bar(guide, cards, tmp_path)
 
 
 async def test_quit_mid_session_then_resume_continues_the_same_log(guide, cards, tmp_path):
-    slow = ScriptedBackend(seed=3, latency=0.3)
+    slow = ScriptedBackend(seed=3, latency=5.0)  # the round is still running when ctrl+q lands, however loaded
     app, run_dir = app_for(guide, cards, tmp_path, backend=slow)
     async with app.run_test(size=SIZE) as pilot:
         await session_screen(pilot)
@@ -317,7 +317,10 @@ async def test_quit_mid_session_then_resume_continues_the_same_log(guide, cards,
                 break
             await pilot.pause(0.02)
         await pilot.press("ctrl+q")
-        await pilot.pause()
+        for _ in range(50):
+            if isinstance(app.screen, ConfirmDialog):
+                break
+            await pilot.pause(0.02)
         assert isinstance(app.screen, ConfirmDialog)  # a round runs: quitting asks first
         await pilot.press("ctrl+q")  # ctrl+q again confirms
     assert app.return_code == 0
