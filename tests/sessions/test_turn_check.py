@@ -296,13 +296,15 @@ def test_the_cli_turns_it_on_and_every_export_and_the_report_count_it(
 
 @pytest.mark.parametrize("ab", [False, True])
 def test_a_study_checks_every_groups_turns_with_the_flag(tmp_path: Path, ab: bool) -> None:
+    from troupe.sessions.guide import load_guide
+
     out = tmp_path / "study"
     args = ["study", "concept-test", "--groups", "2", "--backend", "scripted", "--rounds", "1", "--out", str(out)]
-    if ab:
-        from troupe.sessions.guide import load_guide
-
-        args += ["--panel-size", "2", "--arm", f"B={load_guide('concept-test').source}"]
-    assert main([*args, "-q", "--turn-check-threshold", "0"] if not ab else [*args, "--turn-check"]) == 0
+    if ab:  # two arms, checked at the default threshold
+        args += ["--panel-size", "2", "--arm", f"B={load_guide('concept-test').source}", "--turn-check"]
+    else:  # one arm, checked and logged only
+        args += ["-q", "--turn-check-threshold", "0"]
+    assert main(args) == 0
     logs = sorted(out.rglob("events.jsonl"))
     assert len(logs) == (4 if ab else 2)
     for path in logs:
