@@ -34,6 +34,15 @@ def one_line(text: str) -> str:
     return visible(text).replace("\n", " ").replace("\t", " ")
 
 
+def preview(text: str, limit: int = 200) -> str:
+    """The first ``limit`` characters of ``text`` for a toast, cut at a word with an ellipsis when
+    longer (the whole text is where the toast points: the feed, the log)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(None, 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip() + "…"
+
+
 def plain(text: str, style: str = "") -> Content:
     """``text`` as Textual ``Content``: no markup, control characters made visible."""
     return Content.styled(visible(text), style) if style else Content(visible(text))

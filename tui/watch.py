@@ -2,8 +2,9 @@
 
 It follows the run's ``events.jsonl`` (:class:`~troupe.sessions.observers.LogTail`) and draws
 it with the session screen's own widgets — the persona panes (:meth:`PersonaGrid.fold`, with
-their airtime from :meth:`PersonaGrid.show_airtime`) and the feed — but holds no session controller, makes no LLM call and never writes to the log. The
-moderator's controls are replaced by a note box: a note goes to the run's observer inbox
+their airtime from :meth:`PersonaGrid.show_airtime`) and the feed — but holds no session
+controller, makes no LLM call and never writes to the log. The moderator's controls are
+replaced by a note box: a note goes to the run's observer inbox
 (:func:`~troupe.sessions.observers.send_note`), which the moderator's app logs as an
 ``observer_note`` event. On a finished run it replays the whole log.
 """
@@ -14,6 +15,7 @@ import getpass
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -34,6 +36,26 @@ from .widgets.persona_pane import PersonaPane
 
 FOLLOW_INTERVAL = 0.3
 """Seconds between two reads of the log."""
+
+
+class NoteBox(Input):
+    """The observer's one-line note box. Enter empties it as it sends, so a second enter queued
+    behind the first cannot send the same note twice; a multi-line paste keeps every line,
+    joined by spaces (a plain ``Input`` keeps the first line only)."""
+
+    async def action_submit(self) -> None:
+        text, self.value = self.value, ""
+        self.post_message(self.Submitted(self, text))
+
+    def _on_paste(self, event: events.Paste) -> None:
+        text = " ".join(line.strip() for line in event.text.splitlines() if line.strip())
+        if text:
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *self.selection)
+        event.prevent_default()  # not Input's own paste (the first line only) as well
+        event.stop()
 
 
 class WatchScreen(Screen[None]):
@@ -73,7 +95,7 @@ class WatchScreen(Screen[None]):
         with Vertical(id="main"):
             yield PersonaGrid(panes)
             yield Feed(self.palette)
-        note = Input(placeholder="a note to the moderator (enter sends it)", id="observer-note")
+        note = NoteBox(placeholder="a note to the moderator (enter sends it)", id="observer-note")
         note.cursor_blink = self.config.cursor_blink
         yield note
         yield Footer(compact=True)
@@ -89,7 +111,7 @@ class WatchScreen(Screen[None]):
     def on_mount(self) -> None:
         self._relayout()
         self._header()
-        self.query_one("#observer-note", Input).focus()
+        self.query_one("#observer-note", NoteBox).focus()
         self.call_after_refresh(self.follow)
         self.set_interval(FOLLOW_INTERVAL, self.follow, name="follow")
 
@@ -125,7 +147,6 @@ class WatchScreen(Screen[None]):
         if not text:
             return
         send_note(self.run_dir, text, self.observer)
-        message.input.value = ""
         if self.ended:
             self.notify("The session has ended: the moderator will not see this note.", severity="warning")
         else:

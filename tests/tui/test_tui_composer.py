@@ -123,3 +123,23 @@ async def test_a_burst_of_keys_keeps_the_line_break_where_it_was_typed(guide, ca
         await pilot.pause()
         await pilot.pause()
         assert command.value == "x\ny\nz"
+
+
+async def test_enter_twice_in_one_burst_sends_the_line_once(guide, cards, tmp_path):
+    """A double tap of enter queued before the first is handled sends one message, not two; a
+    line the bar refuses stays, and enter may be pressed on it again."""
+    app, run_dir = app_for(guide, cards, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await session_screen(pilot)
+        command = screen.control_bar.input
+        command.value = "What do you drink at lunch?"
+        for _ in range(3):
+            app.post_message(events.Key("enter", "\r"))  # all queued before any is handled
+        await settle(pilot)
+        said = [e.text for e in events_of(run_dir) if isinstance(e, ev.Moderator)]
+        assert said == ["What do you drink at lunch?"] and command.value == ""
+        command.value = "/nosuchcommand"
+        for _ in range(2):
+            await pilot.press("enter")
+        assert command.value == "/nosuchcommand"
+        assert sum("nosuchcommand" in str(n.message) for n in app._notifications) >= 1

@@ -151,3 +151,37 @@ async def test_the_watch_panes_show_the_same_airtime_as_the_moderators(guide, ca
             assert quiet == (pane.persona in silent)
         tom = screen.grid.pane("Tom Becker")
         assert tom is not None and tom.airtime[0] >= 1 and "turn" in str(tom.border_subtitle)
+
+
+async def test_a_long_observer_note_is_a_short_toast_and_whole_in_the_feed(guide, cards, tmp_path):
+    app, run_dir = app_for(guide, cards, tmp_path)
+    long_note = "[/x] " + "price " * 400
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await session_screen(pilot)
+        send_note(run_dir, long_note, "[b]Ana[/b]")
+        await _until(pilot, lambda: any(isinstance(e, ev.ObserverNote) for e in events_of(run_dir)))
+        await settle(pilot)
+        [toast] = [n for n in app._notifications if n.title == "Note from [b]Ana[/b]"]
+        assert len(toast.message) <= 201 and toast.message.endswith("…") and toast.message.startswith("[/x] price")
+        feed = "\n".join(s.text for s in screen.feed.lines)
+        assert "[/x] price" in feed and feed.count("price") == 400  # the whole note, as typed
+
+
+async def test_the_note_box_sends_once_per_note_and_keeps_every_pasted_line(guide, cards, tmp_path):
+    from textual import events
+
+    run_dir = tmp_path / "run"
+    session = await Session.start(guide, cards, ScriptedBackend(seed=1), run_dir)
+    async with WatchApp(run_dir, "Ana").run_test(size=(120, 40)) as pilot:
+        await _watch_screen(pilot)
+        box = pilot.app.screen.query_one("#observer-note")
+        box.value = "Ask about price"
+        for _ in range(3):  # three enters the box handles before the screen hears the first
+            await box.action_submit()
+        await pilot.pause()
+        box.post_message(events.Paste("Probe taste\n  and [b]texture[/b]\n\n"))
+        await pilot.pause()
+        assert box.value == "Probe taste and [b]texture[/b]"
+        await pilot.press("enter")
+    assert [n.text for n in read_inbox(run_dir)] == ["Ask about price", "Probe taste and [b]texture[/b]"]
+    await session.aclose()

@@ -36,7 +36,7 @@ from ..command_line import Ask, Command, Parsed, Speak
 from ..config import TuiConfig
 from ..palette import SpeakerPalette
 from ..session_api import ModeratedSession
-from ..text import one_line
+from ..text import one_line, preview
 from ..verbs import BY_COMMAND, QUIT_TOOLTIP
 from ..widgets import guide_sidebar
 from ..widgets.control_bar import CommandInput, ControlBar
@@ -319,7 +319,7 @@ class SessionScreen(ModeratorVerbs, WorkerScreen[None]):
             if poll is not None:
                 self.poll_closed_notice(poll)
         elif isinstance(event, ev.ObserverNote):
-            self.notify(event.text, title=f"Note from {event.observer}", timeout=10, markup=False)
+            self.notify(preview(event.text), title=f"Note from {event.observer}", timeout=10, markup=False)
         elif isinstance(event, ev.SessionEnded):
             self.auto = False
             self.notify("The session has ended. e exports it; ctrl+q quits.", title="Session ended")

@@ -121,6 +121,9 @@ class CommandInput(TextArea):
         self._draft = ""
         self.typed_at = float("-inf")
         """``time.monotonic()`` of the latest key that edited the text (or moved in it)."""
+        self.sending: str | None = None
+        """The text of a send the control bar has not handled yet: an enter queued behind the
+        first (a double tap, a burst) must not send it twice."""
 
     # -- the one-line input's surface ------------------------------------------------
 
@@ -168,7 +171,10 @@ class CommandInput(TextArea):
         if event.key == "enter":
             event.stop()
             event.prevent_default()
-            self.post_message(self.Submitted(self, self.value))
+            value = self.value
+            if value != self.sending:
+                self.sending = value
+                self.post_message(self.Submitted(self, value))
         elif event.key in NEWLINE_KEYS.split(","):
             # Here, in order with the characters around it, not as a binding's action (which
             # runs later): keys that arrive in one burst (a fast typist, a paste the terminal
@@ -283,6 +289,7 @@ class ControlBar(Horizontal):
 
     def on_command_input_submitted(self, event: CommandInput.Submitted) -> None:
         event.stop()
+        self.input.sending = None
         line = event.value
         if not line.strip():
             return
